@@ -1,0 +1,60 @@
+# genoflow developer tasks. `make test` and `make demo` install what they need themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OS_TOOLS := bwa samtools bcftools tabix bgzip
+OS_PACKAGES := bwa samtools bcftools tabix
+PYTEST_ARGS ?=
+
+.PHONY: help install venv node-tools os-tools test check lint format demo clean
+
+help:
+	@echo "make demo     run the main job end to end on Azurite + genoflow server"
+	@echo "make test     install everything needed, then run the test suite"
+	@echo "make check    ruff lint + format check + mypy"
+	@echo "make install  create .venv with genoflow and its extras"
+
+venv: $(BIN)/.installed
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[server,dev]'
+	touch $@
+install: venv
+
+node-tools: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for Azurite: apt-get install -y nodejs npm"; exit 2; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+os-tools:
+	@missing=""; for tool in $(OS_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$missing from the OS packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OS_PACKAGES) >/dev/null; \
+	  else \
+	    echo "missing:$$missing; run: sudo apt-get install -y $(OS_PACKAGES)"; exit 2; \
+	  fi; \
+	fi
+
+test: venv node-tools os-tools
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+demo:
+	@echo "make demo: the end-to-end main job is available once 'genoflow server' lands."
+	@exit 2
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -1,0 +1,1 @@
+"""The command-line interface: parse, load config, call one library function, render."""

@@ -1,0 +1,103 @@
+"""The typer application: global options and the sub-command tree.
+
+Each command group lives in its own module and imports its heavy dependencies (azure, requests,
+fastapi, cwltool) inside the command body, so that ``import genoflow.cli`` stays fast for cron
+and CI use.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import click
+import typer
+
+from genoflow import __version__
+from genoflow.cli.state import CliState, state_of
+from genoflow.errors import NotAvailableError
+
+HELP = """\
+genoflow: upload paired FASTQ or BAM to Azure Blob, run BWA + variant calling on a
+Microsoft-Genomics-compatible or GA4GH WES service, fetch BAM/BAI/VCF, and move finished
+data to cooler storage tiers.
+
+Configuration comes from flags > GENOFLOW_* variables > the config file (-f, $GENOFLOW_CONFIG,
+./genoflow.yaml, user config dir) > defaults. Start with 'genoflow config init'.
+
+Exit codes: 0 ok, 1 internal error, 2 usage/config/input error, 3 run failed, 4 run cancelled,
+5 timed out, 6 service/storage unavailable, 7 auth refused, 8 data integrity error;
+'status' returns 10 queued, 20 in progress.
+"""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"genoflow {__version__}")
+        raise typer.Exit()
+
+
+def _global_options(
+    ctx: typer.Context,
+    config: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
+        None, "-f", "--config", metavar="FILE",
+        help="Config file (YAML, or a Microsoft Genomics config.txt). May follow the sub-command.",
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+    verbose: int = typer.Option(0, "-v", "--verbose", count=True, help="More log output (-vv: debug)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    from genoflow.cli.main import configure_logging
+
+    ctx.obj = CliState(config_file=config, json=json_output, verbose=verbose, debug=debug)
+    configure_logging(verbose, debug)
+
+
+def not_yet_available(app: typer.Typer, name: str, summary: str, issue: str) -> None:
+    """Register a command that exists in the tree but says plainly that it is not built yet."""
+
+    @app.command(
+        name,
+        help=f"{summary}\n\nNot yet available in this version ({issue}).",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+    def _stub(ctx: typer.Context) -> None:
+        raise NotAvailableError(f"'genoflow {ctx.command_path.split(' ', 1)[-1]}' is not yet "
+                                f"available in genoflow {__version__}")
+
+
+def build_app() -> click.Command:
+    from genoflow.cli import config_cmds
+
+    app = typer.Typer(
+        name="genoflow",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_global_options)
+    app.add_typer(config_cmds.app, name="config")
+    not_yet_available(app, "upload", "Upload local FASTQ/BAM files to the input container.",
+                      "transfer")
+    not_yet_available(app, "download", "Download blobs, verified, into a directory.", "transfer")
+    not_yet_available(app, "submit", "Submit an alignment + variant-calling run.", "run commands")
+    not_yet_available(app, "list", "List runs, newest first.", "run commands")
+    not_yet_available(app, "status", "Show the state of runs (exit 10 queued, 20 running).",
+                      "run commands")
+    not_yet_available(app, "wait", "Wait until runs finish.", "run commands")
+    not_yet_available(app, "cancel", "Cancel runs.", "run commands")
+    not_yet_available(app, "fetch", "Download a finished run's outputs.", "fetch and tiering")
+    not_yet_available(app, "tier", "Plan and apply storage-tier moves.", "fetch and tiering")
+    not_yet_available(app, "cost", "Storage inventory and monthly cost.", "fetch and tiering")
+    not_yet_available(app, "server", "Run the self-hosted analysis service.", "server")
+    not_yet_available(app, "local", "Start/stop the local stack (Azurite + server).",
+                      "embedded default")
+    return typer.main.get_command(app)
+
+
+__all__ = ["build_app", "not_yet_available", "state_of"]

@@ -1,0 +1,121 @@
+"""Entry point: the one place where exceptions become a one-line message and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from genoflow.errors import ExitCode, GenoflowError
+from genoflow.redact import RedactingFilter, redact
+
+# Global options that may stand anywhere on the command line: msgen users type
+# `submit -f config.txt ...`, CI scripts append `--json` at the end.
+_GLOBAL_FLAGS = frozenset({"--json", "-v", "--verbose", "-vv", "--debug"})
+_GLOBAL_WITH_VALUE = frozenset({"-f", "--config"})
+
+PROG = "genoflow"
+
+
+def hoist_global_options(argv: Sequence[str]) -> list[str]:
+    """Move global options found after the sub-command to the front, leaving the rest in order.
+
+    Everything after a literal ``--`` is left alone.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    args = list(argv)
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            rest.extend(args[index:])
+            break
+        if token in _GLOBAL_FLAGS:
+            front.append(token)
+        elif token in _GLOBAL_WITH_VALUE and index + 1 < len(args):
+            front.extend(args[index : index + 2])
+            index += 1
+        elif token.startswith("--config="):
+            front.append(token)
+        else:
+            rest.append(token)
+        index += 1
+    return front + rest
+
+
+def configure_logging(verbose: int, debug: bool) -> None:
+    """Handlers are configured here only: logs go to stderr, always through the redactor."""
+    level = logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(_RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("genoflow")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    if debug:
+        # The Azure SDK logs full request URLs (with SAS) at DEBUG: only through our redactor.
+        for name in ("azure", "urllib3"):
+            logging.getLogger(name).handlers[:] = [handler]
+            logging.getLogger(name).setLevel(logging.DEBUG if verbose >= 3 else logging.INFO)
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default: sys.argv[1:]) and return the exit code."""
+    from genoflow.cli.app import build_app
+
+    args = hoist_global_options(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args[: len(args) - _count_rest(args)]
+    command = build_app()
+    try:
+        result = command.main(args=args, prog_name=PROG, standalone_mode=False)
+        return int(result) if isinstance(result, int) else ExitCode.OK
+    except GenoflowError as exc:
+        return _fail(exc.one_line(), exc.exit_code, debug)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        return _fail("interrupted", ExitCode.INTERRUPTED, debug)
+    except click.ClickException as exc:
+        hint = _usage_hint(exc)
+        return _fail(f"{exc.format_message()}{hint}", ExitCode.USAGE, debug)
+    except KeyboardInterrupt:
+        return _fail("interrupted", ExitCode.INTERRUPTED, debug)
+    except BrokenPipeError:
+        return ExitCode.OK
+    except Exception as exc:  # a bug: still one line unless --debug
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        return _fail(message + ("" if debug else " (run with --debug for details)"),
+                     ExitCode.INTERNAL, debug)
+
+
+def _count_rest(args: Sequence[str]) -> int:
+    return len(args) - args.index("--") if "--" in args else 0
+
+
+def _usage_hint(exc: click.ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        return f" (see '{ctx.command_path} --help')"
+    return f" (see '{PROG} --help')"
+
+
+def _fail(message: str, code: int, debug: bool) -> int:
+    if debug and sys.exc_info()[0] is not None:
+        sys.stderr.write(redact(traceback.format_exc()))
+    line = " ".join(redact(message).split())
+    sys.stderr.write(f"{PROG}: error: {line}\n")
+    return int(code)
+
+
+def main() -> None:
+    sys.exit(run())

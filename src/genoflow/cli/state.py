@@ -1,0 +1,69 @@
+"""Per-invocation CLI state: the global options, the output channels and the loaded settings."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from genoflow.config import Settings
+
+
+@dataclass
+class CliState:
+    config_file: str | None = None
+    json: bool = False
+    verbose: int = 0
+    debug: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+
+    def settings(self, overrides: Mapping[str, tuple[Any, str]] | None = None) -> Settings:
+        """Load the effective configuration once (flags given here take precedence)."""
+        if self._settings is None or overrides:
+            from genoflow.config import load_settings
+
+            self._settings = load_settings(self.config_file, overrides=overrides)
+        return self._settings
+
+    # --- output: data on stdout, everything for people on stderr -------------------------------
+    def out(self) -> Console:
+        from rich.console import Console
+
+        return Console(file=sys.stdout, soft_wrap=True, highlight=False)
+
+    def err(self) -> Console:
+        from rich.console import Console
+
+        return Console(file=sys.stderr, soft_wrap=True, highlight=False)
+
+    def emit_json(self, data: Any) -> None:
+        sys.stdout.write(json.dumps(data, indent=None, sort_keys=False, default=str) + "\n")
+
+    def info(self, message: str) -> None:
+        """A line for people, on stderr (suppressed by nothing: progress and notices)."""
+        from genoflow.redact import redact
+
+        sys.stderr.write(redact(message) + "\n")
+
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
+              ) -> None:
+        from rich.table import Table
+
+        table = Table(*columns, title=title, show_lines=False, header_style="bold")
+        for row in rows:
+            table.add_row(*("" if cell is None else str(cell) for cell in row))
+        self.out().print(table)
+
+
+def state_of(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj

@@ -1,0 +1,1 @@
+"""Orchestration: the library functions the CLI calls (upload, submit, wait, fetch, checks)."""
