@@ -1,1 +1,1 @@
-"""genoflow.model."""
+"""Pure models shared by client, server and tiering (no I/O)."""
