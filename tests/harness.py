@@ -87,15 +87,29 @@ def start_azurite(data_dir: Path, port: int | None = None, timeout: float = 30.0
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "azurite.log").open("wb")
     process = subprocess.Popen(
-        [azurite_executable(), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-         "--location", str(data_dir), "--skipApiVersionCheck", "--disableTelemetry", "--loose"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            azurite_executable(),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--location",
+            str(data_dir),
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--loose",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     azurite = Azurite(port=port, process=process, data_dir=data_dir)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"azurite exited with {process.returncode}; see {data_dir}/azurite.log")
+            raise RuntimeError(
+                f"azurite exited with {process.returncode}; see {data_dir}/azurite.log"
+            )
         if _answers(azurite.account_url):
             return azurite
         time.sleep(0.2)
@@ -124,8 +138,12 @@ class CliResult:
         return self.stdout + self.stderr
 
 
-def run_cli(args: Sequence[str], env: Mapping[str, str] | None = None,
-            cwd: Path | None = None, clear_env: bool = True) -> CliResult:
+def run_cli(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    clear_env: bool = True,
+) -> CliResult:
     """Run the genoflow CLI in-process, capturing stdout, stderr and the exit code.
 
     By default the GENOFLOW_* / AZURE_STORAGE_* variables of the outer environment are dropped,
@@ -133,8 +151,11 @@ def run_cli(args: Sequence[str], env: Mapping[str, str] | None = None,
     """
     from genoflow.cli.main import run
 
-    base = {k: v for k, v in os.environ.items()
-            if not (clear_env and k.startswith(("GENOFLOW_", "AZURE_STORAGE_")))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not (clear_env and k.startswith(("GENOFLOW_", "AZURE_STORAGE_")))
+    }
     base.update(env or {})
     out, err = io.StringIO(), io.StringIO()
     with contextlib.ExitStack() as stack:
@@ -142,8 +163,9 @@ def run_cli(args: Sequence[str], env: Mapping[str, str] | None = None,
         stack.enter_context(contextlib.redirect_stdout(out))
         stack.enter_context(contextlib.redirect_stderr(err))
         if cwd is not None:
-            stack.enter_context(contextlib.chdir(cwd) if hasattr(contextlib, "chdir")
-                                else _chdir(cwd))
+            stack.enter_context(
+                contextlib.chdir(cwd) if hasattr(contextlib, "chdir") else _chdir(cwd)
+            )
         code = run(list(args))
     return CliResult(exit_code=code, stdout=out.getvalue(), stderr=err.getvalue())
 
@@ -158,11 +180,23 @@ def _chdir(path: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def run_cli_subprocess(args: Sequence[str], env: Mapping[str, str] | None = None,
-                       cwd: Path | None = None, timeout: float = 600
-                       ) -> subprocess.CompletedProcess[str]:
+def run_cli_subprocess(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m genoflow`` in a child process (for kill tests and real CLI start-up)."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("GENOFLOW_", "AZURE_STORAGE_"))}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GENOFLOW_", "AZURE_STORAGE_"))
+    }
     base.update(env or {})
-    return subprocess.run([sys.executable, "-m", "genoflow", *args], env=base, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "genoflow", *args],
+        env=base,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -21,8 +21,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(SharedAccessSignature=)[^;\s\"']+"), r"\1" + MASK),
     # Headers as they appear in debug dumps of requests.
     (re.compile(r"(?i)(Ocp-Apim-Subscription-Key['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+"), r"\1" + MASK),
-    (re.compile(r"(?i)(Authorization['\"]?\s*[:=]\s*['\"]?(?:Bearer|SharedKey)\s+)[^'\"\s,}]+"),
-     r"\1" + MASK),
+    (
+        re.compile(r"(?i)(Authorization['\"]?\s*[:=]\s*['\"]?(?:Bearer|SharedKey)\s+)[^'\"\s,}]+"),
+        r"\1" + MASK,
+    ),
 )
 
 _lock = threading.Lock()

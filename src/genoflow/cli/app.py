@@ -7,10 +7,10 @@ and CI use.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, cast
 
-import click
 import typer
+from typer.core import TyperGroup
 
 from genoflow import __version__
 from genoflow.cli.state import CliState, state_of
@@ -39,11 +39,16 @@ def _version(value: bool) -> None:
 def _global_options(
     ctx: typer.Context,
     config: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
-        None, "-f", "--config", metavar="FILE",
+        None,
+        "-f",
+        "--config",
+        metavar="FILE",
         help="Config file (YAML, or a Microsoft Genomics config.txt). May follow the sub-command.",
     ),
     json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
-    verbose: int = typer.Option(0, "-v", "--verbose", count=True, help="More log output (-vv: debug)."),
+    verbose: int = typer.Option(
+        0, "-v", "--verbose", count=True, help="More log output (-vv: debug)."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -64,11 +69,13 @@ def not_yet_available(app: typer.Typer, name: str, summary: str, issue: str) -> 
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     )
     def _stub(ctx: typer.Context) -> None:
-        raise NotAvailableError(f"'genoflow {ctx.command_path.split(' ', 1)[-1]}' is not yet "
-                                f"available in genoflow {__version__}")
+        raise NotAvailableError(
+            f"'genoflow {ctx.command_path.split(' ', 1)[-1]}' is not yet "
+            f"available in genoflow {__version__}"
+        )
 
 
-def build_app() -> click.Command:
+def build_app() -> TyperGroup:
     from genoflow.cli import config_cmds
 
     app = typer.Typer(
@@ -82,22 +89,25 @@ def build_app() -> click.Command:
     )
     app.callback()(_global_options)
     app.add_typer(config_cmds.app, name="config")
-    not_yet_available(app, "upload", "Upload local FASTQ/BAM files to the input container.",
-                      "transfer")
+    not_yet_available(
+        app, "upload", "Upload local FASTQ/BAM files to the input container.", "transfer"
+    )
     not_yet_available(app, "download", "Download blobs, verified, into a directory.", "transfer")
     not_yet_available(app, "submit", "Submit an alignment + variant-calling run.", "run commands")
     not_yet_available(app, "list", "List runs, newest first.", "run commands")
-    not_yet_available(app, "status", "Show the state of runs (exit 10 queued, 20 running).",
-                      "run commands")
+    not_yet_available(
+        app, "status", "Show the state of runs (exit 10 queued, 20 running).", "run commands"
+    )
     not_yet_available(app, "wait", "Wait until runs finish.", "run commands")
     not_yet_available(app, "cancel", "Cancel runs.", "run commands")
     not_yet_available(app, "fetch", "Download a finished run's outputs.", "fetch and tiering")
     not_yet_available(app, "tier", "Plan and apply storage-tier moves.", "fetch and tiering")
     not_yet_available(app, "cost", "Storage inventory and monthly cost.", "fetch and tiering")
     not_yet_available(app, "server", "Run the self-hosted analysis service.", "server")
-    not_yet_available(app, "local", "Start/stop the local stack (Azurite + server).",
-                      "embedded default")
-    return typer.main.get_command(app)
+    not_yet_available(
+        app, "local", "Start/stop the local stack (Azurite + server).", "embedded default"
+    )
+    return cast(TyperGroup, typer.main.get_command(app))
 
 
 __all__ = ["build_app", "not_yet_available", "state_of"]

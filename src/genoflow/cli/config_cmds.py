@@ -71,8 +71,12 @@ def show(ctx: typer.Context) -> None:
     ]
     if state.json:
         state.emit_json(
-            {"file": str(settings.file) if settings.file else None,
-             "settings": {key: {"value": value, "source": source} for key, value, source in rows}}
+            {
+                "file": str(settings.file) if settings.file else None,
+                "settings": {
+                    key: {"value": value, "source": source} for key, value, source in rows
+                },
+            }
         )
         return
     state.info(f"config file: {settings.file or '(none found; defaults and environment only)'}")

@@ -7,10 +7,15 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-import click
+import typer
 
 from genoflow.errors import ExitCode, GenoflowError
 from genoflow.redact import RedactingFilter, redact
+
+try:  # typer >= 0.26 vendors its own copy of click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer on Python 3.10 uses click itself
+    from click import ClickException  # type: ignore[assignment]
 
 # Global options that may stand anywhere on the command line: msgen users type
 # `submit -f config.txt ...`, CI scripts append `--json` at the end.
@@ -81,11 +86,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         return int(result) if isinstance(result, int) else ExitCode.OK
     except GenoflowError as exc:
         return _fail(exc.one_line(), exc.exit_code, debug)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         return _fail("interrupted", ExitCode.INTERRUPTED, debug)
-    except click.ClickException as exc:
+    except ClickException as exc:
         hint = _usage_hint(exc)
         return _fail(f"{exc.format_message()}{hint}", ExitCode.USAGE, debug)
     except KeyboardInterrupt:
@@ -94,15 +99,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         return ExitCode.OK
     except Exception as exc:  # a bug: still one line unless --debug
         message = f"internal error: {type(exc).__name__}: {exc}"
-        return _fail(message + ("" if debug else " (run with --debug for details)"),
-                     ExitCode.INTERNAL, debug)
+        return _fail(
+            message + ("" if debug else " (run with --debug for details)"), ExitCode.INTERNAL, debug
+        )
 
 
 def _count_rest(args: Sequence[str]) -> int:
     return len(args) - args.index("--") if "--" in args else 0
 
 
-def _usage_hint(exc: click.ClickException) -> str:
+def _usage_hint(exc: ClickException) -> str:
     ctx = getattr(exc, "ctx", None)
     if ctx is not None:
         return f" (see '{ctx.command_path} --help')"

@@ -36,7 +36,9 @@ class CliState:
     def out(self) -> Console:
         from rich.console import Console
 
-        return Console(file=sys.stdout, soft_wrap=True, highlight=False)
+        # Off a terminal (pipes, cron logs) lines must not be wrapped at 80 columns.
+        width = None if sys.stdout.isatty() else 400
+        return Console(file=sys.stdout, width=width, highlight=False)
 
     def err(self) -> Console:
         from rich.console import Console
@@ -52,11 +54,13 @@ class CliState:
 
         sys.stderr.write(redact(message) + "\n")
 
-    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
-              ) -> None:
+    def table(
+        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
+    ) -> None:
+        from rich import box
         from rich.table import Table
 
-        table = Table(*columns, title=title, show_lines=False, header_style="bold")
+        table = Table(*columns, title=title, box=box.SIMPLE, header_style="bold")
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
         self.out().print(table)

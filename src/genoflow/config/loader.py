@@ -106,8 +106,10 @@ def load_settings(
         layers.append((file_values, dict.fromkeys(file_values, f"file {path}")))
     layers.append(_genoflow_env(environ))
     layers.append(
-        ({k: v for k, (v, _) in (overrides or {}).items() if v is not None},
-         {k: s for k, (v, s) in (overrides or {}).items() if v is not None})
+        (
+            {k: v for k, (v, _) in (overrides or {}).items() if v is not None},
+            {k: s for k, (v, s) in (overrides or {}).items() if v is not None},
+        )
     )
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -125,9 +127,13 @@ def load_settings(
     return Settings(config=config, sources=sources, file=path)
 
 
-def find_config_file(explicit: str | Path | None, environ: Mapping[str, str], cwd: Path
-                     ) -> Path | None:
-    for candidate, origin in ((explicit, "-f/--config"), (environ.get(ENV_CONFIG_FILE), ENV_CONFIG_FILE)):
+def find_config_file(
+    explicit: str | Path | None, environ: Mapping[str, str], cwd: Path
+) -> Path | None:
+    for candidate, origin in (
+        (explicit, "-f/--config"),
+        (environ.get(ENV_CONFIG_FILE), ENV_CONFIG_FILE),
+    ):
         if candidate:
             path = Path(candidate).expanduser()
             if not path.is_file():
@@ -170,8 +176,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return _flatten(document, stop_at_leaves=True)
 
 
-def _flatten(document: Mapping[str, Any], prefix: str = "", stop_at_leaves: bool = False
-             ) -> dict[str, Any]:
+def _flatten(
+    document: Mapping[str, Any], prefix: str = "", stop_at_leaves: bool = False
+) -> dict[str, Any]:
     """Nested mapping -> {"a.b.c": value}; an empty section (``service:``) yields nothing."""
     flat: dict[str, Any] = {}
     for key, value in document.items():
@@ -205,7 +212,7 @@ def _genoflow_env(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str,
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
-        path = name[len(ENV_PREFIX):].lower().replace("__", ".")
+        path = name[len(ENV_PREFIX) :].lower().replace("__", ".")
         values[path] = _split_if_list(path, raw)
         sources[path] = f"env {name}"
     return values, sources
@@ -282,8 +289,13 @@ def _explain(error: Mapping[str, Any], path: str, merged: Mapping[str, Any]) -> 
         return f"must be {wanted} (got {shown})"
     if kind == "enum":
         return f"must be one of {error['ctx']['expected']} (got {shown})"
-    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than",
-                "string_too_long"}:
+    if kind in {
+        "greater_than_equal",
+        "less_than_equal",
+        "greater_than",
+        "less_than",
+        "string_too_long",
+    }:
         return f"{error['msg'].lower()} (got {shown})"
     return f"{error['msg']} (got {shown})"
 
@@ -293,7 +305,9 @@ def _unknown_key(path: str) -> str:
     model: Any = GenoflowConfig
     for part in filter(None, parent.split(".")):
         model = model.model_fields[part].annotation
-    known = list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+    known = (
+        list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+    )
     close = difflib.get_close_matches(leaf, known, n=1)
     scope = f"'{parent}'" if parent else "the top level"
     suggestion = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(known)}"

@@ -68,8 +68,16 @@ MSGEN_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
 # Keys the old client accepted for its other commands (list/status/cancel); they select what a
 # single command acts on rather than configure anything, so genoflow reads and ignores them.
 IGNORED_KEYS = frozenset(
-    {"workflow_id", "in_range", "outcome", "with_description", "with_process", "export_to",
-     "output_file", "command"}
+    {
+        "workflow_id",
+        "in_range",
+        "outcome",
+        "with_description",
+        "with_process",
+        "export_to",
+        "output_file",
+        "command",
+    }
 )
 
 

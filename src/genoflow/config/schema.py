@@ -86,7 +86,9 @@ class ServiceConfig(_Section):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http:// or https:// URL, e.g. https://genomics.example.org")
+            raise ValueError(
+                "must be an http:// or https:// URL, e.g. https://genomics.example.org"
+            )
         return value
 
 
@@ -138,7 +140,9 @@ class WorkflowConfig(_Section):
     @classmethod
     def _read_group(cls, value: str | None) -> str | None:
         if value is not None and (not value.startswith("@RG") or len(value) > 1000):
-            raise ValueError(r"must start with @RG and be at most 1000 characters, e.g. '@RG\tID:x\tSM:y'")
+            raise ValueError(
+                r"must start with @RG and be at most 1000 characters, e.g. '@RG\tID:x\tSM:y'"
+            )
         return value
 
     @field_validator("process_args")
