@@ -1,0 +1,536 @@
+"""The Azure Blob implementation of :class:`~genoflow.storage.base.BlobStore`.
+
+The only module (with its helpers in this package) that imports ``azure.*``. It works against
+Azure and against Azurite: the REST API version can be pinned (``storage.api_version``), tiers
+are passed as ``StandardBlobTier`` enums, and the connection pool is sized to the concurrency.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
+from azure.core.pipeline.transport import RequestsTransport
+from azure.storage.blob import (
+    BlobBlock,
+    BlobClient,
+    BlobLeaseClient,
+    BlobProperties,
+    BlobSasPermissions,
+    BlobServiceClient,
+    ContainerClient,
+    ContainerSasPermissions,
+    ContentSettings,
+    ExponentialRetry,
+    RehydratePriority,
+    StandardBlobTier,
+    generate_blob_sas,
+    generate_container_sas,
+)
+
+from genoflow.config.schema import RetryConfig
+from genoflow.errors import ConfigError, NotFoundError, UnavailableError, UsageError
+from genoflow.redact import register_secret
+from genoflow.storage._errors import REHYDRATE_HINT, TRANSIENT_STATUSES, mapped
+from genoflow.storage.base import (
+    BatchFailure,
+    BlobInfo,
+    BlobStore,
+    Lease,
+    LockHeldError,
+    StagedBlock,
+    TierFailure,
+    sv_first,
+)
+
+BATCH_LIMIT = 256  # sub-requests per Blob Batch request
+_SAS_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class JitteredRetry(ExponentialRetry):  # type: ignore[misc]
+    """The storage SDK's retry with ``storage.retry``'s attempts and delays, "equal jitter"
+    (half fixed, half random), Retry-After honoured, and 429 retried as well.
+
+    The SDK's own policy neither retries 429 nor reads Retry-After; its bookkeeping
+    (``configure_retries``, ``increment``: counters, body rewind, hosts) is reused as is.
+    """
+
+    def __init__(self, retry: RetryConfig) -> None:
+        retries = retry.attempts - 1
+        super().__init__(initial_backoff=retry.initial_delay, increment_base=2,
+                         retry_total=retries, random_jitter_range=0, retry_connect=retries,
+                         retry_read=retries, retry_status=retries)
+        self.config = retry
+
+    def get_backoff_time(self, settings: dict[str, Any]) -> float:
+        history = settings["history"]
+        response = history[-1].http_response if history else None
+        retry_after = parse_retry_after(response.headers.get("Retry-After")) if response else None
+        if retry_after is not None:
+            return retry_after
+        return jittered(self.config, max(1, settings["count"]))
+
+    def send(self, request: Any) -> Any:
+        settings = self.configure_retries(request)
+        deadline = time.monotonic() + self.config.total_seconds
+        while True:
+            try:
+                response = self.next.send(request)
+            except ClientAuthenticationError:
+                raise
+            except AzureError as err:
+                if not self._again(settings, request, deadline, error=err):
+                    raise
+                continue
+            status = response.http_response.status_code
+            if status not in TRANSIENT_STATUSES or not self._again(
+                settings, request, deadline, response=response.http_response
+            ):
+                break
+        if settings["history"]:
+            response.context["history"] = settings["history"]
+        response.http_response.location_mode = settings["mode"]
+        return response
+
+    def _again(self, settings: dict[str, Any], request: Any, deadline: float,
+               response: Any = None, error: Exception | None = None) -> bool:
+        if not self.increment(settings, request=request.http_request, response=response,
+                              error=error):
+            return False
+        delay = self.get_backoff_time(settings)
+        if time.monotonic() + delay > deadline:
+            return False
+        request.context.transport.sleep(delay)
+        return True
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def jittered(retry: RetryConfig, attempt: int) -> float:
+    """The wait before retry number ``attempt`` (1-based): exponential, capped, equal jitter."""
+    ceiling = min(retry.max_delay, retry.initial_delay * 2 ** (attempt - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def backoff_delays(retry: RetryConfig) -> Iterator[float]:
+    """The waits between tries of a whole operation we retry ourselves (batch sub-requests)."""
+    for attempt in range(1, retry.attempts):
+        yield jittered(retry, attempt)
+
+
+def make_transport(pool_size: int, connect_timeout: float = 20, read_timeout: float = 120
+                   ) -> RequestsTransport:
+    """A requests transport whose urllib3 pool holds ``pool_size`` connections per host.
+
+    The default pool (10) overflows when more threads than that share one client, and urllib3
+    then opens and discards connections ("Connection pool is full").
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, pool_size),
+                          max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return RequestsTransport(session=session, connection_timeout=connect_timeout,
+                             read_timeout=read_timeout)
+
+
+def _value(enum_or_str: Any) -> str | None:
+    if enum_or_str is None:
+        return None
+    return str(getattr(enum_or_str, "value", enum_or_str))
+
+
+def to_blob_info(container: str, props: BlobProperties, *, with_tags: bool = False) -> BlobInfo:
+    md5 = props.content_settings.content_md5 if props.content_settings else None
+    return BlobInfo(
+        container=container,
+        name=props.name,
+        size=int(props.size or 0),
+        md5=bytes(md5).hex() if md5 else None,
+        tier=_value(props.blob_tier),
+        archive_status=_value(props.archive_status),
+        last_modified=props.last_modified,
+        created=props.creation_time,
+        metadata=dict(props.metadata or {}),
+        tags=dict(props.tags or {}) if with_tags else None,
+        etag=props.etag,
+    )
+
+
+class AzureLease(Lease):
+    def __init__(self, store: AzureBlobStore, client: BlobLeaseClient, what: str) -> None:
+        self._store = store
+        self._client = client
+        self._what = what
+        self._released = False
+        self.lease_id = str(client.id)
+
+    def renew(self) -> None:
+        with self._store._mapped(f"renewing the lock {self._what}"):
+            self._client.renew()
+
+    def release(self) -> None:
+        if self._released:
+            return
+        with self._store._mapped(f"releasing the lock {self._what}"):
+            self._client.release()
+        self._released = True
+
+
+class AzureBlobStore(BlobStore):
+    """A storage account reached through one ``BlobServiceClient`` (thread-safe, pooled)."""
+
+    def __init__(self, service: BlobServiceClient, *, account_name: str, account_url: str,
+                 auth: str, retry: RetryConfig, account_key: str | None = None,
+                 token_credential: Any = None, scoped_container: str | None = None) -> None:
+        self._service = service
+        self.account_name = account_name
+        self.account_url = account_url.rstrip("/")
+        self.auth = auth
+        self.retry = retry
+        self._account_key = account_key
+        self._token_credential = token_credential
+        self._scoped_container = scoped_container
+        self._delegation_key: Any = None
+        self._lock = threading.Lock()
+        self.requests: Counter[str] = Counter()  # HTTP requests sent, by "METHOD comp"
+        self.batch_requests = 0
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def count_request(self, request: Any) -> None:
+        """raw_request_hook: counts every HTTP request, retries included."""
+        http = request.http_request
+        comp = http.query.get("comp", "") if hasattr(http, "query") else ""
+        with self._lock:
+            self.requests[f"{http.method} {comp}".strip()] += 1
+
+    def _mapped(self, what: str) -> Any:
+        return mapped(self.account_name, self.account_url, what)
+
+    def _container(self, container: str) -> ContainerClient:
+        return self._service.get_container_client(container)
+
+    def _blob(self, container: str, name: str) -> BlobClient:
+        return self._service.get_blob_client(container, name)
+
+    def close(self) -> None:
+        self._service.close()
+
+    # --- account and containers ------------------------------------------------------------
+    def check(self) -> str:
+        with self._mapped("checking access"):
+            if self._scoped_container:
+                self._container(self._scoped_container).exists()
+            else:
+                self._service.get_account_information()
+        return f"storage account {self.account_name} at {self.account_url} (auth: {self.auth})"
+
+    def ensure_container(self, container: str) -> None:
+        with self._mapped(f"creating container {container}"):
+            try:
+                self._container(container).create_container()
+            except ResourceExistsError:
+                pass
+
+    # --- blob properties -----------------------------------------------------------------------
+    def get_blob(self, container: str, name: str) -> BlobInfo:
+        try:
+            with self._mapped(f"reading the properties of {container}/{name}"):
+                props = self._blob(container, name).get_blob_properties()
+        except NotFoundError as exc:
+            raise NotFoundError(f"blob {container}/{name} not found in account "
+                                f"{self.account_name}", status=404) from exc
+        return to_blob_info(container, props)
+
+    def list_blobs(self, container: str, prefix: str = "", *, include_tags: bool = False
+                   ) -> Iterator[BlobInfo]:
+        include = ["metadata", "tags"] if include_tags else ["metadata"]
+        with self._mapped(f"listing {container}/{prefix}*"):
+            for props in self._container(container).list_blobs(
+                name_starts_with=prefix or None, include=include
+            ):
+                yield to_blob_info(container, props, with_tags=include_tags)
+
+    def set_tags(self, container: str, name: str, tags: Mapping[str, str]) -> None:
+        blob = self._blob(container, name)
+        with self._mapped(f"setting tags on {container}/{name}"):
+            merged = dict(blob.get_blob_tags())
+            merged.update(tags)
+            blob.set_blob_tags(merged)
+
+    def set_metadata(self, container: str, name: str, metadata: Mapping[str, str]) -> None:
+        blob = self._blob(container, name)
+        with self._mapped(f"setting metadata on {container}/{name}"):
+            merged = dict(blob.get_blob_properties().metadata or {})
+            merged.update(metadata)
+            blob.set_blob_metadata(merged)
+
+    # --- batches -------------------------------------------------------------------------------
+    def set_tiers(self, container: str, changes: Sequence[tuple[str, str]], *,
+                  rehydrate_priority: str | None = None) -> list[TierFailure]:
+        tier_of = dict(changes)
+        priority = RehydratePriority(rehydrate_priority) if rehydrate_priority else None
+
+        def send(names: Sequence[str]) -> list[Any]:
+            items = [{"name": n, "blob_tier": StandardBlobTier(tier_of[n]),
+                      **({"rehydrate_priority": priority} if priority else {})} for n in names]
+            return list(self._container(container).set_standard_blob_tier_blobs(
+                None, *items, raise_on_any_failure=False))
+
+        failures = self._run_batches(container, list(tier_of), send, ok=(200, 202))
+        return [TierFailure(name=f.name, status=f.status, error_code=f.error_code,
+                            message=f.message, tier=tier_of[f.name]) for f in failures]
+
+    def delete_blobs(self, container: str, names: Sequence[str]) -> list[BatchFailure]:
+        def send(chunk: Sequence[str]) -> list[Any]:
+            return list(self._container(container).delete_blobs(
+                *chunk, raise_on_any_failure=False))
+
+        return self._run_batches(container, list(dict.fromkeys(names)), send,
+                                 ok=(200, 202, 404))
+
+    def _run_batches(self, container: str, names: list[str],
+                     send: Callable[[Sequence[str]], list[Any]], ok: tuple[int, ...],
+                     sleep: Callable[[float], None] = time.sleep) -> list[BatchFailure]:
+        """Send ``names`` in batches of 256; retry sub-requests that failed transiently."""
+        failures: dict[str, BatchFailure] = {}
+        pending = names
+        delays = backoff_delays(self.retry)
+        while pending:
+            retry_next: list[str] = []
+            for start in range(0, len(pending), BATCH_LIMIT):
+                chunk = pending[start:start + BATCH_LIMIT]
+                with self._mapped(f"sending a blob batch to {container}"):
+                    responses = send(chunk)
+                self.batch_requests += 1
+                for name, response in zip(chunk, responses):
+                    status = int(response.status_code)
+                    if status in ok:
+                        failures.pop(name, None)
+                        continue
+                    failures[name] = BatchFailure(
+                        name=name, status=status,
+                        error_code=response.headers.get("x-ms-error-code"),
+                        message=str(response.reason or ""))
+                    if status in TRANSIENT_STATUSES:
+                        retry_next.append(name)
+            delay = next(delays, None) if retry_next else None
+            if delay is None:
+                break
+            sleep(delay)
+            pending = retry_next
+        return list(failures.values())
+
+    # --- SAS -----------------------------------------------------------------------------------
+    def _signing(self, hours: int) -> dict[str, Any]:
+        """The key material for a SAS: the account key, or a user delegation key (<= 7 days)."""
+        if self._account_key:
+            return {"account_key": self._account_key}
+        if self._token_credential is None:
+            raise ConfigError(
+                f"cannot make a SAS for account {self.account_name} with auth {self.auth}",
+                hint="a SAS needs storage.account_key, a connection string or an Azure AD "
+                     "identity (storage.auth: identity)")
+        if hours > 24 * 7:
+            raise UsageError("a SAS signed with an Azure AD identity is valid 7 days at most",
+                             hint="lower workflow.sas_duration_hours or use an account key")
+        now = datetime.now(timezone.utc)
+        with self._lock, self._mapped("getting a user delegation key"):
+            key = self._delegation_key
+            if key is None or key.signed_expiry <= (now + timedelta(hours=hours)).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ"):
+                key = self._service.get_user_delegation_key(now - _SAS_CLOCK_SKEW,
+                                                            now + timedelta(days=7))
+                self._delegation_key = key
+        return {"user_delegation_key": key}
+
+    def blob_read_sas(self, container: str, name: str, hours: int) -> str:
+        now = datetime.now(timezone.utc)
+        token = generate_blob_sas(
+            self.account_name, container, name, permission=BlobSasPermissions(read=True),
+            start=now - _SAS_CLOCK_SKEW, expiry=now + timedelta(hours=hours),
+            **self._signing(hours))
+        register_secret(token)
+        return sv_first(token)
+
+    def container_sas(self, container: str, hours: int, permission: str = "rwd") -> str:
+        if "l" in permission:
+            raise UsageError("container SAS tokens made by genoflow never grant list ('l')")
+        now = datetime.now(timezone.utc)
+        token = generate_container_sas(
+            self.account_name, container,
+            permission=ContainerSasPermissions.from_string(permission),
+            start=now - _SAS_CLOCK_SKEW, expiry=now + timedelta(hours=hours),
+            **self._signing(hours))
+        register_secret(token)
+        return sv_first(token)
+
+    # --- locks ---------------------------------------------------------------------------------
+    def acquire_lock(self, container: str, name: str, seconds: int = 60) -> Lease:
+        if seconds != -1 and not 15 <= seconds <= 60:
+            raise UsageError(f"a lease lasts 15 to 60 seconds or -1 (forever), not {seconds}")
+        blob = self._blob(container, name)
+        what = f"{container}/{name}"
+        with self._mapped(f"creating the lock blob {what}"):
+            try:
+                blob.upload_blob(b"", overwrite=False)
+            except ResourceExistsError:
+                pass
+        client = BlobLeaseClient(blob)
+        try:
+            with self._mapped(f"acquiring the lock {what}"):
+                client.acquire(lease_duration=seconds)
+        except LockHeldError as exc:
+            raise LockHeldError(f"the lock {what} is held by another job", status=409,
+                                hint="another genoflow job is running; wait for it, or break "
+                                     "the lease if it crashed (az storage blob lease break)"
+                                ) from exc
+        return AzureLease(self, client, what)
+
+    # --- transfer primitives ---------------------------------------------------------------------
+    def stage_block(self, container: str, name: str, block_id: str, data: bytes | memoryview,
+                    md5: bytes) -> None:
+        body = bytes(data) if isinstance(data, memoryview) else data
+        with self._mapped(f"uploading a block of {container}/{name}"):
+            self._blob(container, name).stage_block(
+                block_id, body, length=len(body), transactional_content_md5=md5)
+
+    def uncommitted_blocks(self, container: str, name: str) -> list[StagedBlock]:
+        with self._mapped(f"reading the staged blocks of {container}/{name}"):
+            try:
+                _, uncommitted = self._blob(container, name).get_block_list("uncommitted")
+            except ResourceNotFoundError:
+                return []
+        return [StagedBlock(block_id=b.id, size=int(b.size)) for b in uncommitted]
+
+    def committed_block_ids(self, container: str, name: str) -> list[str]:
+        with self._mapped(f"reading the block list of {container}/{name}"):
+            committed, _ = self._blob(container, name).get_block_list("committed")
+        return [str(b.id) for b in committed]
+
+    def commit_blocks(self, container: str, name: str, block_ids: Sequence[str], *,
+                      content_md5: bytes, tier: str | None = None,
+                      metadata: Mapping[str, str] | None = None,
+                      tags: Mapping[str, str] | None = None,
+                      content_type: str | None = None) -> BlobInfo:
+        blob = self._blob(container, name)
+        settings = ContentSettings(content_type=content_type or "application/octet-stream",
+                                   content_md5=bytearray(content_md5))
+        with self._mapped(f"committing {container}/{name}"):
+            blob.commit_block_list(
+                [BlobBlock(block_id=b) for b in block_ids], content_settings=settings,
+                metadata=dict(metadata) if metadata else None,
+                tags=dict(tags) if tags else None,
+                standard_blob_tier=StandardBlobTier(tier) if tier else None)
+        return self.get_blob(container, name)
+
+    def read_range(self, container: str, name: str, offset: int, length: int,
+                   etag: str | None = None) -> bytes:
+        conditions: dict[str, Any] = (
+            {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {})
+        what = f"downloading {container}/{name}"
+        try:
+            with self._mapped(what):
+                stream = self._blob(container, name).download_blob(
+                    offset=offset, length=length, max_concurrency=1, **conditions)
+                return bytes(stream.readall())
+        except UsageError as exc:
+            raise UsageError(f"cannot download {container}/{name}: the blob is in the Archive "
+                             "tier", hint=REHYDRATE_HINT.format(container=container, name=name)
+                             ) from exc
+
+
+# --- factories ---------------------------------------------------------------------------------
+def client_options(retry: RetryConfig, concurrency: int, api_version: str | None,
+                   hook: Callable[[Any], None]) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "transport": make_transport(concurrency + 4),
+        "retry_policy": JitteredRetry(retry),
+        "raw_request_hook": hook,
+    }
+    if api_version:
+        options["api_version"] = api_version
+    return options
+
+
+class _HookRelay:
+    """The request hook must exist before the store does: it forwards to the store once set."""
+
+    def __init__(self) -> None:
+        self.store: AzureBlobStore | None = None
+
+    def __call__(self, request: Any) -> None:
+        if self.store is not None:
+            self.store.count_request(request)
+
+
+def build_store(account_url: str, *, account_name: str, auth: str, credential: Any,
+                retry: RetryConfig, concurrency: int, api_version: str | None = None,
+                account_key: str | None = None, connection_string: str | None = None,
+                scoped_container: str | None = None) -> AzureBlobStore:
+    relay = _HookRelay()
+    options = client_options(retry, concurrency, api_version, relay)
+    try:
+        if connection_string:
+            service = BlobServiceClient.from_connection_string(connection_string, **options)
+        else:
+            service = BlobServiceClient(account_url, credential=credential, **options)
+    except ValueError as exc:
+        raise ConfigError(f"cannot build a storage client for {account_url}: "
+                          f"{str(exc).splitlines()[0]}") from exc
+    token = credential if auth == "identity" else None
+    store = AzureBlobStore(service, account_name=account_name or str(service.account_name),
+                           account_url=account_url or service.url, auth=auth, retry=retry,
+                           account_key=account_key, token_credential=token,
+                           scoped_container=scoped_container)
+    relay.store = store
+    return store
+
+
+def named_key(account_name: str, key: str) -> AzureNamedKeyCredential:
+    return AzureNamedKeyCredential(account_name, key)
+
+
+def sas_credential(token: str) -> AzureSasCredential:
+    register_secret(token)
+    return AzureSasCredential(token.lstrip("?"))
+
+
+def default_identity() -> Any:
+    try:
+        from azure.identity import DefaultAzureCredential
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise UnavailableError("azure-identity is not installed") from exc
+    return DefaultAzureCredential()
