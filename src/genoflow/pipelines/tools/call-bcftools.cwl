@@ -1,0 +1,79 @@
+#!/usr/bin/env cwl-runner
+cwlVersion: v1.2
+class: CommandLineTool
+id: call_bcftools
+label: "bcftools mpileup | bcftools call, bgzip + tabix on request"
+doc: |
+  Calls SNVs and indels with the multiallelic caller. With gvcf, non-variant sites are
+  grouped into reference blocks (bcftools --gvcf 0) and the output is named .g.vcf.
+  With bgzip, the output is bgzipped and tabix-indexed (.tbi); otherwise plain VCF.
+  Every tool's stderr goes to call.log.
+requirements:
+  InitialWorkDirRequirement:
+    listing:
+      - entryname: call.sh
+        entry: |
+          set -euo pipefail
+          threads=1 ref="" bam="" base="" gvcf=0 bgzip=0
+          while getopts "t:f:i:o:gz" opt; do
+            case "$opt" in
+              t) threads="$OPTARG" ;;
+              f) ref="$OPTARG" ;;
+              i) bam="$OPTARG" ;;
+              o) base="$OPTARG" ;;
+              g) gvcf=1 ;;
+              z) bgzip=1 ;;
+              *) echo "call.sh: bad option" >&2; exit 64 ;;
+            esac
+          done
+          mpileup=(-f "$ref" -a AD,DP) call=(-m) name="$base.vcf" type=v
+          if [ "$gvcf" = 1 ]; then
+            mpileup+=(--gvcf 0) call+=(--gvcf 0) name="$base.g.vcf"
+          else
+            call+=(-v)
+          fi
+          if [ "$bgzip" = 1 ]; then name="$name.gz" type=z; fi
+          bcftools mpileup --threads "$threads" "\${mpileup[@]}" -Ou "$bam" \
+            | bcftools call --threads "$threads" "\${call[@]}" -O "$type" -o "$name"
+          if [ "$bgzip" = 1 ]; then bcftools index --tbi "$name"; fi
+  ResourceRequirement:
+    coresMin: $(inputs.threads)
+    ramMin: 1024
+hints:
+  DockerRequirement:
+    dockerPull: quay.io/biocontainers/bcftools:1.16--hfe4b78e_1
+  SoftwareRequirement:
+    packages:
+      bcftools: {version: ["1.16"]}
+baseCommand: [bash, call.sh]
+inputs:
+  reference:
+    type: File
+    secondaryFiles: [.fai]
+    inputBinding: {prefix: -f}
+  bam:
+    type: File
+    secondaryFiles: [.bai]
+    inputBinding: {prefix: -i}
+  threads:
+    type: int
+    inputBinding: {prefix: -t}
+  base:
+    type: string
+    inputBinding: {prefix: -o}
+  gvcf:
+    type: boolean
+    inputBinding: {prefix: -g}
+  bgzip:
+    type: boolean
+    inputBinding: {prefix: -z}
+outputs:
+  vcf:
+    type: File
+    outputBinding: {glob: ["$(inputs.base).vcf", "$(inputs.base).vcf.gz", "$(inputs.base).g.vcf", "$(inputs.base).g.vcf.gz"]}
+  vcf_index:
+    type: File?
+    outputBinding: {glob: "*.tbi"}
+  log:
+    type: stderr
+stderr: call.log

@@ -1,0 +1,89 @@
+#!/usr/bin/env cwl-runner
+cwlVersion: v1.2
+class: CommandLineTool
+id: call_gatk
+label: "GATK HaplotypeCaller, with BQSR (BaseRecalibrator + ApplyBQSR) when known sites are given"
+doc: |
+  BQSR runs only when known sites are given; the recalibrated BAM is used for calling only
+  (the workflow's BAM output stays the duplicate-marked alignment). With gvcf, -ERC GVCF and
+  the output is named .g.vcf. With bgzip, GATK writes .vcf.gz + .tbi itself.
+  Every tool's stderr goes to call.log.
+requirements:
+  InitialWorkDirRequirement:
+    listing:
+      - entryname: call.sh
+        entry: |
+          set -euo pipefail
+          threads=1 ref="" bam="" base="" gvcf=0 bgzip=0 known=()
+          while getopts "t:f:i:o:k:gz" opt; do
+            case "$opt" in
+              t) threads="$OPTARG" ;;
+              f) ref="$OPTARG" ;;
+              i) bam="$OPTARG" ;;
+              o) base="$OPTARG" ;;
+              k) known+=(--known-sites "$OPTARG") ;;
+              g) gvcf=1 ;;
+              z) bgzip=1 ;;
+              *) echo "call.sh: bad option" >&2; exit 64 ;;
+            esac
+          done
+          if [ "\${#known[@]}" -gt 0 ]; then
+            gatk BaseRecalibrator -R "$ref" -I "$bam" "\${known[@]}" -O recal.table
+            gatk ApplyBQSR -R "$ref" -I "$bam" --bqsr-recal-file recal.table -O recal.bam
+            bam=recal.bam
+          fi
+          extra=() name="$base.vcf"
+          if [ "$gvcf" = 1 ]; then extra+=(-ERC GVCF) name="$base.g.vcf"; fi
+          if [ "$bgzip" = 1 ]; then name="$name.gz"; fi
+          gatk HaplotypeCaller --native-pair-hmm-threads "$threads" -R "$ref" -I "$bam" \
+            "\${extra[@]}" -O "$name"
+  ResourceRequirement:
+    coresMin: $(inputs.threads)
+    ramMin: 8192
+hints:
+  DockerRequirement:
+    dockerPull: broadinstitute/gatk:4.5.0.0
+  SoftwareRequirement:
+    packages:
+      gatk4: {version: ["4.5.0.0"]}
+baseCommand: [bash, call.sh]
+inputs:
+  reference:
+    type: File
+    secondaryFiles: [.fai, ^.dict]
+    inputBinding: {prefix: -f}
+  bam:
+    type: File
+    secondaryFiles: [.bai]
+    inputBinding: {prefix: -i}
+  known_sites:
+    type:
+      - "null"
+      - type: array
+        items: File
+        inputBinding: {prefix: -k}
+    secondaryFiles:
+      - {pattern: .tbi, required: false}
+      - {pattern: .idx, required: false}
+  threads:
+    type: int
+    inputBinding: {prefix: -t}
+  base:
+    type: string
+    inputBinding: {prefix: -o}
+  gvcf:
+    type: boolean
+    inputBinding: {prefix: -g}
+  bgzip:
+    type: boolean
+    inputBinding: {prefix: -z}
+outputs:
+  vcf:
+    type: File
+    outputBinding: {glob: ["$(inputs.base).vcf", "$(inputs.base).vcf.gz", "$(inputs.base).g.vcf", "$(inputs.base).g.vcf.gz"]}
+  vcf_index:
+    type: File?
+    outputBinding: {glob: "*.tbi"}
+  log:
+    type: stderr
+stderr: call.log
