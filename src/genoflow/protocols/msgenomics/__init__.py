@@ -1,0 +1,1 @@
+"""Microsoft Genomics REST API: wire models (no HTTP) and the client."""

@@ -1,0 +1,119 @@
+"""Client for the Microsoft Genomics REST API (and ``genoflow server``, which speaks it)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+
+from genoflow.errors import ServiceError, UsageError
+from genoflow.model.runs import Run, RunFilters, RunState
+from genoflow.model.submission import SubmitRequest, description_with_key, key_mark
+from genoflow.model.tags import SUBMISSION_KEY
+from genoflow.protocols.base import DEFAULT_PAGE_SIZE, ServiceClient, matching, pages
+from genoflow.protocols.http import HttpClient
+from genoflow.protocols.msgenomics import wire
+
+# The only states the service could filter on ($filter=Status eq '...').
+_SERVER_FILTERABLE = {
+    RunState.SUCCEEDED: wire.STATUS_SUCCEEDED,
+    RunState.FAILED: wire.STATUS_FAILED,
+}
+
+
+class MsGenomicsClient(ServiceClient):
+    protocol: ClassVar[str] = "msgenomics"
+
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
+
+    def submit(self, request: SubmitRequest) -> Run:
+        description = request.options.description
+        if request.submission_key:
+            # Recorded in the Description so that any host can find it with substringof.
+            description = description_with_key(description, request.submission_key) or description
+        body = wire.submit_body_from_request(request, description)
+        response = self.http.request("POST", "", data=body.to_json(), idempotent=False)
+        run = self._run_of(response.json())
+        return dataclasses.replace(run, sample=request.sample, inputs=tuple(request.blob_names()))
+
+    def get(self, run_id: str) -> Run:
+        return self._run_of(self.http.get_json(_checked_id(run_id)))
+
+    def cancel(self, run_id: str) -> Run:
+        return self._run_of(self.http.request("DELETE", _checked_id(run_id)).json())
+
+    def list(
+        self, filters: RunFilters | None = None, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> Iterator[Run]:
+        filters = filters or RunFilters()
+        params: dict[str, str] = {
+            "$orderby": "CreatedDate desc" if filters.newest_first else "CreatedDate asc"
+        }
+        server_status = (
+            _SERVER_FILTERABLE.get(next(iter(filters.states))) if len(filters.states) == 1 else None
+        )
+        odata = wire.odata_filter(
+            description=filters.description, process=filters.process, status=server_status
+        )
+        if odata:
+            params["$filter"] = odata
+
+        def fetch(number: int, token: str | None) -> tuple[list[Run], str | None]:
+            skip = int(token or 0)
+            answer = self.http.get_json(
+                "", params={**params, "$skip": str(skip), "$top": str(page_size)}
+            )
+            runs = [self._run_of(item) for item in _as_list(answer)]
+            return runs, str(skip + len(runs)) if len(runs) >= page_size else None
+
+        return matching(pages(fetch, page_size), filters)
+
+    def find_by_key(self, key: str) -> Run | None:
+        filters = RunFilters(description=key_mark(key))
+        for run in self.list(filters):
+            if run.tags.get(SUBMISSION_KEY) == key:
+                return run
+        return None
+
+    def service_info(self) -> Mapping[str, Any]:
+        answer = self.http.get_json("", params={"$top": "1"})
+        return {
+            "protocol": self.protocol,
+            "url": self.http.base_url,
+            "workflows_visible": len(_as_list(answer)),
+        }
+
+    def close(self) -> None:
+        self.http.session.close()
+
+    @staticmethod
+    def _run_of(data: Any) -> Run:
+        try:
+            return wire.workflow_to_run(wire.Workflow.model_validate(data))
+        except ValidationError as exc:
+            raise ServiceError(
+                f"the service answered a workflow object genoflow cannot read: {_first_error(exc)}"
+            ) from None
+
+
+def _checked_id(run_id: str) -> str:
+    text = str(run_id).strip()
+    if not text.isdigit():
+        raise UsageError(f"{run_id!r} is not a workflow id (Microsoft Genomics ids are numbers)")
+    return text
+
+
+def _as_list(answer: Any) -> list[Any]:
+    if isinstance(answer, list):
+        return answer
+    if isinstance(answer, dict) and isinstance(answer.get("value"), list):
+        return list(answer["value"])  # an OData envelope
+    raise ServiceError("the service answered the workflow list with something other than a list")
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"

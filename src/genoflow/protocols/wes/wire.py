@@ -1,0 +1,490 @@
+"""The GA4GH WES 1.1 wire format, both directions, plus genoflow's own ``workflow_params``.
+
+Imports only pydantic, the standard library and ``genoflow.model``, so that ``genoflow server``
+reuses these models. Parsing is tolerant of the real servers' divergences: Toil's ``workflows``
+list key, Sapporo's list-shaped ``outputs`` and extra states, unknown states read as UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from genoflow.model.runs import Run, RunState, parse_time
+from genoflow.model.submission import InputKind, PipelineOptions, SubmitRequest
+from genoflow.model.tags import SAMPLE, SUBMISSION_KEY
+
+API_PATH = "/ga4gh/wes/v1"
+DESCRIPTION_TAG = "genoflow-description"
+PROCESS_TAG = "genoflow-process"
+WORKFLOW_TYPE = "CWL"
+WORKFLOW_TYPE_VERSION = "v1.2"
+
+
+class WesState(str, Enum):
+    UNKNOWN = "UNKNOWN"
+    QUEUED = "QUEUED"
+    INITIALIZING = "INITIALIZING"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    COMPLETE = "COMPLETE"
+    EXECUTOR_ERROR = "EXECUTOR_ERROR"
+    SYSTEM_ERROR = "SYSTEM_ERROR"
+    CANCELED = "CANCELED"
+    CANCELING = "CANCELING"
+    PREEMPTED = "PREEMPTED"
+    # Sapporo 2.x additions.
+    DELETED = "DELETED"
+    DELETING = "DELETING"
+
+
+WES_TO_STATE: dict[WesState, RunState] = {
+    WesState.UNKNOWN: RunState.UNKNOWN,
+    WesState.QUEUED: RunState.QUEUED,
+    WesState.INITIALIZING: RunState.RUNNING,  # the engine has picked the run up
+    WesState.RUNNING: RunState.RUNNING,
+    WesState.PAUSED: RunState.RUNNING,  # not terminal: waiting goes on
+    WesState.COMPLETE: RunState.SUCCEEDED,
+    WesState.EXECUTOR_ERROR: RunState.FAILED,
+    WesState.SYSTEM_ERROR: RunState.FAILED,
+    WesState.CANCELED: RunState.CANCELLED,
+    WesState.CANCELING: RunState.CANCELLING,
+    WesState.PREEMPTED: RunState.FAILED,  # terminal in the spec: the run will not finish
+    WesState.DELETED: RunState.CANCELLED,
+    WesState.DELETING: RunState.CANCELLING,
+}
+
+STATE_TO_WES: dict[RunState, WesState] = {
+    RunState.UNKNOWN: WesState.UNKNOWN,
+    RunState.QUEUED: WesState.QUEUED,
+    RunState.RUNNING: WesState.RUNNING,
+    RunState.CANCELLING: WesState.CANCELING,
+    RunState.SUCCEEDED: WesState.COMPLETE,
+    RunState.FAILED: WesState.EXECUTOR_ERROR,
+    RunState.CANCELLED: WesState.CANCELED,
+}
+
+
+def state_of_wes(state: WesState) -> RunState:
+    return WES_TO_STATE[state]
+
+
+def _wes_state(value: Any) -> WesState:
+    try:
+        return WesState(str(value).upper())
+    except ValueError:
+        return WesState.UNKNOWN
+
+
+def format_time(value: datetime | None) -> str | None:
+    """WES times: ``%Y-%m-%dT%H:%M:%SZ`` in UTC."""
+    if value is None:
+        return None
+    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+# --- requests -------------------------------------------------------------------------------
+
+_JSON_FIELDS = ("workflow_params", "tags", "workflow_engine_parameters")
+
+
+class RunRequest(_Wire):
+    """The ``POST /runs`` form: objects travel as JSON-encoded strings, one form part each."""
+
+    workflow_url: str
+    workflow_type: str = WORKFLOW_TYPE
+    workflow_type_version: str = WORKFLOW_TYPE_VERSION
+    workflow_params: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    workflow_engine: str | None = None
+    workflow_engine_version: str | None = None
+    workflow_engine_parameters: dict[str, str] | None = None
+
+    @field_validator(*_JSON_FIELDS, mode="before")
+    @classmethod
+    def _decode(cls, value: Any) -> Any:
+        if isinstance(value, (str, bytes)):
+            return json.loads(value) if value.strip() else None
+        return value
+
+    @field_validator("workflow_params", "tags", mode="after")
+    @classmethod
+    def _never_none(cls, value: Any) -> Any:
+        return value or {}
+
+    def to_form(self) -> dict[str, str]:
+        """Form fields (name -> text); absent optional fields are left out."""
+        form: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            form[name] = json.dumps(value) if name in _JSON_FIELDS else str(value)
+        return form
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, Any]) -> RunRequest:
+        return cls.model_validate(dict(form))
+
+
+class RunId(_Wire):
+    run_id: str
+
+
+class RunStatus(_Wire):
+    run_id: str
+    state: WesState = WesState.UNKNOWN
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _state(cls, value: Any) -> WesState:
+        return _wes_state(value)
+
+
+class RunSummary(RunStatus):
+    start_time: str | None = None
+    end_time: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        return value or {}
+
+
+class RunListResponse(_Wire):
+    runs: list[RunSummary] = Field(default_factory=list)
+    next_page_token: str | None = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _toil_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "runs" not in data and "workflows" in data:
+            return {**data, "runs": data["workflows"]}  # Toil
+        return data
+
+
+class Log(_Wire):
+    name: str | None = None
+    cmd: list[str] | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    stdout: str | None = None
+    stderr: str | None = None
+    exit_code: int | None = None
+    system_logs: list[str] | None = None
+
+
+class TaskLog(Log):
+    id: str
+    tes_uri: str | None = None
+
+
+class TaskListResponse(_Wire):
+    task_logs: list[TaskLog] = Field(default_factory=list)
+    next_page_token: str | None = ""
+
+
+class RunLog(_Wire):
+    run_id: str
+    request: RunRequest | None = None
+    state: WesState = WesState.UNKNOWN
+    run_log: Log | None = None
+    task_logs_url: str | None = None
+    task_logs: list[TaskLog] | None = None
+    # Free-form: an object in the spec, a list of file objects on Sapporo.
+    outputs: Any = None
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _state(cls, value: Any) -> WesState:
+        return _wes_state(value)
+
+
+class WorkflowTypeVersion(_Wire):
+    workflow_type_version: list[str] = Field(default_factory=list)
+
+
+class DefaultWorkflowEngineParameter(_Wire):
+    name: str | None = None
+    type: str | None = None
+    default_value: str | None = None
+
+
+class ServiceType(_Wire):
+    group: str = "org.ga4gh"
+    artifact: str = "wes"
+    version: str = "1.1.0"
+
+
+class ServiceInfo(BaseModel):
+    """Tolerant: every field has a default so that partial answers (Toil 1.0.0) still parse."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    name: str | None = None
+    type: ServiceType | None = None
+    organization: dict[str, Any] | None = None
+    version: str | None = None
+    workflow_type_versions: dict[str, WorkflowTypeVersion] = Field(default_factory=dict)
+    supported_wes_versions: list[str] = Field(default_factory=list)
+    supported_filesystem_protocols: list[str] = Field(default_factory=list)
+    workflow_engine_versions: dict[str, Any] = Field(default_factory=dict)
+    default_workflow_engine_parameters: list[DefaultWorkflowEngineParameter] = Field(
+        default_factory=list
+    )
+    system_state_counts: dict[str, int] = Field(default_factory=dict)
+    auth_instructions_url: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    def supports_cwl(self) -> bool:
+        return not self.workflow_type_versions or any(
+            key.upper() == WORKFLOW_TYPE for key in self.workflow_type_versions
+        )
+
+
+class ErrorResponse(_Wire):
+    msg: str | None = None
+    status_code: int | None = None
+
+
+# --- genoflow's workflow_params (the pipeline's inputs) ---------------------------------------
+
+
+class CwlFile(_Wire):
+    class_: str = Field("File", alias="class")
+    location: str
+
+    def to_wire(self) -> dict[str, str]:
+        return {"class": self.class_, "location": self.location}
+
+
+class PipelineParams(_Wire):
+    """The ``workflow_params`` genoflow sends: inputs and the output container as SAS URLs."""
+
+    sample: str
+    reads_1: list[CwlFile] = Field(default_factory=list)
+    reads_2: list[CwlFile] = Field(default_factory=list)
+    bam: CwlFile | None = None
+    process: str = "snapgatk"
+    process_args: str = "R=b37m1"
+    reference: str = "b37m1"
+    bqsr: bool = True
+    read_group: str | None = None
+    emit_ref_confidence: str = "none"
+    bgzip_output: bool = False
+    output_base: str = ""
+    overwrite: bool = False
+    include_logs: bool = True
+    description: str | None = None
+    input_account: str
+    input_account_url: str
+    input_container: str
+    output_account: str
+    output_account_url: str
+    output_container: str
+    output_url: str  # the output container URL with its SAS
+
+    def to_wire(self) -> dict[str, Any]:
+        data = self.model_dump(by_alias=True, exclude_none=True)
+        return data
+
+
+def _account_url(request: SubmitRequest, output: bool) -> str:
+    url = request.output_account_url if output else request.input_account_url
+    account = request.output_account if output else request.input_account
+    return url or f"https://{account}.blob.core.windows.net"
+
+
+def params_from_request(request: SubmitRequest) -> PipelineParams:
+    options = request.options
+    files = {name: CwlFile(location=request.input_url(name)) for name in request.blob_names()}
+    is_bam = request.kind is InputKind.BAM
+    return PipelineParams(
+        sample=request.sample,
+        reads_1=[] if is_bam else [files[name] for name in request.reads_1],
+        reads_2=[] if is_bam else [files[name] for name in request.reads_2],
+        bam=files[request.reads_1[0]] if is_bam else None,
+        process=options.process,
+        process_args=options.effective_process_args,
+        reference=options.effective_reference,
+        bqsr=options.effective_bqsr,
+        read_group=options.read_group,
+        emit_ref_confidence=options.effective_ref_confidence,
+        bgzip_output=options.effective_bgzip,
+        output_base=options.output_filename_base or request.sample,
+        overwrite=options.overwrite,
+        include_logs=options.include_logs,
+        description=options.description,
+        input_account=request.input_account,
+        input_account_url=_account_url(request, output=False),
+        input_container=request.input_container,
+        output_account=request.output_account,
+        output_account_url=_account_url(request, output=True),
+        output_container=request.output_container,
+        output_url=request.output_url(),
+    )
+
+
+def run_request_from_submit(
+    request: SubmitRequest, workflow_url: str, workflow_engine: str | None = None
+) -> RunRequest:
+    tags = {SAMPLE: request.sample, PROCESS_TAG: request.options.process}
+    if request.submission_key:
+        tags[SUBMISSION_KEY] = request.submission_key
+    if request.options.description:
+        tags[DESCRIPTION_TAG] = request.options.description
+    return RunRequest(
+        workflow_url=workflow_url,
+        workflow_params=params_from_request(request).to_wire(),
+        tags=tags,
+        workflow_engine=workflow_engine,
+    )
+
+
+def _split_location(location: str, account_url: str, container: str) -> tuple[str, str]:
+    """(blob name, SAS) from a file URL under ``account_url/container/``."""
+    prefix = f"{account_url.rstrip('/')}/{container}/"
+    if not location.startswith(prefix):
+        raise ValueError(f"input {location.split('?')[0]!r} is not in {prefix}")
+    name, _, sas = location[len(prefix) :].partition("?")
+    return name, sas
+
+
+def submit_from_run_request(run_request: RunRequest) -> SubmitRequest:
+    """The server's reading of a genoflow RunRequest (raises pydantic/ValueError when the
+    params are not genoflow's)."""
+    params = PipelineParams.model_validate(run_request.workflow_params)
+    files = [params.bam] if params.bam else [*params.reads_1, *params.reads_2]
+    located = {
+        f.location: _split_location(f.location, params.input_account_url, params.input_container)
+        for f in files
+        if f
+    }
+    names = {loc: name for loc, (name, _) in located.items()}
+    options = PipelineOptions(
+        process=params.process,
+        process_args=params.process_args,
+        reference=params.reference,
+        bqsr=params.bqsr,
+        read_group=params.read_group,
+        emit_ref_confidence=params.emit_ref_confidence,
+        bgzip_output=params.bgzip_output,
+        output_filename_base=params.output_base,
+        overwrite=params.overwrite,
+        include_logs=params.include_logs,
+        description=params.description,
+    )
+    return SubmitRequest(
+        sample=params.sample,
+        kind=InputKind.BAM if params.bam else InputKind.FASTQ,
+        reads_1=(names[params.bam.location],)
+        if params.bam
+        else tuple(names[f.location] for f in params.reads_1),
+        reads_2=() if params.bam else tuple(names[f.location] for f in params.reads_2),
+        options=options,
+        input_account=params.input_account,
+        input_container=params.input_container,
+        output_account=params.output_account,
+        output_container=params.output_container,
+        input_sas={name: sas for name, sas in located.values() if sas},
+        output_sas=params.output_url.partition("?")[2],
+        input_account_url=params.input_account_url,
+        output_account_url=params.output_account_url,
+        submission_key=run_request.tags.get(SUBMISSION_KEY),
+    )
+
+
+# --- Run <-> wire -----------------------------------------------------------------------------
+
+
+def summary_to_run(summary: RunSummary) -> Run:
+    tags = dict(summary.tags)
+    return Run(
+        id=summary.run_id,
+        state=state_of_wes(summary.state),
+        created=parse_time(summary.start_time),
+        ended=parse_time(summary.end_time),
+        description=tags.get(DESCRIPTION_TAG),
+        process=tags.get(PROCESS_TAG),
+        sample=tags.get(SAMPLE),
+        tags=tags,
+    )
+
+
+def _input_names(request: RunRequest | None) -> tuple[str, ...]:
+    if request is None:
+        return ()
+    params = request.workflow_params
+    files = (
+        [params.get("bam")]
+        if params.get("bam")
+        else [*params.get("reads_1", []), *params.get("reads_2", [])]
+    )
+    return tuple(
+        str(f["location"]).split("?")[0].rsplit("/", 1)[-1]
+        for f in files
+        if isinstance(f, dict) and "location" in f
+    )
+
+
+def run_log_to_run(log: RunLog) -> Run:
+    tags = dict(log.request.tags) if log.request else {}
+    run_log = log.run_log or Log()
+    state = state_of_wes(log.state)
+    bases = log.outputs.get("bases_processed") if isinstance(log.outputs, dict) else None
+    return Run(
+        id=log.run_id,
+        state=state,
+        message=run_log.system_logs[-1] if run_log.system_logs else None,
+        failure_code=run_log.exit_code if state is RunState.FAILED else None,
+        created=parse_time(run_log.start_time),
+        ended=parse_time(run_log.end_time),
+        description=tags.get(DESCRIPTION_TAG),
+        process=tags.get(PROCESS_TAG),
+        sample=tags.get(SAMPLE),
+        tags=tags,
+        inputs=_input_names(log.request),
+        outputs=log.outputs,
+        bases_processed=bases if isinstance(bases, int) else None,
+    )
+
+
+def run_to_summary(run: Run) -> RunSummary:
+    return RunSummary(
+        run_id=run.id,
+        state=STATE_TO_WES[run.state],
+        start_time=format_time(run.created),
+        end_time=format_time(run.ended),
+        tags=dict(run.tags),
+    )
+
+
+def run_to_run_log(
+    run: Run, request: RunRequest | None = None, task_logs_url: str | None = None
+) -> RunLog:
+    """The server's RunLog for ``run``; the run's message is the last system log line."""
+    return RunLog(
+        run_id=run.id,
+        request=request,
+        state=STATE_TO_WES[run.state],
+        run_log=Log(
+            name=run.process,
+            start_time=format_time(run.created),
+            end_time=format_time(run.ended),
+            exit_code=run.failure_code,
+            system_logs=[run.message] if run.message else [],
+        ),
+        task_logs_url=task_logs_url,
+        outputs=run.outputs if run.outputs is not None else {},
+    )
