@@ -12,6 +12,7 @@ KIND = "genoflow-kind"  # fastq, bam, bai, vcf, gvcf, tbi, logs
 SAMPLE = "genoflow-sample"  # sample name
 SUBMISSION_KEY = "genoflow-key"  # idempotency key of the submission
 FETCHED = "genoflow-fetched"  # UTC time the outputs were fetched, ISO 8601 (…Z)
+OUTPUT_BASE = "genoflow-output"  # on inputs: "<output container>/<output base>" of the run
 
 ROLE_INPUT = "input"
 ROLE_OUTPUT = "output"
@@ -23,10 +24,20 @@ def kind_of(blob_name: str) -> str | None:
     """The output/input kind of a blob from its name (None when it is not one of ours)."""
     name = blob_name.lower()
     for suffix, kind in (
-        (".g.vcf.gz.tbi", "tbi"), (".vcf.gz.tbi", "tbi"), (".bam.bai", "bai"), (".bai", "bai"),
-        (".g.vcf.gz", "gvcf"), (".g.vcf", "gvcf"), (".vcf.gz", "vcf"), (".vcf", "vcf"),
-        (".bam", "bam"), (".logs.zip", "logs"), (".fastq.gz", "fastq"), (".fq.gz", "fastq"),
-        (".fastq", "fastq"), (".fq", "fastq"),
+        (".g.vcf.gz.tbi", "tbi"),
+        (".vcf.gz.tbi", "tbi"),
+        (".bam.bai", "bai"),
+        (".bai", "bai"),
+        (".g.vcf.gz", "gvcf"),
+        (".g.vcf", "gvcf"),
+        (".vcf.gz", "vcf"),
+        (".vcf", "vcf"),
+        (".bam", "bam"),
+        (".logs.zip", "logs"),
+        (".fastq.gz", "fastq"),
+        (".fq.gz", "fastq"),
+        (".fastq", "fastq"),
+        (".fq", "fastq"),
     ):
         if name.endswith(suffix):
             return kind

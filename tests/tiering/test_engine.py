@@ -1,0 +1,248 @@
+"""The policy engine against a fixture of runs in every state, with an injected 'now'."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from genoflow.errors import ConfigError
+from genoflow.model import tags as t
+from genoflow.tiering.engine import make_plan, output_base_of
+from genoflow.tiering.facts import BlobFacts, RunFacts, RunPhase
+from genoflow.tiering.policy import load_policy, parse_policy
+from genoflow.tiering.prices import GIB, PriceTable
+from tests.tiering.fixtures import BLOBS, IN, NOW, OUT, RUNS, days_ago, output_blob
+
+PRICES = PriceTable()
+
+
+def planned(
+    policy_text: str | None = None, now=NOW, allow_delete: bool = False, blobs=BLOBS, runs=RUNS
+) -> dict[str, tuple[str, str]]:
+    policy = load_policy() if policy_text is None else parse_policy(policy_text, "test")
+    plan = make_plan(blobs, runs, policy, now, PRICES, allow_delete=allow_delete)
+    return {f"{d.blob.container}/{d.blob.name}": (d.target, d.rule) for d in plan.decisions}
+
+
+def test_default_policy_selects_exactly_the_expected_blobs() -> None:
+    assert planned() == {
+        "inputs/s1_1.fq.gz": ("Archive", "inputs-to-archive"),
+        "inputs/s1_2.fq.gz": ("Archive", "inputs-to-archive"),
+        "outputs/s1.bam": ("Cool", "bam-to-cool"),
+        "outputs/s3.bam": ("Cool", "bam-to-cool"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("days_later", "expected"),
+    [
+        # 4 days on, run 5's inputs reach 7 days since its end
+        (4, {"inputs/s5_1.fq.gz": ("Cool", "inputs-to-cool")}),
+        # 50 days on, run 2's inputs (Cool already) reach 90 days: Archive; run 5's BAM (fetched)
+        # reaches 30 days; run 2's BAM is still not fetched
+        (
+            50,
+            {
+                "inputs/s2_1.fq.gz": ("Archive", "inputs-to-archive"),
+                "inputs/s5_1.fq.gz": ("Cool", "inputs-to-cool"),
+                "outputs/s5.bam": ("Cool", "bam-to-cool"),
+            },
+        ),
+    ],
+)
+def test_the_clock_drives_the_ladder(days_later: int, expected: dict[str, tuple[str, str]]) -> None:
+    # Apply the first plan's moves, then look again later: only the new moves show up.
+    first = make_plan(BLOBS, RUNS, load_policy(), NOW, PRICES)
+    moved = {d.blob.name: d.target for d in first.decisions}
+    blobs = [
+        BlobFacts(
+            b.container,
+            b.name,
+            b.size,
+            moved.get(b.name, b.tier),
+            b.last_modified,
+            b.created,
+            b.tags,
+        )
+        for b in BLOBS
+    ]
+    assert planned(now=NOW + timedelta(days=days_later), blobs=blobs) == expected
+
+
+def test_held_blobs_are_counted_with_their_reason() -> None:
+    plan = make_plan(BLOBS, RUNS, load_policy(), NOW, PRICES)
+    assert plan.held == {
+        "run not finished": 2,
+        "outputs not fetched yet": 1,
+        "run 99 unknown to the service": 1,
+    }
+
+
+TABLE = [
+    # (name, policy rules, allow_delete, expected decisions)
+    (
+        "untracked by age since modified",
+        "rules: [{name: r, role: untracked, since: modified, days: 365, action: Cold}]",
+        False,
+        {"inputs/notes/readme.txt": ("Cold", "r")},
+    ),
+    (
+        "failed runs only",
+        "rules: [{name: r, role: input, run_states: [failed], days: 30, action: Cool}]",
+        False,
+        {"inputs/s3_1.fq.gz": ("Cool", "r")},
+    ),
+    (
+        "kinds and since fetched",
+        "rules: [{name: r, role: output, kinds: [bai, vcf], since: fetched, days: 60, "
+        "action: Cold}]",
+        False,
+        {"outputs/s1.bam.bai": ("Cold", "r"), "outputs/s1.vcf": ("Cold", "r")},
+    ),
+    (
+        "prefix and container",
+        "rules: [{name: r, role: output, container: outputs, prefix: s2., days: 30, action: Cool}]",
+        False,
+        {"outputs/s2.bam": ("Cool", "r"), "outputs/s2.logs.zip": ("Cool", "r")},
+    ),
+    (
+        "tags",
+        "rules: [{name: r, role: input, tags: {genoflow-sample: s3}, days: 1, action: Cool}]",
+        False,
+        {"inputs/s3_1.fq.gz": ("Cool", "r")},
+    ),
+    (
+        "never warmer, never re-archived",
+        "rules: [{name: r, role: input, days: 0, action: Cool}]",
+        False,
+        {
+            "inputs/s1_1.fq.gz": ("Cool", "r"),
+            "inputs/s1_2.fq.gz": ("Cool", "r"),
+            "inputs/s3_1.fq.gz": ("Cool", "r"),
+            "inputs/s5_1.fq.gz": ("Cool", "r"),
+        },
+    ),
+    (
+        "delete without allow_delete falls back to the coldest tier",
+        "deletable_roles: [input]\nrules: [{name: c, role: input, days: 0, action: Cold}, "
+        "{name: d, role: input, run_states: [failed], days: 30, action: delete}]",
+        False,
+        {
+            "inputs/s1_1.fq.gz": ("Cold", "c"),
+            "inputs/s1_2.fq.gz": ("Cold", "c"),
+            "inputs/s2_1.fq.gz": ("Cold", "c"),
+            "inputs/s3_1.fq.gz": ("Cold", "c"),
+            "inputs/s5_1.fq.gz": ("Cold", "c"),
+        },
+    ),
+    (
+        "delete with allow_delete on a deletable role",
+        "deletable_roles: [input]\nrules: [{name: d, role: input, run_states: [failed], days: 30, "
+        "action: delete}]",
+        True,
+        {"inputs/s3_1.fq.gz": ("delete", "d")},
+    ),
+    (
+        "delete with allow_delete but role not deletable",
+        "rules: [{name: d, role: input, run_states: [failed], days: 30, action: delete}]",
+        True,
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rules", "allow_delete", "expected"), [row[1:] for row in TABLE], ids=[row[0] for row in TABLE]
+)
+def test_rule_table(rules: str, allow_delete: bool, expected: dict[str, tuple[str, str]]) -> None:
+    assert planned(rules, allow_delete=allow_delete) == expected
+
+
+def test_running_run_and_rehydrating_blobs_are_never_touched() -> None:
+    rules = (
+        "rules: [{name: r, role: input, days: 0, action: Cool}, "
+        "{name: o, role: output, since: modified, days: 0, action: Cool}]"
+    )
+    chosen = planned(rules)
+    assert "inputs/s4_1.fq.gz" not in chosen and "outputs/s4.bam" not in chosen
+    rehydrating = BlobFacts(
+        IN,
+        "r_1.fq.gz",
+        1,
+        "Archive",
+        days_ago(9),
+        days_ago(9),
+        {t.RUN_ID: "1", t.ROLE: "input"},
+        archive_status="rehydrate-pending-to-hot",
+    )
+    plan = make_plan([rehydrating], RUNS, parse_policy(rules, "t"), NOW, PRICES)
+    assert plan.decisions == []
+
+
+def test_outputs_are_tied_through_the_output_base_and_get_tags() -> None:
+    plan = make_plan(BLOBS, RUNS, load_policy(), NOW, PRICES)
+    updates = {u.blob.name: dict(u.tags) for u in plan.tag_updates}
+    assert updates["s2.bam"] == {t.RUN_ID: "2", t.ROLE: "output", t.KIND: "bam"}
+    assert updates["s3.bam"][t.FETCHED]  # existing tags are kept
+    assert "s4.bam" not in updates  # run 4 is still running: tagged once it ends
+    assert "s1_1.fq.gz" not in updates  # complete already
+    assert output_base_of("dir/s1.g.vcf.gz.tbi") == "dir/s1" and output_base_of("x.txt") is None
+
+
+def test_costs_before_after_and_early_deletion() -> None:
+    cool_young = output_blob(
+        "y.bam", size=int(30 * GIB), tier="Cool", run="1", modified=10, fetched_days_ago=5
+    )
+    policy = parse_policy("rules: [{name: a, role: output, days: 0, action: Archive}]", "t")
+    plan = make_plan([cool_young], RUNS, policy, NOW, PRICES)
+    assert [d.target for d in plan.decisions] == ["Archive"]
+    assert plan.cost_before == pytest.approx(30 * 0.0152)
+    assert plan.cost_after == pytest.approx(30 * 0.00099)
+    # 10 days in Cool out of 30: 20 remaining days of Cool storage are charged
+    assert plan.early_deletion == pytest.approx(30 * 0.0152 * 20 / 30)
+    assert plan.transition_cost == pytest.approx(0.10 / 10_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules: [{name: a, role: input, days: 1, action: Warm}]", "rules[0] (a).action"),
+        ("rules: [{name: a, role: input, days: -1, action: Cool}]", "greater than or equal"),
+        (
+            "rules: [{name: a, role: untracked, days: 1, action: Cool}]",
+            "untracked blobs have no run",
+        ),
+        ("rules: [{name: a, role: input, kinds: [cram], days: 1, action: Cool}]", "unknown kind"),
+        ("rules: [{name: a, role: input, run_states: [active], days: 1, action: Cool}]", "never"),
+        ("rules: [{name: a, role: input, wait_for_fetch: true, days: 1, action: Cool}]", "outputs"),
+        ("rules: [{name: a, role: input, days: 1, action: Cool, colour: red}]", "unknown key"),
+        (
+            "rules: [{name: a, role: input, days: 1, action: Cool}, "
+            "{name: a, role: output, days: 1, action: Cool}]",
+            "unique",
+        ),
+        ("- just a list", "mapping"),
+    ],
+)
+def test_bad_policies_say_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_policy(text, "policy.yaml")
+
+
+def test_blob_tagged_with_two_runs_waits_for_both() -> None:
+    blob = BlobFacts(
+        IN,
+        "shared_1.fq.gz",
+        1,
+        "Hot",
+        days_ago(200),
+        days_ago(200),
+        {t.RUN_ID: "1 4", t.ROLE: "input"},
+    )
+    assert make_plan([blob], RUNS, load_policy(), NOW, PRICES).decisions == []
+    finished = [*RUNS[:3], RunFacts("4", RunPhase.succeeded, ended=days_ago(8))]
+    decisions = make_plan([blob], finished, load_policy(), NOW, PRICES).decisions
+    assert [(d.target, d.run_ids) for d in decisions] == [("Cool", ("1", "4"))]
+    assert OUT  # the fixture module's containers are the ones the policy examples use
