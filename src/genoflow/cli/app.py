@@ -103,7 +103,9 @@ def build_app() -> TyperGroup:
     not_yet_available(app, "fetch", "Download a finished run's outputs.", "fetch and tiering")
     not_yet_available(app, "tier", "Plan and apply storage-tier moves.", "fetch and tiering")
     not_yet_available(app, "cost", "Storage inventory and monthly cost.", "fetch and tiering")
-    not_yet_available(app, "server", "Run the self-hosted analysis service.", "server")
+    from genoflow.cli import server_cmds
+
+    app.add_typer(server_cmds.app, name="server")
     not_yet_available(
         app, "local", "Start/stop the local stack (Azurite + server).", "embedded default"
     )

@@ -1,0 +1,209 @@
+"""GA4GH WES 1.1 under ``/ga4gh/wes/v1``, served from the shared run store.
+
+Wire shapes come from :mod:`genoflow.protocols.wes.wire` (the client's models). Only the
+built-in pipeline runs unless ``allow_custom_workflows`` is set: a posted CWL is arbitrary code.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from genoflow import __version__
+from genoflow.errors import GenoflowError
+from genoflow.model.runs import RunState
+from genoflow.protocols.wes import wire
+from genoflow.redact import redact
+from genoflow.server.service import RequestRejected, RunNotFound, RunService, to_run
+from genoflow.server.store import StoredRun
+
+# workflow_url values that name the built-in germline pipeline.
+BUILTIN_WORKFLOWS = frozenset({"genoflow-germline", "genoflow:germline", "germline.cwl",
+                               "genoflow/germline.cwl"})
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(wire.ErrorResponse(msg=message, status_code=status).model_dump(),
+                        status_code=status)
+
+
+def encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def decode_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        if not text.startswith("o:"):
+            raise ValueError(token)
+        return max(0, int(text[2:]))
+    except (ValueError, binascii.Error):
+        raise RequestRejected("invalid page_token") from None
+
+
+def _redacted_request(run: StoredRun) -> wire.RunRequest | None:
+    """The request as submitted, with SAS signatures masked."""
+    raw = run.request.get("wes_request")
+    if raw is None:
+        return None
+    import json
+
+    return wire.RunRequest.model_validate(json.loads(redact(json.dumps(raw))))
+
+
+def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRouter:
+    router = APIRouter(prefix=wire.API_PATH, tags=["GA4GH WES 1.1"])
+
+    @router.get("/service-info")
+    def service_info() -> dict[str, Any]:
+        counts = {wire.STATE_TO_WES[state].value: count
+                  for state, count in service.store.counts_by_state().items()}
+        info = wire.ServiceInfo(
+            id="org.genoflow.server", name="genoflow server",
+            type=wire.ServiceType(), organization={"name": "genoflow", "url": "about:blank"},
+            version=__version__,
+            workflow_type_versions={"CWL": wire.WorkflowTypeVersion(
+                workflow_type_version=["v1.2"])},
+            supported_wes_versions=["1.1.0"],
+            supported_filesystem_protocols=["https", "http"],
+            workflow_engine_versions={"cwltool": "3", "toil": "9"},
+            default_workflow_engine_parameters=[],
+            system_state_counts=counts,
+            auth_instructions_url="about:blank",
+            tags={"builtin_workflows": ",".join(sorted(BUILTIN_WORKFLOWS)),
+                  "references": ",".join(service.references.names())},
+        )
+        return info.model_dump(mode="json", exclude_none=True)
+
+    @router.get("/runs")
+    def list_runs(page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1),
+                  page_token: str | None = None) -> JSONResponse:
+        try:
+            offset = decode_token(page_token)
+        except RequestRejected as exc:
+            return error(400, str(exc))
+        size = min(page_size, MAX_PAGE_SIZE)
+        runs = service.store.list(newest_first=True, offset=offset, limit=size + 1)
+        more = len(runs) > size
+        summaries = [wire.run_to_summary(to_run(run)).model_dump(mode="json")
+                     for run in runs[:size]]
+        return JSONResponse({"runs": summaries,
+                             "next_page_token": encode_token(offset + size) if more else ""})
+
+    @router.post("/runs")
+    async def submit_run(request: Request) -> JSONResponse:
+        form = await request.form()
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        attachments = [value for key, value in form.multi_items()
+                       if key == "workflow_attachment"]
+        try:
+            run_request = wire.RunRequest.from_form(fields)
+        except (ValidationError, ValueError) as exc:
+            return error(400, f"invalid run request: {_first_error(exc)}")
+        if run_request.workflow_url not in BUILTIN_WORKFLOWS or attachments:
+            if not allow_custom_workflows:
+                return error(403, "this server runs only its built-in pipelines "
+                             f"({', '.join(sorted(BUILTIN_WORKFLOWS))}); custom workflows are "
+                             "disabled (allow_custom_workflows: false)")
+            return error(400, "custom workflows are not supported by this server version")
+        try:
+            submit = wire.submit_from_run_request(run_request)
+            run = service.submit(
+                "wes", submit, description=submit.options.description or "",
+                tags=run_request.tags,
+                extra={"wes_request": run_request.model_dump(mode="json")},
+            )
+        except (ValidationError, ValueError) as exc:
+            return error(400, f"invalid workflow_params: {_first_error(exc)}")
+        except (RequestRejected, GenoflowError) as exc:
+            message = exc.one_line() if isinstance(exc, GenoflowError) else str(exc)
+            return error(400, message)
+        return JSONResponse(wire.RunId(run_id=str(run.id)).model_dump())
+
+    @router.get("/runs/{run_id}")
+    def run_log(run_id: str, request: Request) -> JSONResponse:
+        try:
+            run = service.get(run_id)
+        except RunNotFound as exc:
+            return error(404, str(exc))
+        log = wire.run_to_run_log(to_run(run), request=_redacted_request(run),
+                                  task_logs_url=str(request.url_for("list_tasks",
+                                                                    run_id=run_id)))
+        log.task_logs = _task_logs(service, run)
+        return JSONResponse(log.model_dump(mode="json", exclude_none=True))
+
+    @router.get("/runs/{run_id}/status")
+    def run_status(run_id: str) -> JSONResponse:
+        try:
+            run = service.get(run_id)
+        except RunNotFound as exc:
+            return error(404, str(exc))
+        return JSONResponse(wire.RunStatus(run_id=str(run.id),
+                                           state=wire.STATE_TO_WES[run.state]).model_dump())
+
+    @router.get("/runs/{run_id}/tasks", name="list_tasks")
+    def list_tasks(run_id: str, page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1),
+                   page_token: str | None = None) -> JSONResponse:
+        try:
+            run = service.get(run_id)
+            offset = decode_token(page_token)
+        except RunNotFound as exc:
+            return error(404, str(exc))
+        except RequestRejected as exc:
+            return error(400, str(exc))
+        tasks = _task_logs(service, run)
+        page = tasks[offset: offset + page_size]
+        more = offset + page_size < len(tasks)
+        return JSONResponse({
+            "task_logs": [task.model_dump(mode="json", exclude_none=True) for task in page],
+            "next_page_token": encode_token(offset + page_size) if more else "",
+        })
+
+    @router.get("/runs/{run_id}/tasks/{task_id}")
+    def get_task(run_id: str, task_id: str) -> JSONResponse:
+        try:
+            run = service.get(run_id)
+        except RunNotFound as exc:
+            return error(404, str(exc))
+        for task in _task_logs(service, run):
+            if task.id == task_id:
+                return JSONResponse(task.model_dump(mode="json", exclude_none=True))
+        return error(404, f"task {task_id} not found in run {run_id}")
+
+    @router.post("/runs/{run_id}/cancel")
+    def cancel_run(run_id: str) -> JSONResponse:
+        try:
+            run = service.cancel(run_id)
+        except RunNotFound as exc:
+            return error(404, str(exc))
+        return JSONResponse(wire.RunId(run_id=str(run.id)).model_dump())
+
+    return router
+
+
+def _task_logs(service: RunService, run: StoredRun) -> list[wire.TaskLog]:
+    return [
+        wire.TaskLog(id=task.name, name=task.name, cmd=list(task.cmd),
+                     start_time=wire.format_time(task.start_time),
+                     end_time=wire.format_time(task.end_time), exit_code=task.exit_code)
+        for task in service.store.tasks(run.id)
+    ]
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return redact(str(exc))
+
+
+__all__ = ["BUILTIN_WORKFLOWS", "RunState", "build_router"]

@@ -1,0 +1,84 @@
+"""The FastAPI application: both APIs, API-key auth, request size limit, health, OpenAPI."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Sequence
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from genoflow import __version__
+from genoflow.server import api_msgenomics, api_wes
+from genoflow.server.service import RunService
+
+HEALTH_PATH = "/health"
+_OPEN_PATHS = frozenset({HEALTH_PATH})
+_MSGEN_PREFIX = "/api/workflows"
+
+
+def key_matches(presented: str | None, keys: Sequence[str]) -> bool:
+    """Constant-time comparison against every accepted key (two during rotation)."""
+    if not presented:
+        return False
+    candidate = presented.encode()
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(candidate, key.encode())
+    return matched
+
+
+def presented_key(request: Request) -> str | None:
+    header = request.headers.get("Ocp-Apim-Subscription-Key")
+    if header:
+        return header
+    auth = request.headers.get("Authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _unauthorized(path: str) -> JSONResponse:
+    if path.startswith(_MSGEN_PREFIX):
+        return JSONResponse(
+            {"Message": "Access denied due to missing or invalid subscription key."},
+            status_code=401,
+        )
+    return JSONResponse({"msg": "missing or invalid API key", "status_code": 401},
+                        status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _too_large(path: str, limit: int) -> JSONResponse:
+    message = f"request body larger than {limit} bytes"
+    if path.startswith(_MSGEN_PREFIX):
+        return JSONResponse({"Message": message}, status_code=413)
+    return JSONResponse({"msg": message, "status_code": 413}, status_code=413)
+
+
+def create_app(service: RunService, *, api_keys: Sequence[str], max_request_bytes: int,
+               allow_custom_workflows: bool = False) -> FastAPI:
+    app = FastAPI(
+        title="genoflow server",
+        version=__version__,
+        description="Microsoft Genomics compatible API and GA4GH WES 1.1, one run store.",
+    )
+    keys = list(api_keys)
+
+    @app.middleware("http")
+    async def guard(request: Request,
+                    call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        path = request.url.path
+        if keys and path not in _OPEN_PATHS and not key_matches(presented_key(request), keys):
+            return _unauthorized(path)
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_request_bytes:
+            return _too_large(path, max_request_bytes)
+        return await call_next(request)
+
+    @app.get(HEALTH_PATH, tags=["health"])
+    def health() -> dict[str, object]:
+        return {"status": "ok", "version": __version__,
+                "active_runs": service.scheduler.active()}
+
+    app.include_router(api_msgenomics.build_router(service))
+    app.include_router(api_wes.build_router(service, allow_custom_workflows=allow_custom_workflows))
+    return app

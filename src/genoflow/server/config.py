@@ -1,0 +1,114 @@
+"""``genoflow server`` configuration (``server.yaml``), separate from the client's config.
+
+Precedence: flags > ``GENOFLOW_SERVER_API_KEYS`` (keys only) > ``-f server.yaml`` > defaults.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from genoflow.errors import ConfigError
+from genoflow.redact import register_secret
+
+API_KEYS_ENV = "GENOFLOW_SERVER_API_KEYS"
+DEFAULT_ENDPOINT_TEMPLATE = "https://{account}.blob.core.windows.net"
+
+
+class ToilConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    batch_system: str = Field("single_machine", description="single_machine, slurm, kubernetes...")
+    args: list[str] = Field(default_factory=list, description="extra toil-cwl-runner arguments")
+
+
+class ServerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    data_dir: Path = Path("genoflow-server")
+    api_keys: list[str] = Field(default_factory=list, description="accepted keys (two: rotation)")
+    max_concurrent_runs: int = Field(1, ge=1, le=64)
+    threads: int = Field(2, ge=1, le=256, description="threads per run for bwa/samtools/bcftools")
+    engine: Literal["cwltool", "toil"] = "cwltool"
+    engine_args: list[str] = Field(default_factory=list)
+    toil: ToilConfig = ToilConfig()
+    references: dict[str, Path] = Field(default_factory=dict, description="name -> FASTA")
+    storage_endpoints: dict[str, str] = Field(
+        default_factory=dict, description="account name -> blob endpoint URL"
+    )
+    endpoint_template: str = DEFAULT_ENDPOINT_TEMPLATE
+    allow_custom_workflows: bool = False
+    max_request_bytes: int = Field(1_048_576, ge=1024)
+    tenant_id: int = 1
+
+    def endpoint_for(self, account: str) -> str:
+        """Blob endpoint of a storage account: explicit map first, then the template."""
+        return self.storage_endpoints.get(account) or self.endpoint_template.format(
+            account=account
+        )
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "runs.sqlite"
+
+    @property
+    def work_root(self) -> Path:
+        return self.data_dir / "work"
+
+    @property
+    def reference_root(self) -> Path:
+        return self.data_dir / "references"
+
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def load_server_config(path: Path | None, overrides: Mapping[str, Any],
+                       environ: Mapping[str, str] | None = None) -> ServerConfig:
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = _read_yaml(path)
+    keys = environ.get(API_KEYS_ENV)
+    if keys:
+        data["api_keys"] = [key.strip() for key in keys.split(",") if key.strip()]
+    data.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        config = ServerConfig.model_validate(data)
+    except ValidationError as exc:
+        where = str(path) if path else "server settings"
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{where}: {key}: {first['msg']}") from None
+    for key in config.api_keys:
+        register_secret(key)
+    if not config.api_keys and not config.is_loopback():
+        raise ConfigError(
+            f"refusing to listen on {config.host} without API keys",
+            hint=f"set api_keys in the server config or {API_KEYS_ENV}, or listen on 127.0.0.1",
+        )
+    return config
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"server config {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    return document

@@ -1,0 +1,67 @@
+"""Wiring the server together and serving it with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from genoflow.server.config import ServerConfig
+from genoflow.server.references import ReferenceRegistry
+from genoflow.server.scheduler import Scheduler
+from genoflow.server.service import RunService
+from genoflow.server.store import RunStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Server:
+    config: ServerConfig
+    store: RunStore
+    scheduler: Scheduler
+    service: RunService
+
+    def app(self) -> Any:
+        from genoflow.server.app import create_app
+
+        return create_app(self.service, api_keys=self.config.api_keys,
+                          max_request_bytes=self.config.max_request_bytes,
+                          allow_custom_workflows=self.config.allow_custom_workflows)
+
+
+def build_server(config: ServerConfig) -> Server:
+    from genoflow.server.executor import RunExecutor
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = RunStore(config.database)
+    references = ReferenceRegistry(config.reference_root, config.references)
+    executor = RunExecutor(config, store, references)
+    scheduler = Scheduler(store, executor, max_concurrent=config.max_concurrent_runs,
+                          workdir_of=executor.workdir_of)
+    service = RunService(store, scheduler, references, tenant_id=config.tenant_id)
+    return Server(config=config, store=store, scheduler=scheduler, service=service)
+
+
+def serve(config: ServerConfig) -> None:
+    """Run until SIGINT/SIGTERM; in-flight runs are stopped and re-queued on the next start."""
+    import uvicorn
+
+    server = build_server(config)
+    server.scheduler.start()
+    uv_config = uvicorn.Config(server.app(), host=config.host, port=config.port,
+                               log_config=None, access_log=True, lifespan="on")
+    uv_server = uvicorn.Server(uv_config)
+    log.warning("genoflow server listening on http://%s:%s (data dir %s, engine %s)",
+                config.host, config.port, config.data_dir, config.engine)
+    try:
+        uv_server.run()
+    finally:
+        server.scheduler.stop()
+        server.store.close()
+
+
+def install_signal_exit() -> None:
+    """SIGTERM behaves like Ctrl-C so that uvicorn shuts down cleanly."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -1,0 +1,188 @@
+"""The scheduler: runs queued runs, at most ``max_concurrent_runs`` at a time, in worker threads.
+
+Each run's work (download, checks, engine, upload) is done by an ``execute`` callable; the
+scheduler owns only the state machine around it: QUEUED -> RUNNING -> SUCCEEDED | FAILED, and
+cancellation (QUEUED -> CANCELLED at once; RUNNING -> CANCELLING -> CANCELLED once the engine's
+process group is gone). On start it recovers runs a previous server left in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from genoflow.model.runs import RunState
+from genoflow.server.engine import stop_leftover_group
+from genoflow.server.store import RunStore, StoredRun, utcnow
+
+log = logging.getLogger(__name__)
+
+# A run interrupted by a server crash is re-queued this many times, then failed.
+MAX_ATTEMPTS = 2
+RESTART_FAILURE_CODE = 900
+
+
+class RunFailure(Exception):
+    """Raised by an execution to fail its run with an old-service style message and code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outputs: dict[str, object]
+    bases_processed: int
+    message: str | None = None
+
+
+Execute = Callable[[StoredRun, threading.Event], Outcome]
+
+
+class Scheduler:
+    def __init__(self, store: RunStore, execute: Execute, *, max_concurrent: int,
+                 workdir_of: Callable[[int], Path]) -> None:
+        self._store = store
+        self._execute = execute
+        self._max = max_concurrent
+        self._workdir_of = workdir_of
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._cancels: dict[int, threading.Event] = {}
+        self._workers: dict[int, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._dispatcher = threading.Thread(target=self._dispatch, name="dispatcher", daemon=True)
+
+    def start(self) -> None:
+        self.recover()
+        self._dispatcher.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop dispatching; cancel running engines (their runs are re-queued on next start)."""
+        self._stopping.set()
+        self._wake.set()
+        with self._lock:
+            events, workers = list(self._cancels.values()), list(self._workers.values())
+        for event in events:
+            event.set()
+        for worker in workers:
+            worker.join(timeout)
+
+    def notify(self) -> None:
+        """A run was queued."""
+        self._wake.set()
+
+    def cancel(self, run_id: int) -> StoredRun:
+        """Idempotent: a finished run stays as it is."""
+        now = utcnow()
+        queued = self._store.transition(run_id, [RunState.QUEUED], state=RunState.CANCELLED,
+                                        message="Cancelled before it started", ended=now)
+        if queued is not None:
+            return queued
+        running = self._store.transition(run_id, [RunState.RUNNING],
+                                         state=RunState.CANCELLING,
+                                         message="Cancellation requested")
+        with self._lock:
+            event = self._cancels.get(run_id)
+        if event is not None:
+            event.set()
+        return running or self._store.get(run_id)
+
+    def recover(self) -> None:
+        """Runs a dead server left RUNNING are re-queued (or failed after MAX_ATTEMPTS)."""
+        for run in self._store.list(states=[RunState.RUNNING, RunState.CANCELLING]):
+            if stop_leftover_group(run.engine_pgid, self._workdir_of(run.id)):
+                log.warning("run %s: stopped the engine a previous server left running", run.id)
+            if run.state is RunState.CANCELLING:
+                self._store.update(run.id, state=RunState.CANCELLED, ended=utcnow(),
+                                   message="Cancelled (the server restarted meanwhile)",
+                                   engine_pgid=None)
+            elif run.attempts >= MAX_ATTEMPTS:
+                self._store.update(
+                    run.id, state=RunState.FAILED, ended=utcnow(), engine_pgid=None,
+                    failure_code=RESTART_FAILURE_CODE,
+                    message=f"Error Code [{RESTART_FAILURE_CODE}]: the server stopped during "
+                    f"the run {run.attempts} times; giving up",
+                )
+            else:
+                self._store.update(run.id, state=RunState.QUEUED, engine_pgid=None,
+                                   message="Re-queued: the server restarted during the run")
+                log.warning("run %s: re-queued after a server restart", run.id)
+
+    def active(self) -> int:
+        with self._lock:
+            return len(self._workers)
+
+    def _dispatch(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            while not self._stopping.is_set() and self.active() < self._max:
+                run = self._claim_next()
+                if run is None:
+                    break
+                self._start_worker(run)
+
+    def _claim_next(self) -> StoredRun | None:
+        while True:
+            candidate = self._store.next_queued()
+            if candidate is None:
+                return None
+            claimed = self._store.transition(
+                candidate.id, [RunState.QUEUED], state=RunState.RUNNING, started=utcnow(),
+                attempts=candidate.attempts + 1, message="In progress",
+            )
+            if claimed is not None:
+                return claimed
+
+    def _start_worker(self, run: StoredRun) -> None:
+        cancel = threading.Event()
+        worker = threading.Thread(target=self._work, args=(run, cancel), name=f"run-{run.id}",
+                                  daemon=True)
+        with self._lock:
+            self._cancels[run.id] = cancel
+            self._workers[run.id] = worker
+        worker.start()
+
+    def _work(self, run: StoredRun, cancel: threading.Event) -> None:
+        try:
+            self._finish(run, cancel)
+        finally:
+            with self._lock:
+                self._cancels.pop(run.id, None)
+                self._workers.pop(run.id, None)
+            self._wake.set()
+
+    def _finish(self, run: StoredRun, cancel: threading.Event) -> None:
+        try:
+            outcome = self._execute(run, cancel)
+        except RunFailure as failure:
+            self._end(run.id, cancel, RunState.FAILED, failure.message, failure.code)
+            return
+        except Exception as exc:  # the run fails, the server lives on
+            log.exception("run %s: internal error", run.id)
+            self._end(run.id, cancel, RunState.FAILED,
+                      f"Error Code [999]: internal server error: {type(exc).__name__}", 999)
+            return
+        if cancel.is_set():
+            self._end(run.id, cancel, RunState.CANCELLED, "Cancelled", 0)
+            return
+        self._store.transition(run.id, [RunState.RUNNING], state=RunState.SUCCEEDED,
+                               ended=utcnow(), outputs=outcome.outputs, engine_pgid=None,
+                               bases_processed=outcome.bases_processed,
+                               message=outcome.message or "Completed successfully")
+
+    def _end(self, run_id: int, cancel: threading.Event, state: RunState, message: str,
+             code: int) -> None:
+        if cancel.is_set() and not self._stopping.is_set():
+            state, message, code = RunState.CANCELLED, "Cancelled", 0
+        if self._stopping.is_set() and cancel.is_set():
+            return  # server shutdown: leave it RUNNING so the next start re-queues it
+        self._store.transition(run_id, [RunState.RUNNING, RunState.CANCELLING], state=state,
+                               ended=utcnow(), message=message, failure_code=code,
+                               engine_pgid=None)

@@ -1,0 +1,138 @@
+"""The service both APIs call: validate and queue a submission, read, list and cancel runs.
+
+Protocol routers translate their wire formats to and from :class:`SubmitRequest` and
+:class:`Run` (the client's own models), so the two APIs share one behaviour.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from genoflow import __version__
+from genoflow.model.runs import Run, RunState
+from genoflow.model.submission import (
+    BLOB_NAME_RE,
+    InputKind,
+    PipelineOptions,
+    SubmitRequest,
+    derive_sample,
+)
+from genoflow.server.references import ReferenceRegistry
+from genoflow.server.scheduler import Scheduler
+from genoflow.server.store import RunStore, StoredRun
+
+
+class RequestRejected(Exception):
+    """A submission the service refuses (HTTP 400), with a message for the user."""
+
+
+class RunNotFound(Exception):
+    pass
+
+
+def resolved_process(process: str) -> str:
+    """The old service answered with the resolved process version, e.g. ``snapgatk-20190409_1``."""
+    return f"{process or 'snapgatk'}-genoflow_{__version__}"
+
+
+def request_to_json(request: SubmitRequest) -> dict[str, Any]:
+    data = dataclasses.asdict(request)
+    data["kind"] = request.kind.value
+    return data
+
+
+def request_from_json(data: Mapping[str, Any]) -> SubmitRequest:
+    fields = dict(data)
+    fields["kind"] = InputKind(fields["kind"])
+    fields["reads_1"] = tuple(fields["reads_1"])
+    fields["reads_2"] = tuple(fields["reads_2"])
+    fields["options"] = PipelineOptions(**fields["options"])
+    return SubmitRequest(**fields)
+
+
+def output_base(request: SubmitRequest) -> str:
+    """The output name base: as given, else the sample name derived from the first input."""
+    return request.options.output_filename_base or request.sample or derive_sample(
+        request.blob_names()[0]
+    )
+
+
+_SAFE_BASE = re.compile(r"^(?!.*(^|/)\.\.?(/|$))[A-Za-z0-9._/-]{1,900}$")
+
+
+class RunService:
+    def __init__(self, store: RunStore, scheduler: Scheduler, references: ReferenceRegistry,
+                 tenant_id: int = 1) -> None:
+        self.store = store
+        self.scheduler = scheduler
+        self.references = references
+        self.tenant_id = tenant_id
+
+    def submit(self, protocol: str, request: SubmitRequest, *, description: str,
+               tags: Mapping[str, str] | None = None, extra: Mapping[str, Any] | None = None
+               ) -> StoredRun:
+        self.validate(request)
+        stored = {"submit": request_to_json(request), **(extra or {})}
+        run = self.store.create(protocol, stored, description=description,
+                                process=resolved_process(request.options.process),
+                                tags=tags)
+        self.scheduler.notify()
+        return run
+
+    def validate(self, request: SubmitRequest) -> None:
+        reference = request.options.effective_reference
+        if not self.references.known(reference):
+            known = ", ".join(self.references.names()) or "none configured"
+            raise RequestRejected(
+                f"Unknown reference {reference!r}; this server knows: {known}"
+            )
+        if not request.blob_names():
+            raise RequestRejected("Error locating input files: no input blobs were given")
+        for name in request.blob_names():
+            if not BLOB_NAME_RE.match(name) or name.startswith("/") or ".." in name.split("/"):
+                raise RequestRejected(f"Invalid input blob name {name!r}")
+        base = output_base(request)
+        if not _SAFE_BASE.match(base) or base.startswith("/"):
+            raise RequestRejected(
+                f"Invalid output file name base {base!r}: use A-Z a-z 0-9 . _ / - and no '..'"
+            )
+        if not request.output_sas or not request.input_sas:
+            raise RequestRejected(
+                "SAS tokens are required: BLOBNAMES_WITH_SAS for the inputs and CONTAINER_SAS "
+                "for the output container"
+            )
+
+    def get(self, run_id: int | str) -> StoredRun:
+        run = self.store.find(_as_int(run_id))
+        if run is None:
+            raise RunNotFound(f"Workflow {run_id} not found")
+        return run
+
+    def cancel(self, run_id: int | str) -> StoredRun:
+        self.get(run_id)
+        return self.scheduler.cancel(_as_int(run_id))
+
+
+def _as_int(run_id: int | str) -> int:
+    try:
+        return int(run_id)
+    except ValueError:
+        raise RunNotFound(f"Workflow {run_id} not found") from None
+
+
+def to_run(stored: StoredRun) -> Run:
+    """The client's run model for a stored run (the wire modules render it)."""
+    request = stored.request.get("submit", {})
+    return Run(
+        id=str(stored.id), state=stored.state, message=stored.message,
+        failure_code=stored.failure_code or None, created=stored.created, ended=stored.ended,
+        description=stored.description, process=stored.process,
+        sample=request.get("sample"), tags=dict(stored.tags),
+        outputs=dict(stored.outputs) or None, bases_processed=stored.bases_processed,
+    )
+
+
+__all__ = ["RequestRejected", "RunNotFound", "RunService", "RunState", "to_run"]
