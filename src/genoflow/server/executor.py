@@ -7,7 +7,6 @@ container SAS, each committed under its final name only once complete -> ``<base
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import threading
@@ -83,7 +82,7 @@ class RunExecutor:
         self._store.update(run.id, bases_processed=stats.bases)
         produced, notes = self._run_pipeline(run, request, reference, local_inputs, workdir,
                                              base, cancel, run_log)
-        if cancel.is_set():
+        if cancel.is_set() or produced is None:
             return Outcome(outputs={}, bases_processed=stats.bases)
         files = self._collect(produced, names, workdir, run_log, request)
         written = self._upload(outputs, files, request.options.overwrite, cancel)
@@ -153,28 +152,32 @@ class RunExecutor:
 
     def _run_pipeline(self, run: StoredRun, request: SubmitRequest, reference: Path,
                       inputs: list[Path], workdir: Path, base: str, cancel: threading.Event,
-                      run_log: RunLog) -> tuple[dict[str, Any], list[str]]:
-        from genoflow.pipelines import build_job, engine_command, workflow_path
+                      run_log: RunLog) -> tuple[Any, list[str]]:
+        from genoflow.pipelines import (
+            ReferenceFiles,
+            build_job,
+            collect_outputs,
+            engine_command,
+            workflow_path,
+        )
 
         options = request.options
-        job, notes = build_job(
-            fastq_pairs=None if request.kind is InputKind.BAM else list(
-                zip(inputs[0::2], inputs[1::2])),
-            bam=inputs[0] if request.kind is InputKind.BAM else None,
-            reference=reference, read_group=options.read_group, sample=request.sample,
-            threads=self._config.threads, process=options.process,
+        is_bam = request.kind is InputKind.BAM
+        job = build_job(
+            reference=ReferenceFiles(reference), sample=request.sample,
+            fastq_pairs=() if is_bam else list(zip(inputs[0::2], inputs[1::2])),
+            bam=inputs[0] if is_bam else None, read_group=options.read_group,
+            threads=self._config.threads,
+            caller="gatk" if "gatk" in options.process.lower() else "bcftools",
             gvcf=options.effective_ref_confidence == "gvcf", bgzip=options.effective_bgzip,
-            bqsr=options.effective_bqsr, base=base,
+            bqsr=options.effective_bqsr, base=base.replace("/", "_"),
         )
-        for note in notes:
+        for note in job.notes:
             run_log.write(f"note: {note}")
-        job_file = workdir / "job.json"
-        job_file.write_text(json.dumps(job, indent=2))
-        outdir = workdir / "out"
-        command = engine_command(self._config.engine, workflow_path(), job_file, outdir, workdir,
-                                 self._engine_args())
-        started = utcnow()
-        self._store.record_task(run.id, "pipeline", command, start=started)
+        job_file = job.write(workdir / "job.json")
+        command = engine_command(self._config.engine, workflow_path(), job_file, workdir / "out",
+                                 workdir, self._engine_args())
+        self._store.record_task(run.id, "pipeline", command, start=utcnow())
         result = run_engine(command, cwd=workdir, stdout=workdir / "engine.stdout",
                             stderr=workdir / "engine.stderr", cancel=cancel,
                             on_start=lambda pgid: self._store.update(run.id, engine_pgid=pgid))
@@ -182,12 +185,13 @@ class RunExecutor:
                                 exit_code=result.exit_code)
         run_log.write(f"engine exited with {result.exit_code} after {result.seconds:.1f}s")
         if result.cancelled:
-            return {}, notes
+            return None, job.notes
         if result.exit_code != 0:
             tail = _last_error_line(workdir / "engine.stderr")
             raise RunFailure(f"Error Code [{CODE_PIPELINE}]: the pipeline failed (engine exit "
                              f"code {result.exit_code}): {tail}", CODE_PIPELINE)
-        return _engine_outputs(workdir / "engine.stdout"), notes
+        stdout = (workdir / "engine.stdout").read_text(encoding="utf-8")
+        return collect_outputs(stdout[stdout.find("{"):]), job.notes
 
     def _engine_args(self) -> list[str]:
         args = list(self._config.engine_args)
@@ -195,18 +199,16 @@ class RunExecutor:
             args += ["--batchSystem", self._config.toil.batch_system, *self._config.toil.args]
         return args
 
-    def _collect(self, produced: dict[str, Any], names: Sequence[str], workdir: Path,
+    def _collect(self, produced: Any, names: Sequence[str], workdir: Path,
                  run_log: RunLog, request: SubmitRequest) -> list[OutputFile]:
-        files = [OutputFile(Path(_path(produced["bam"])), names[0], "bam")]
-        bai = _secondary(produced["bam"], ".bai")
-        files.append(OutputFile(bai, names[1], "bai"))
-        files.append(OutputFile(Path(_path(produced["vcf"])), names[2], "vcf"))
-        if produced.get("vcf_index"):
-            files.append(OutputFile(Path(_path(produced["vcf_index"])), names[3], "tbi"))
+        files = [OutputFile(produced.bam, names[0], "bam"),
+                 OutputFile(produced.bai, names[1], "bai"),
+                 OutputFile(produced.vcf, names[2], "vcf")]
+        if produced.vcf_index is not None and request.options.effective_bgzip:
+            files.append(OutputFile(produced.vcf_index, names[3], "tbi"))
         if request.options.include_logs:
-            logs = [Path(_path(item)) for item in produced.get("logs") or []]
             listing = [f.blob_name for f in files] + [names[-1]]
-            zip_path = build_logs_zip(workdir, listing, logs, run_log)
+            zip_path = build_logs_zip(workdir, listing, produced.logs, run_log)
             files.append(OutputFile(zip_path, names[-1], "logs"))
         return files
 
@@ -279,23 +281,6 @@ def _redacted_text(path: Path) -> str:
 
 def _exists(outputs: Any, name: str) -> bool:
     return outputs.store.find_blob(outputs.container, name) is not None
-
-
-def _engine_outputs(stdout: Path) -> dict[str, Any]:
-    text = stdout.read_text(encoding="utf-8")
-    start = text.find("{")
-    return json.loads(text[start:]) if start >= 0 else {}
-
-
-def _path(cwl_file: Any) -> str:
-    return str(cwl_file["path"] if "path" in cwl_file else cwl_file["location"][len("file://"):])
-
-
-def _secondary(cwl_file: Any, suffix: str) -> Path:
-    for secondary in cwl_file.get("secondaryFiles") or []:
-        if _path(secondary).endswith(suffix):
-            return Path(_path(secondary))
-    return Path(_path(cwl_file) + suffix)
 
 
 def _last_error_line(stderr: Path) -> str:
