@@ -1,0 +1,142 @@
+"""list / status / wait / cancel on top of a ServiceClient. Clock and sleep are injected."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from genoflow.errors import ExitCode, UnavailableError, UsageError, WaitTimeoutError
+from genoflow.model.runs import Run, RunFilters, RunState
+
+if TYPE_CHECKING:
+    from genoflow.protocols.base import ServiceClient
+
+log = logging.getLogger(__name__)
+
+_RANGE = re.compile(r"^(-?\d*)(?::(-?\d*))?$")
+
+
+def parse_range(text: str) -> slice:
+    """The old ``-r/--in-range``: ``N`` (one index) or ``N:M`` (a slice), Python-style, over
+    the runs oldest first; ``-1`` is the newest."""
+    match = _RANGE.match(text.strip())
+    if not match or (match.group(2) is None and not match.group(1)):
+        raise UsageError(f"range {text!r} is not N or N:M", hint="e.g. -r -1, -r 0:10, -r -5:")
+    start = int(match.group(1)) if match.group(1) not in ("", "-") else None
+    if match.group(2) is None:
+        assert start is not None
+        return slice(start, start + 1 if start != -1 else None)
+    stop = int(match.group(2)) if match.group(2) not in ("", "-") else None
+    return slice(start, stop)
+
+
+def list_runs(
+    client: ServiceClient,
+    filters: RunFilters,
+    *,
+    limit: int | None = None,
+    in_range: str | None = None,
+    page_size: int = 50,
+) -> list[Run]:
+    """Runs newest first. With ``limit`` only as many pages as needed are fetched; a range
+    needs the whole (filtered) list, oldest first, as the old client sliced it."""
+    if in_range is not None:
+        window = parse_range(in_range)
+        oldest_first = sorted(client.list(filters, page_size), key=_created_key)
+        selected = oldest_first[window]
+        return list(reversed(selected))[:limit] if limit else list(reversed(selected))
+    runs = client.list(filters, page_size=min(page_size, limit) if limit else page_size)
+    taken = list(itertools.islice(runs, limit)) if limit else list(runs)
+    return sorted(taken, key=_created_key, reverse=True)
+
+
+def _created_key(run: Run) -> tuple[float, str]:
+    return (run.created.timestamp() if run.created else 0.0, run.id.zfill(20))
+
+
+def get_runs(client: ServiceClient, ids: Sequence[str]) -> list[Run]:
+    return [client.get(run_id) for run_id in ids]
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    run: Run
+    already_finished: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {"already_finished": self.already_finished, "run": self.run.to_dict()}
+
+
+def cancel_runs(client: ServiceClient, ids: Sequence[str]) -> list[CancelOutcome]:
+    """Cancel each run; a run that already finished (or is being cancelled) is left as it is."""
+    outcomes = []
+    for run_id in ids:
+        run = client.get(run_id)
+        if run.state.terminal or run.state is RunState.CANCELLING:
+            outcomes.append(CancelOutcome(run, already_finished=True))
+        else:
+            outcomes.append(CancelOutcome(client.cancel(run_id), already_finished=False))
+    return outcomes
+
+
+def wait_exit_code(runs: Iterable[Run]) -> ExitCode:
+    states = {run.state for run in runs}
+    if RunState.FAILED in states:
+        return ExitCode.RUN_FAILED
+    if RunState.CANCELLED in states:
+        return ExitCode.RUN_CANCELLED
+    return ExitCode.OK
+
+
+@dataclass
+class Waiter:
+    """Polls runs until they are terminal. The interval starts at ``poll_interval`` and doubles
+    up to ``max_interval``; outages (UnavailableError after the HTTP retries) are logged and
+    polling goes on until ``timeout``."""
+
+    client: ServiceClient
+    poll_interval: float
+    max_interval: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    on_change: Callable[[Run], None] = lambda run: None
+
+    def wait(self, ids: Sequence[str], timeout: float | None = None) -> list[Run]:
+        started = self.clock()
+        latest: dict[str, Run] = {}
+        interval = self.poll_interval
+        while True:
+            self._poll(ids, latest)
+            if len(latest) == len(ids) and all(run.state.terminal for run in latest.values()):
+                return [latest[run_id] for run_id in ids]
+            elapsed = self.clock() - started
+            if timeout is not None and elapsed >= timeout:
+                pending = [
+                    run_id
+                    for run_id in ids
+                    if run_id not in latest or not latest[run_id].state.terminal
+                ]
+                raise WaitTimeoutError(
+                    f"gave up after {timeout:g} s: run(s) {', '.join(pending)} not finished"
+                )
+            self.sleep(interval if timeout is None else min(interval, timeout - elapsed))
+            interval = min(interval * 2, self.max_interval)
+
+    def _poll(self, ids: Sequence[str], latest: dict[str, Run]) -> None:
+        for run_id in ids:
+            if run_id in latest and latest[run_id].state.terminal:
+                continue
+            try:
+                run = self.client.get(run_id)
+            except UnavailableError as exc:
+                log.warning("run %s: %s; still waiting", run_id, exc.one_line())
+                continue
+            previous = latest.get(run_id)
+            latest[run_id] = run
+            if previous is None or previous.state is not run.state:
+                self.on_change(run)

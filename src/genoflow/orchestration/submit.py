@@ -1,0 +1,488 @@
+"""Submitting runs: validate, upload local inputs, make SAS, post once (idempotently), tag.
+
+Order matters: everything that can be checked locally is checked before any upload or request;
+the submission key is computed from the inputs' checksums and looked up on the service (and in
+the local journal) before posting, so that a CI retry never starts a second run.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from genoflow.errors import GenoflowError, InputError, NotFoundError, UnavailableError, UsageError
+from genoflow.model import tags as tagnames
+from genoflow.model.runs import Run, RunState
+from genoflow.model.submission import (
+    InputKind,
+    PipelineOptions,
+    SubmitRequest,
+    check_blob_name,
+    check_options,
+    classify_inputs,
+    submission_key,
+)
+
+if TYPE_CHECKING:
+    from genoflow.config.loader import Settings
+    from genoflow.config.schema import GenoflowConfig
+    from genoflow.protocols.base import ServiceClient
+    from genoflow.storage.base import BlobStore
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# Runs in these states do not block a resubmission of the same thing.
+_RESUBMITTABLE = frozenset({RunState.FAILED, RunState.CANCELLED})
+SUBMIT_ATTEMPTS = 3
+
+
+# --- the plan: inputs checked before anything is sent --------------------------------------
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    kind: InputKind
+    reads_1: tuple[str, ...]  # blob names
+    reads_2: tuple[str, ...]
+    local: Mapping[str, Path]  # blob name -> local file to upload first
+
+    def blob_names(self) -> list[str]:
+        return [*self.reads_1, *self.reads_2]
+
+
+def plan_inputs(reads_1: Sequence[str], reads_2: Sequence[str]) -> InputPlan:
+    """Classify each entry as a local file (uploaded under its file name) or a blob name, and
+    apply the old client's rules. Raises a UsageError/InputError; touches no network."""
+    local: dict[str, Path] = {}
+
+    def blob_name_of(entry: str) -> str:
+        path = Path(entry).expanduser()
+        if not path.is_file():
+            check_blob_name(entry)
+            return entry
+        name = path.name
+        check_blob_name(name)
+        if name in local and local[name].resolve() != path.resolve():
+            raise InputError(
+                f"two different local files are both named {name!r}",
+                hint="rename one: inputs are uploaded under their file names",
+            )
+        if name in local:
+            raise InputError(f"{entry} is listed twice among the inputs")
+        local[name] = path
+        return name
+
+    names_1 = tuple(blob_name_of(entry) for entry in reads_1)
+    names_2 = tuple(blob_name_of(entry) for entry in reads_2)
+    kind = classify_inputs(names_1, names_2)
+    return InputPlan(kind=kind, reads_1=names_1, reads_2=names_2, local=local)
+
+
+def options_from_settings(settings: Settings, sample: str) -> PipelineOptions:
+    """Pipeline options from the effective config. Options the user did not set stay None, so
+    that the old protocol sends only what the user set."""
+    workflow = settings.config.workflow
+
+    def user_set(key: str) -> bool:
+        return settings.source_of(f"workflow.{key}") != "default"
+
+    options = PipelineOptions(
+        process=workflow.process,
+        process_args=workflow.process_args,
+        reference=workflow.reference,
+        bqsr=workflow.bqsr if user_set("bqsr") else None,
+        read_group=workflow.read_group,
+        emit_ref_confidence=(
+            workflow.emit_ref_confidence.value if user_set("emit_ref_confidence") else None
+        ),
+        bgzip_output=workflow.bgzip_output,
+        output_filename_base=workflow.output_filename_base or sample,
+        overwrite=workflow.output_overwrite,
+        include_logs=workflow.output_include_logs,
+        description=workflow.description or f"sample {sample}",
+    )
+    check_options(options)
+    return options
+
+
+def check_sample(sample: str) -> str:
+    if not SAMPLE_RE.match(sample):
+        raise UsageError(
+            f"sample name {sample!r} is not valid",
+            hint="use 1-128 letters, digits, '.', '_' or '-'",
+        )
+    return sample
+
+
+# --- the local journal (idempotency where the service cannot record the key) ---------------
+
+
+@dataclass
+class Journal:
+    """Append-only JSON lines: which submission key became which run on which service."""
+
+    path: Path
+
+    @classmethod
+    def default(cls) -> Journal:
+        from platformdirs import user_state_dir
+
+        base = os.environ.get("GENOFLOW_STATE_DIR") or user_state_dir("genoflow")
+        return cls(Path(base) / "submissions.jsonl")
+
+    def lookup(self, service_url: str, key: str) -> str | None:
+        found = None
+        for entry in self._entries():
+            if entry.get("service") == service_url and entry.get("key") == key:
+                found = str(entry.get("run_id"))
+        return found
+
+    def record(self, service_url: str, key: str, run_id: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(
+            {
+                "service": service_url,
+                "key": key,
+                "run_id": run_id,
+                "time": datetime.now(timezone.utc).isoformat(),
+            }
+        )
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _entries(self) -> Iterator[dict[str, Any]]:
+        if not self.path.is_file():
+            return
+        for raw in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue  # a line cut short by a crash
+            if isinstance(entry, dict):
+                yield entry
+
+
+# --- submitting --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    sample: str
+    run: Run
+    key: str
+    existing: bool = False
+    uploaded: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sample": self.sample,
+            "submission_key": self.key,
+            "existing": self.existing,
+            "uploaded": list(self.uploaded),
+            "run": self.run.to_dict(),
+        }
+
+
+@dataclass
+class Submitter:
+    """Everything a submission needs, opened once (and shared by the rows of a batch)."""
+
+    config: GenoflowConfig
+    client: ServiceClient
+    store: BlobStore
+    output_store: BlobStore
+    journal: Journal
+    info: Callable[[str], None] = log.info
+    sleep: Callable[[float], None] = time.sleep
+    force: bool = False
+    _service_url: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self._service_url = self.config.service.url or ""
+
+    def submit(self, plan: InputPlan, sample: str, options: PipelineOptions) -> SubmitOutcome:
+        storage = self.config.storage
+        uploaded = self._upload(plan, sample)
+        checksums = [
+            (name, self._checksum(storage.input_container, name)) for name in plan.blob_names()
+        ]
+        output_account = storage.output_account_name or self.output_store.account_name
+        key = submission_key(sample, checksums, options, output_account, storage.output_container)
+        if not self.force:
+            existing = self.find_existing(key)
+            if existing is not None:
+                self._tag_inputs(plan, sample, key, options, existing.id)
+                return SubmitOutcome(sample, existing, key, existing=True, uploaded=uploaded)
+        request = self._request(plan, sample, options, key, output_account)
+        run = self._post(request)
+        self._tag_inputs(plan, sample, key, options, run.id)
+        return SubmitOutcome(sample, run, key, uploaded=uploaded)
+
+    def find_existing(self, key: str) -> Run | None:
+        """A run already submitted with ``key`` that is not failed or cancelled."""
+        run = self.client.find_by_key(key)
+        if run is None:
+            journaled = self.journal.lookup(self._service_url, key)
+            if journaled is not None:
+                try:
+                    run = self.client.get(journaled)
+                except NotFoundError:
+                    run = None
+        if run is not None and run.state in _RESUBMITTABLE:
+            self.info(
+                f"an identical submission, run {run.id}, ended {run.state.value}: submitting again"
+            )
+            return None
+        return run
+
+    # --- steps ---------------------------------------------------------------------------
+    def _upload(self, plan: InputPlan, sample: str) -> tuple[str, ...]:
+        if not plan.local:
+            return ()
+        from genoflow.transfer.checks import check_fastq
+        from genoflow.transfer.upload import upload_file
+
+        container = self.config.storage.input_container
+        if plan.kind is InputKind.FASTQ:
+            for path in plan.local.values():
+                check_fastq(path)
+        self.store.ensure_container(container)
+        done = []
+        for name, path in plan.local.items():
+            result = upload_file(
+                self.store,
+                path,
+                container,
+                name,
+                concurrency=self.config.storage.max_concurrency,
+                tags={tagnames.ROLE: tagnames.ROLE_INPUT, tagnames.SAMPLE: sample},
+            )
+            self.info(
+                f"{'already in' if result.skipped else 'uploaded to'} {container}/{name}: {path}"
+            )
+            done.append(name)
+        return tuple(done)
+
+    def _checksum(self, container: str, name: str) -> str:
+        info = self.store.find_blob(container, name)
+        if info is None:
+            raise InputError(
+                f"input blob {name!r} not found in container {container!r}",
+                hint="upload it first (genoflow upload), or give the local path",
+            )
+        return info.md5 or f"size={info.size};etag={info.etag}"
+
+    def _request(
+        self, plan: InputPlan, sample: str, options: PipelineOptions, key: str, output_account: str
+    ) -> SubmitRequest:
+        storage = self.config.storage
+        hours = self.config.workflow.sas_duration_hours
+        sas = {
+            name: self.store.blob_read_sas(storage.input_container, name, hours)
+            for name in plan.blob_names()
+        }
+        self.output_store.ensure_container(storage.output_container)
+        return SubmitRequest(
+            sample=sample,
+            kind=plan.kind,
+            reads_1=plan.reads_1,
+            reads_2=plan.reads_2,
+            options=options,
+            input_account=self.store.account_name,
+            input_container=storage.input_container,
+            output_account=output_account,
+            output_container=storage.output_container,
+            input_sas=sas,
+            output_sas=self.output_store.container_sas(storage.output_container, hours, "rwd"),
+            input_account_url=self.store.account_url,
+            output_account_url=self.output_store.account_url,
+            submission_key=key,
+        )
+
+    def _post(self, request: SubmitRequest) -> Run:
+        """Post once; when the answer was lost (the service may have created the run), look the
+        key up before posting again, so that a lost answer never makes a second run."""
+        key = request.submission_key or ""
+        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+            try:
+                run = self.client.submit(request)
+            except UnavailableError as exc:
+                if attempt == SUBMIT_ATTEMPTS or not getattr(exc, "maybe_processed", False):
+                    raise
+                self.info(
+                    f"the submit's answer was lost ({exc.one_line()}); checking whether "
+                    "the service created the run"
+                )
+                self.sleep(self.config.service.retry.initial_delay * attempt)
+                found = self.client.find_by_key(key)
+                if found is not None:
+                    run = found
+                    break
+                continue
+            break
+        if run.tags.get(tagnames.SUBMISSION_KEY) != key:
+            # The service could not carry the key (e.g. a description at its 500-char limit).
+            self.journal.record(self._service_url, key, run.id)
+        return run
+
+    def _tag_inputs(
+        self, plan: InputPlan, sample: str, key: str, options: PipelineOptions, run_id: str
+    ) -> None:
+        output_container = self.config.storage.output_container
+        tags = {
+            tagnames.ROLE: tagnames.ROLE_INPUT,
+            tagnames.SAMPLE: sample,
+            tagnames.SUBMISSION_KEY: key,
+            tagnames.RUN_ID: run_id,
+            tagnames.OUTPUT_BASE: f"{output_container}/{options.output_filename_base}",
+        }
+        for name in plan.blob_names():
+            try:
+                self.store.set_tags(self.config.storage.input_container, name, tags)
+            except GenoflowError as exc:  # tags help cleanup; the run is submitted regardless
+                self.info(f"could not tag input {name}: {exc.one_line()}")
+
+
+def open_submitter(
+    settings: Settings,
+    *,
+    force: bool = False,
+    info: Callable[[str], None] = log.info,
+    client: ServiceClient | None = None,
+) -> Submitter:
+    from genoflow.protocols import open_client
+    from genoflow.storage import open_store
+
+    config = settings.config
+    settings.require("service.url", flag="-u/--api-url-base")
+    client = client or open_client(config.service)
+    store = open_store(config.storage)
+    output_store = open_store(config.storage, output=True)
+    return Submitter(
+        config=config,
+        client=client,
+        store=store,
+        output_store=output_store,
+        journal=Journal.default(),
+        info=info,
+        force=force,
+    )
+
+
+# --- batch: one run per row of a sample sheet ----------------------------------------------
+
+SHEET_OVERRIDES = {
+    "description": "workflow.description",
+    "process": "workflow.process",
+    "process_args": "workflow.process_args",
+    "reference": "workflow.reference",
+    "read_group": "workflow.read_group",
+    "emit_ref_confidence": "workflow.emit_ref_confidence",
+    "bqsr": "workflow.bqsr",
+    "bgzip_output": "workflow.bgzip_output",
+    "output_filename_base": "workflow.output_filename_base",
+}
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    line: int
+    sample: str
+    reads_1: tuple[str, ...]
+    reads_2: tuple[str, ...]
+    overrides: Mapping[str, str]
+
+
+def read_sample_sheet(path: Path) -> list[SheetRow]:
+    """Rows of a CSV with columns sample, r1, r2 (several files separated by ';') and optional
+    per-row overrides named like SHEET_OVERRIDES. Raises UsageError for a bad header only: bad
+    rows are reported per sample when submitted."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"cannot read sample sheet {path}: {exc.strerror}") from None
+    reader = csv.DictReader(text.splitlines())
+    columns = [c.strip() for c in reader.fieldnames or []]
+    missing = {"sample", "r1"} - set(columns)
+    unknown = set(columns) - {"sample", "r1", "r2", *SHEET_OVERRIDES}
+    if missing or unknown:
+        problem = (
+            f"missing column(s) {', '.join(sorted(missing))}"
+            if missing
+            else f"unknown column(s) {', '.join(sorted(unknown))}"
+        )
+        raise UsageError(
+            f"sample sheet {path}: {problem}",
+            hint=f"columns: sample, r1, r2, and optionally {', '.join(SHEET_OVERRIDES)}",
+        )
+    rows = []
+    for number, record in enumerate(reader, start=2):
+        clean = {(k or "").strip(): (v or "").strip() for k, v in record.items()}
+        rows.append(
+            SheetRow(
+                line=number,
+                sample=clean.get("sample", ""),
+                reads_1=_files(clean.get("r1", "")),
+                reads_2=_files(clean.get("r2", "")),
+                overrides={k: v for k, v in clean.items() if k in SHEET_OVERRIDES and v},
+            )
+        )
+    return rows
+
+
+def _files(cell: str) -> tuple[str, ...]:
+    return tuple(part for part in re.split(r"[;\s]+", cell) if part)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    sample: str
+    line: int
+    outcome: SubmitOutcome | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        base: dict[str, Any] = {"sample": self.sample, "line": self.line, "ok": self.ok}
+        if self.outcome is not None:
+            base.update(self.outcome.to_dict())
+        else:
+            base["error"] = self.error
+        return base
+
+
+def submit_batch(
+    rows: Sequence[SheetRow], submit_row: Callable[[SheetRow], SubmitOutcome], concurrency: int = 4
+) -> list[BatchResult]:
+    """Submit every row with at most ``concurrency`` at once; a bad row never stops the rest.
+    Results are in sheet order."""
+
+    def one(row: SheetRow) -> BatchResult:
+        try:
+            return BatchResult(row.sample, row.line, outcome=submit_row(row))
+        except GenoflowError as exc:
+            return BatchResult(row.sample, row.line, error=exc.one_line())
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        return list(pool.map(one, rows))
+
+
+def with_run(outcome: SubmitOutcome, run: Run) -> SubmitOutcome:
+    return dataclasses.replace(outcome, run=run)
