@@ -105,9 +105,7 @@ def simulate(
     truth_vcf = _write_truth(out_dir / "truth.vcf", chromosomes, variants, sample)
     haplotypes = _haplotypes(chromosomes, variants)
     r1, r2 = out_dir / f"{sample}_1.fq.gz", out_dir / f"{sample}_2.fq.gz"
-    reads = _ReadSimulator(
-        rng, haplotypes, read_length, insert_mean, insert_sd, error_rate, sample
-    )
+    reads = _ReadSimulator(rng, haplotypes, read_length, insert_mean, insert_sd, error_rate, sample)
     _write_fastq_pair(r1, r2, reads.pairs(pairs))
     return DemoData(
         directory=out_dir,
@@ -136,9 +134,7 @@ def _make_reference(rng: random.Random, total_length: int) -> list[_Chromosome]:
     ]
 
 
-def _make_chromosome(
-    rng: random.Random, name: str, length: int, repeat_unit: str
-) -> _Chromosome:
+def _make_chromosome(rng: random.Random, name: str, length: int, repeat_unit: str) -> _Chromosome:
     parts: list[str] = []
     repeats: list[tuple[int, int]] = []
     size = 0
@@ -193,7 +189,9 @@ def _place_variants(
     taken: dict[str, list[int]] = {c.name: [] for c in chromosomes}
     for kind in kinds:
         for _attempt in range(1_000):
-            chrom = rng.choices(chromosomes, weights=[len(c.sequence) / total for c in chromosomes])[0]
+            chrom = rng.choices(
+                chromosomes, weights=[len(c.sequence) / total for c in chromosomes]
+            )[0]
             start = rng.randrange(END_MARGIN, len(chrom.sequence) - END_MARGIN)
             if _is_free(chrom, taken[chrom.name], start):
                 taken[chrom.name].append(start)
@@ -318,15 +316,14 @@ class _ReadSimulator:
 @contextmanager
 def _deterministic_gzip(path: Path) -> Iterator[gzip.GzipFile]:
     # no file name and a zero timestamp in the header: same content, same bytes
-    with path.open("wb") as raw, gzip.GzipFile(
-        filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0
-    ) as compressed:
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0) as compressed,
+    ):
         yield compressed
 
 
-def _write_fastq_pair(
-    r1: Path, r2: Path, pairs: Iterator[tuple[str, str, str, str, str]]
-) -> None:
+def _write_fastq_pair(r1: Path, r2: Path, pairs: Iterator[tuple[str, str, str, str, str]]) -> None:
     with _deterministic_gzip(r1) as out1, _deterministic_gzip(r2) as out2:
         chunk1: list[str] = []
         chunk2: list[str] = []
@@ -358,8 +355,9 @@ def _write_truth(
     lines = ["##fileformat=VCFv4.2", "##source=genoflow.demo.simulate"]
     lines += [f"##contig=<ID={c.name},length={len(c.sequence)}>" for c in chromosomes]
     lines.append('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">')
-    lines.append("\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
-                           + ["FORMAT", sample]))
+    lines.append(
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", sample])
+    )
     for v in variants:
         genotype = "1/1" if v.genotype == (1, 1) else f"{v.genotype[0]}|{v.genotype[1]}"
         lines.append(f"{v.chrom}\t{v.pos}\t.\t{v.ref}\t{v.alt}\t.\tPASS\t.\tGT\t{genotype}")
