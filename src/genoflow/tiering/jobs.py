@@ -1,0 +1,90 @@
+"""The tiering jobs end to end: read the inventory and the runs, plan, apply, report cost.
+
+Each job takes its collaborators (stores, service client, clock value) as arguments, so tests
+run it against Azurite with a seeded service and any "now".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from genoflow.tiering.apply import ApplyResult, apply_lock, apply_plan, summary
+from genoflow.tiering.cost import CostReport, cost_report
+from genoflow.tiering.engine import Plan, make_plan
+from genoflow.tiering.facts import BlobFacts, RunFacts
+from genoflow.tiering.policy import Policy
+from genoflow.tiering.prices import PriceTable
+from genoflow.tiering.sources import collect_runs, list_blob_facts
+
+if TYPE_CHECKING:
+    from genoflow.config.schema import StorageConfig
+    from genoflow.protocols.base import ServiceClient
+    from genoflow.storage.base import BlobStore
+
+
+@dataclass
+class Inventory:
+    stores: dict[str, BlobStore]  # container -> the store holding it
+    containers: dict[str, str]  # role (input, output) -> container
+    blobs: list[BlobFacts]
+    runs: list[RunFacts]
+
+
+def open_stores(storage: StorageConfig) -> tuple[dict[str, BlobStore], dict[str, str]]:
+    from genoflow.storage import open_store
+
+    inputs, outputs = storage.input_container, storage.output_container
+    stores: dict[str, BlobStore] = {inputs: open_store(storage)}
+    stores.setdefault(outputs, open_store(storage, output=True))
+    return stores, {"input": inputs, "output": outputs}
+
+
+def read_inventory(
+    stores: Mapping[str, BlobStore], containers: Mapping[str, str], client: ServiceClient
+) -> Inventory:
+    blobs: list[BlobFacts] = []
+    for container, store in stores.items():
+        blobs.extend(list_blob_facts(store, container))
+    return Inventory(dict(stores), dict(containers), blobs, collect_runs(client, blobs))
+
+
+def plan_job(
+    inventory: Inventory,
+    policy: Policy,
+    prices: PriceTable,
+    now: datetime,
+    *,
+    allow_delete: bool = False,
+) -> Plan:
+    return make_plan(
+        inventory.blobs, inventory.runs, policy, now, prices, allow_delete=allow_delete
+    )
+
+
+def apply_job(
+    stores: Mapping[str, BlobStore],
+    containers: Mapping[str, str],
+    client: ServiceClient,
+    policy: Policy,
+    prices: PriceTable,
+    now: datetime,
+    *,
+    allow_delete: bool = False,
+    workers: int = 4,
+) -> tuple[Plan, ApplyResult, dict[str, Any]]:
+    """Lock, read everything afresh, plan and apply; returns the cron summary too."""
+    started = time.monotonic()
+    lock_container = containers["output"]
+    with apply_lock(stores[lock_container], lock_container):
+        inventory = read_inventory(stores, containers, client)
+        plan = plan_job(inventory, policy, prices, now, allow_delete=allow_delete)
+        result = apply_plan(plan, stores, workers=workers)
+    return plan, result, summary(plan, result, time.monotonic() - started)
+
+
+def cost_job(inventory: Inventory, prices: PriceTable) -> CostReport:
+    return cost_report(inventory.blobs, inventory.runs, prices, inventory.stores)

@@ -1,0 +1,98 @@
+"""The edge of the tiering package: storage listings and service runs turned into facts.
+
+Runs come from the service (the cron host is not where ``submit`` ran); blobs from the input
+and output containers, with their index tags. Nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from genoflow.errors import ConfigError, NotFoundError
+from genoflow.model import tags as tagnames
+from genoflow.model.runs import Run, RunFilters, RunState
+from genoflow.tiering.facts import BlobFacts, BlobRef, RunFacts, RunPhase
+
+if TYPE_CHECKING:
+    from genoflow.protocols.base import ServiceClient
+    from genoflow.storage.base import BlobInfo, BlobStore
+
+# genoflow's own housekeeping blobs (the apply lock) are never inventoried or tiered.
+PRIVATE_PREFIX = ".genoflow/"
+
+_PHASES = {
+    RunState.SUCCEEDED: RunPhase.succeeded,
+    RunState.FAILED: RunPhase.failed,
+    RunState.CANCELLED: RunPhase.cancelled,
+}
+
+
+def run_facts(run: Run) -> RunFacts:
+    """Unknown, queued, running and cancelling all read as active: their blobs are left alone."""
+    return RunFacts(
+        id=run.id,
+        phase=_PHASES.get(run.state, RunPhase.active),
+        ended=run.ended,
+        outputs=tuple(output_refs(run.outputs)),
+        bases_processed=run.bases_processed,
+    )
+
+
+def output_refs(outputs: Any) -> Iterator[BlobRef]:
+    """Blob URLs found anywhere in a run's ``outputs`` (WES servers list output files there)."""
+    from genoflow.storage import split_blob_url
+
+    if isinstance(outputs, str):
+        if outputs.startswith(("http://", "https://")):
+            try:
+                _, container, name, _ = split_blob_url(outputs)
+            except ConfigError:
+                return
+            if container and name:
+                yield BlobRef(container, name)
+    elif isinstance(outputs, dict):
+        for value in outputs.values():
+            yield from output_refs(value)
+    elif isinstance(outputs, (list, tuple)):
+        for value in outputs:
+            yield from output_refs(value)
+
+
+def blob_facts(info: BlobInfo) -> BlobFacts:
+    return BlobFacts(
+        container=info.container,
+        name=info.name,
+        size=info.size,
+        tier=info.tier,
+        last_modified=info.last_modified,
+        created=info.created,
+        tags=dict(info.tags or {}),
+        archive_status=info.archive_status,
+        # The storage layer may report when the tier was last set (for early-deletion charges).
+        tier_changed=getattr(info, "tier_changed", None),
+    )
+
+
+def list_blob_facts(store: BlobStore, container: str) -> Iterator[BlobFacts]:
+    for info in store.list_blobs(container, include_tags=True):
+        if not info.name.startswith(PRIVATE_PREFIX):
+            yield blob_facts(info)
+
+
+def collect_runs(client: ServiceClient, blobs: Iterable[BlobFacts]) -> list[RunFacts]:
+    """Every run the service lists, plus any run a blob's tags name that the listing missed."""
+    runs = {run.id: run_facts(run) for run in client.list(RunFilters())}
+    for run_id in sorted(_tagged_run_ids(blobs) - set(runs)):
+        try:
+            runs[run_id] = run_facts(client.get(run_id))
+        except NotFoundError:
+            continue  # the engine holds blobs of runs the service does not know
+    return list(runs.values())
+
+
+def _tagged_run_ids(blobs: Iterable[BlobFacts]) -> set[str]:
+    found: set[str] = set()
+    for blob in blobs:
+        found.update(blob.tags.get(tagnames.RUN_ID, "").split())
+    return found
