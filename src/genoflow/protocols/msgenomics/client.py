@@ -49,34 +49,33 @@ class MsGenomicsClient(ServiceClient):
         self, filters: RunFilters | None = None, page_size: int = DEFAULT_PAGE_SIZE
     ) -> Iterator[Run]:
         filters = filters or RunFilters()
-        params: dict[str, str] = {
-            "$orderby": "CreatedDate desc" if filters.newest_first else "CreatedDate asc"
-        }
-        server_status = (
-            _SERVER_FILTERABLE.get(next(iter(filters.states))) if len(filters.states) == 1 else None
-        )
+        single = next(iter(filters.states)) if len(filters.states) == 1 else None
         odata = wire.odata_filter(
-            description=filters.description, process=filters.process, status=server_status
+            description=filters.description,
+            process=filters.process,
+            status=_SERVER_FILTERABLE.get(single) if single else None,
         )
+        return matching(self._pages(odata, filters.newest_first, page_size), filters)
+
+    def find_by_key(self, key: str) -> Run | None:
+        # The marker is in the raw Description only (Run.description shows it stripped).
+        for run in self._pages(wire.odata_filter(description=key_mark(key)), True, 50):
+            if run.tags.get(SUBMISSION_KEY) == key:
+                return run
+        return None
+
+    def _pages(self, odata: str | None, newest_first: bool, page_size: int) -> Iterator[Run]:
+        params = {"$orderby": "CreatedDate desc" if newest_first else "CreatedDate asc"}
         if odata:
             params["$filter"] = odata
 
         def fetch(number: int, token: str | None) -> tuple[list[Run], str | None]:
             skip = int(token or 0)
-            answer = self.http.get_json(
-                "", params={**params, "$skip": str(skip), "$top": str(page_size)}
-            )
-            runs = [self._run_of(item) for item in _as_list(answer)]
+            query = {**params, "$skip": str(skip), "$top": str(page_size)}
+            runs = [self._run_of(item) for item in _as_list(self.http.get_json("", params=query))]
             return runs, str(skip + len(runs)) if len(runs) >= page_size else None
 
-        return matching(pages(fetch, page_size), filters)
-
-    def find_by_key(self, key: str) -> Run | None:
-        filters = RunFilters(description=key_mark(key))
-        for run in self.list(filters):
-            if run.tags.get(SUBMISSION_KEY) == key:
-                return run
-        return None
+        return pages(fetch, page_size)
 
     def service_info(self) -> Mapping[str, Any]:
         answer = self.http.get_json("", params={"$top": "1"})

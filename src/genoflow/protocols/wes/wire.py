@@ -75,6 +75,8 @@ def state_of_wes(state: WesState) -> RunState:
 
 
 def _wes_state(value: Any) -> WesState:
+    if isinstance(value, WesState):
+        return value
     try:
         return WesState(str(value).upper())
     except ValueError:
