@@ -45,17 +45,23 @@ class FakeMsGenomics:
         self.mock.add_callback("GET", one, callback=self._get)
         self.mock.add_callback("DELETE", one, callback=self._cancel)
 
-    def add(self, status: int, description: str = "", minutes: int = 0,
-            message: str | None = None) -> ms.Workflow:
+    def add(
+        self, status: int, description: str = "", minutes: int = 0, message: str | None = None
+    ) -> ms.Workflow:
         new_id = max(self.workflows, default=0) + 1
         done = status in (ms.STATUS_SUCCEEDED, ms.STATUS_FAILED, ms.STATUS_CANCELLED)
         workflow = ms.Workflow(
-            Id=new_id, TenantId=7, Status=status, Description=description,
-            Message=message, Process="snapgatk-20190409_1",
+            Id=new_id,
+            TenantId=7,
+            Status=status,
+            Description=description,
+            Message=message,
+            Process="snapgatk-20190409_1",
             CreatedDate=T0 + timedelta(minutes=minutes),
             EndDate=T0 + timedelta(minutes=minutes + 26, seconds=21) if done else None,
             BasesProcessed=1_348_613_600 if done else 0,
-            FailureCode=308 if status == ms.STATUS_FAILED else 0)
+            FailureCode=308 if status == ms.STATUS_FAILED else 0,
+        )
         self.workflows[new_id] = workflow
         return workflow
 
@@ -83,13 +89,16 @@ class FakeMsGenomics:
         if denied:
             return denied
         query = _query(request)
-        items = sorted(self.workflows.values(), key=lambda w: w.CreatedDate or T0,
-                       reverse=query.get("$orderby", "").endswith("desc"))
+        items = sorted(
+            self.workflows.values(),
+            key=lambda w: w.CreatedDate or T0,
+            reverse=query.get("$orderby", "").endswith("desc"),
+        )
         for clause in filter(None, query.get("$filter", "").split(" and ")):
             items = [w for w in items if _odata_match(clause, w)]
         if self.honour_paging:
             skip, top = int(query.get("$skip", 0)), int(query.get("$top", 10**6))
-            items = items[skip: skip + top]
+            items = items[skip : skip + top]
         return 200, {}, json.dumps([w.model_dump(mode="json") for w in items])
 
     def _get(self, request: requests.PreparedRequest) -> Any:
@@ -138,17 +147,23 @@ class FakeWes:
         self.mock.add_callback("POST", re.compile(b + r"/runs$"), callback=self._submit)
         self.mock.add_callback("GET", re.compile(b + r"/runs(\?.*)?$"), callback=self._list)
         self.mock.add_callback("GET", re.compile(b + r"/runs/([^/?]+)$"), callback=self._get)
-        self.mock.add_callback("GET", re.compile(b + r"/runs/([^/?]+)/status$"),
-                               callback=self._status)
-        self.mock.add_callback("POST", re.compile(b + r"/runs/([^/?]+)/cancel$"),
-                               callback=self._cancel)
+        self.mock.add_callback(
+            "GET", re.compile(b + r"/runs/([^/?]+)/status$"), callback=self._status
+        )
+        self.mock.add_callback(
+            "POST", re.compile(b + r"/runs/([^/?]+)/cancel$"), callback=self._cancel
+        )
 
     def add(self, state: RunState, tags: dict[str, str] | None = None, minutes: int = 0) -> Run:
         run_id = f"run{len(self.runs) + 1:04d}"
-        run = Run(id=run_id, state=state, created=T0 + timedelta(minutes=minutes),
-                  ended=T0 + timedelta(minutes=minutes + 30) if state.terminal else None,
-                  tags=tags or {}, message="Error Code [308]: unmatched read"
-                  if state is RunState.FAILED else None)
+        run = Run(
+            id=run_id,
+            state=state,
+            created=T0 + timedelta(minutes=minutes),
+            ended=T0 + timedelta(minutes=minutes + 30) if state.terminal else None,
+            tags=tags or {},
+            message="Error Code [308]: unmatched read" if state is RunState.FAILED else None,
+        )
         self.runs[run_id] = run
         return run
 
@@ -171,18 +186,22 @@ class FakeWes:
         query = _query(request)
         size = int(query.get("page_size", 10**6))
         start = int(query.get("page_token", 0))
-        page = summaries[start: start + size]
+        page = summaries[start : start + size]
         token = str(start + size) if start + size < len(summaries) else ""
         return 200, {}, json.dumps({"runs": page, "next_page_token": token})
 
     def _run_id(self, request: requests.PreparedRequest, suffix: str = "") -> str:
         path = urlsplit(request.url or "").path
-        return path[len(urlsplit(self.base).path) + len("/runs/"): len(path) - len(suffix)]
+        return path[len(urlsplit(self.base).path) + len("/runs/") : len(path) - len(suffix)]
 
     def _get(self, request: requests.PreparedRequest) -> Any:
         run = self.runs.get(self._run_id(request))
         if run is None:
-            return 404, {}, json.dumps({"msg": "The requested run wasn't found", "status_code": 404})
+            return (
+                404,
+                {},
+                json.dumps({"msg": "The requested run wasn't found", "status_code": 404}),
+            )
         log = wes.run_to_run_log(run, self.requests_seen.get(run.id))
         return 200, {}, log.model_dump_json()
 
@@ -193,8 +212,9 @@ class FakeWes:
     def _cancel(self, request: requests.PreparedRequest) -> Any:
         run_id = self._run_id(request, "/cancel")
         run = self.runs[run_id]
-        self.runs[run_id] = Run(id=run.id, state=RunState.CANCELLING, created=run.created,
-                                tags=run.tags)
+        self.runs[run_id] = Run(
+            id=run.id, state=RunState.CANCELLING, created=run.created, tags=run.tags
+        )
         return 200, {}, json.dumps({"run_id": run_id})
 
 
@@ -207,7 +227,8 @@ def _multipart_fields(request: requests.PreparedRequest) -> dict[str, str]:
     assert content_type.startswith("multipart/form-data"), content_type
     body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
     message = BytesParser(policy=HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
     fields: dict[str, str] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")

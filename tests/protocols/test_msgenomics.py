@@ -47,10 +47,13 @@ def client_for(clock: FakeClock, **kwargs):
 # --- the submit body, byte for byte --------------------------------------------------------
 
 
-@pytest.mark.parametrize(("request_factory", "golden"), [
-    (two_pair_request, "msgenomics_submit_two_pairs_gvcf.json"),
-    (bam_request, "msgenomics_submit_bam_defaults.json"),
-])
+@pytest.mark.parametrize(
+    ("request_factory", "golden"),
+    [
+        (two_pair_request, "msgenomics_submit_two_pairs_gvcf.json"),
+        (bam_request, "msgenomics_submit_bam_defaults.json"),
+    ],
+)
 def test_submit_body_is_byte_for_byte_the_reference_shape(fake, clock, request_factory, golden):
     expected = (DATA / golden).read_bytes().rstrip(b"\n")
     client = client_for(clock)
@@ -72,13 +75,27 @@ def test_submit_sends_the_headers_and_records_the_key_in_the_description(fake, m
 
 
 def test_server_direction_parses_other_clients_spellings():
-    body = wire.SubmitBody.model_validate({
-        "Process": "snapgatk", "ProcessArgs": "R=hg19m1", "Description": "x",
-        "InputArgs": {"ACCOUNT": "a", "CONTAINER": "in", "BLOBNAMES": "s_1.fq,s_2.fq,",
-                      "BLOBNAMES_WITH_SAS": "s_1.fq?sv=1&sig=X,s_2.fq?sv=1&sig=Y,"},
-        "OutputArgs": {"ACCOUNT": "a", "CONTAINER": "out", "CONTAINER_SAS": "?sv=1&sig=Z",
-                       "OVERWRITE": True, "OUTPUT_INCLUDE_LOGFILES": "false"},
-        "OptionalArgs": {"GatkEmitRefConfidence": "GVCF", "BQSR": "false"}})
+    body = wire.SubmitBody.model_validate(
+        {
+            "Process": "snapgatk",
+            "ProcessArgs": "R=hg19m1",
+            "Description": "x",
+            "InputArgs": {
+                "ACCOUNT": "a",
+                "CONTAINER": "in",
+                "BLOBNAMES": "s_1.fq,s_2.fq,",
+                "BLOBNAMES_WITH_SAS": "s_1.fq?sv=1&sig=X,s_2.fq?sv=1&sig=Y,",
+            },
+            "OutputArgs": {
+                "ACCOUNT": "a",
+                "CONTAINER": "out",
+                "CONTAINER_SAS": "?sv=1&sig=Z",
+                "OVERWRITE": True,
+                "OUTPUT_INCLUDE_LOGFILES": "false",
+            },
+            "OptionalArgs": {"GatkEmitRefConfidence": "GVCF", "BQSR": "false"},
+        }
+    )
     request = wire.request_from_submit_body(body)
     assert request.reads_1 == ("s_1.fq",) and request.reads_2 == ("s_2.fq",)
     assert request.input_sas == {"s_1.fq": "sv=1&sig=X", "s_2.fq": "sv=1&sig=Y"}
@@ -92,11 +109,18 @@ def test_server_direction_parses_other_clients_spellings():
 # --- endpoints and states ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "state"), [
-    (1000, RunState.QUEUED), (10000, RunState.RUNNING), (20000, RunState.SUCCEEDED),
-    (50000, RunState.FAILED), (58000, RunState.CANCELLING), (60000, RunState.CANCELLED),
-    (12345, RunState.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        (1000, RunState.QUEUED),
+        (10000, RunState.RUNNING),
+        (20000, RunState.SUCCEEDED),
+        (50000, RunState.FAILED),
+        (58000, RunState.CANCELLING),
+        (60000, RunState.CANCELLED),
+        (12345, RunState.UNKNOWN),
+    ],
+)
 def test_get_maps_every_status(fake, clock, status, state):
     workflow = fake.add(status, "d", message="Error Code [308]: x" if status == 50000 else None)
     run = client_for(clock).get(str(workflow.Id))
@@ -107,10 +131,12 @@ def test_get_maps_every_status(fake, clock, status, state):
 
 
 def test_workflow_object_round_trips_with_seven_digit_dates(fake, clock):
-    raw = ('{"Id": 42, "TenantId": 3, "Status": 50000, "Message": "Error Code [308]: unmatched",'
-           ' "FailureCode": 308, "Description": "d", "Process": "snapgatk-20190409_1",'
-           ' "CreatedDate": "2017-02-08T00:57:16.3403168+00:00",'
-           ' "EndDate": "2017-02-08T01:23:37.1000000+00:00", "BasesProcessed": 1348613600}')
+    raw = (
+        '{"Id": 42, "TenantId": 3, "Status": 50000, "Message": "Error Code [308]: unmatched",'
+        ' "FailureCode": 308, "Description": "d", "Process": "snapgatk-20190409_1",'
+        ' "CreatedDate": "2017-02-08T00:57:16.3403168+00:00",'
+        ' "EndDate": "2017-02-08T01:23:37.1000000+00:00", "BasesProcessed": 1348613600}'
+    )
     workflow = wire.Workflow.model_validate_json(raw)
     run = wire.workflow_to_run(workflow)
     assert (run.id, run.state, run.failure_code) == ("42", RunState.FAILED, 308)
@@ -185,8 +211,9 @@ def test_list_survives_a_server_that_ignores_paging(fake, mock, clock):
 
 
 def test_retries_429_honouring_retry_after(mock, clock):
-    mock.add("GET", ROOT + "5", status=429, headers={"Retry-After": "7"},
-             json={"Message": "throttled"})
+    mock.add(
+        "GET", ROOT + "5", status=429, headers={"Retry-After": "7"}, json={"Message": "throttled"}
+    )
     mock.add("GET", ROOT + "5", json={"Id": 5, "Status": 10000})
     run = client_for(clock).get("5")
     assert run.state is RunState.RUNNING
@@ -217,11 +244,16 @@ def test_gives_up_within_the_total_budget(mock, clock):
     assert sum(clock.sleeps) <= 100 and len(mock.calls) == 4
 
 
-@pytest.mark.parametrize(("status", "error"), [
-    (400, BadRequestError), (401, AuthError), (404, NotFoundError)])
+@pytest.mark.parametrize(
+    ("status", "error"), [(400, BadRequestError), (401, AuthError), (404, NotFoundError)]
+)
 def test_no_retry_on_client_errors(mock, clock, status, error):
-    mock.add("GET", ROOT + "5", status=status,
-             json={"Message": "Workflow\n  5 is\tnot valid", "Details": "ignored"})
+    mock.add(
+        "GET",
+        ROOT + "5",
+        status=status,
+        json={"Message": "Workflow\n  5 is\tnot valid", "Details": "ignored"},
+    )
     with pytest.raises(error) as caught:
         client_for(clock).get("5")
     assert len(mock.calls) == 1 and clock.sleeps == []

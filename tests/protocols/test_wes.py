@@ -52,10 +52,12 @@ def test_submit_posts_multipart_form_with_json_fields(fake, mock, clock):
     params = wire.PipelineParams.model_validate(seen.workflow_params)
     assert [f.location.split("?")[0] for f in params.reads_1] == [
         "https://myaccount.blob.core.windows.net/inputs/A_1.fq.gz",
-        "https://myaccount.blob.core.windows.net/inputs/B_1.fq.gz"]
+        "https://myaccount.blob.core.windows.net/inputs/B_1.fq.gz",
+    ]
     assert params.emit_ref_confidence == "gvcf" and params.bgzip_output is True
-    assert params.output_url.endswith("/outputs?sv=2023-11-03&se=2024-05-03T12%3A00%3A00Z"
-                                      "&sr=c&sp=rwd&sig=OUTSIG")
+    assert params.output_url.endswith(
+        "/outputs?sv=2023-11-03&se=2024-05-03T12%3A00%3A00Z&sr=c&sp=rwd&sig=OUTSIG"
+    )
     # the server direction reads back the same request
     back = wire.submit_from_run_request(seen)
     assert back.reads_2 == ("A_2.fq.gz", "B_2.fq.gz")
@@ -64,15 +66,25 @@ def test_submit_posts_multipart_form_with_json_fields(fake, mock, clock):
     assert (run.state, run.sample) == (RunState.QUEUED, "NA12878")
 
 
-@pytest.mark.parametrize(("wes_state", "state"), [
-    ("UNKNOWN", RunState.UNKNOWN), ("QUEUED", RunState.QUEUED),
-    ("INITIALIZING", RunState.RUNNING), ("RUNNING", RunState.RUNNING),
-    ("PAUSED", RunState.RUNNING), ("COMPLETE", RunState.SUCCEEDED),
-    ("EXECUTOR_ERROR", RunState.FAILED), ("SYSTEM_ERROR", RunState.FAILED),
-    ("CANCELED", RunState.CANCELLED), ("CANCELING", RunState.CANCELLING),
-    ("PREEMPTED", RunState.FAILED), ("DELETED", RunState.CANCELLED),
-    ("DELETING", RunState.CANCELLING), ("SOMETHING_NEW", RunState.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("wes_state", "state"),
+    [
+        ("UNKNOWN", RunState.UNKNOWN),
+        ("QUEUED", RunState.QUEUED),
+        ("INITIALIZING", RunState.RUNNING),
+        ("RUNNING", RunState.RUNNING),
+        ("PAUSED", RunState.RUNNING),
+        ("COMPLETE", RunState.SUCCEEDED),
+        ("EXECUTOR_ERROR", RunState.FAILED),
+        ("SYSTEM_ERROR", RunState.FAILED),
+        ("CANCELED", RunState.CANCELLED),
+        ("CANCELING", RunState.CANCELLING),
+        ("PREEMPTED", RunState.FAILED),
+        ("DELETED", RunState.CANCELLED),
+        ("DELETING", RunState.CANCELLING),
+        ("SOMETHING_NEW", RunState.UNKNOWN),
+    ],
+)
 def test_get_and_status_map_every_state(mock, clock, wes_state, state):
     mock.add("GET", BASE + "/runs/r1", json={"run_id": "r1", "state": wes_state})
     mock.add("GET", BASE + "/runs/r1/status", json={"run_id": "r1", "state": wes_state})
@@ -113,7 +125,9 @@ def test_toil_style_list_without_paging(mock, clock):
     mock.add("GET", BASE + "/runs", json=answer)
     runs = list(client_for(clock).list(RunFilters(), page_size=1))
     assert [(r.id, r.state) for r in runs] == [
-        ("a1b2", RunState.SUCCEEDED), ("c3d4", RunState.RUNNING)]
+        ("a1b2", RunState.SUCCEEDED),
+        ("c3d4", RunState.RUNNING),
+    ]
     assert len(mock.calls) == 1
 
 
@@ -141,40 +155,66 @@ def test_cancel_posts_then_reads_the_run(fake, mock, clock):
 
 
 def test_service_info_parses_toil_1_0(mock, clock):
-    mock.add("GET", BASE + "/service-info", json={
-        "workflow_type_versions": {"CWL": {"workflow_type_version": ["v1.0", "v1.2"]}},
-        "supported_wes_versions": ["1.0.0"], "supported_filesystem_protocols": ["file", "http"],
-        "workflow_engine_versions": {"toil": "5.12"}, "system_state_counts": {"RUNNING": 1}})
+    mock.add(
+        "GET",
+        BASE + "/service-info",
+        json={
+            "workflow_type_versions": {"CWL": {"workflow_type_version": ["v1.0", "v1.2"]}},
+            "supported_wes_versions": ["1.0.0"],
+            "supported_filesystem_protocols": ["file", "http"],
+            "workflow_engine_versions": {"toil": "5.12"},
+            "system_state_counts": {"RUNNING": 1},
+        },
+    )
     info = client_for(clock).service_info()
     assert info["supported_wes_versions"] == ["1.0.0"] and info["protocol"] == "wes"
 
 
 def test_service_info_without_cwl_is_an_error(mock, clock):
-    mock.add("GET", BASE + "/service-info", json={
-        "workflow_type_versions": {"WDL": {"workflow_type_version": ["1.0"]}}})
+    mock.add(
+        "GET",
+        BASE + "/service-info",
+        json={"workflow_type_versions": {"WDL": {"workflow_type_version": ["1.0"]}}},
+    )
     with pytest.raises(ServiceError, match="no CWL"):
         client_for(clock).service_info()
 
 
 def test_tasks_page_and_sapporo_400_means_none(mock, clock):
-    mock.add("GET", BASE + "/runs/r1/tasks", json={
-        "task_logs": [{"id": "t1", "name": "bwa", "exit_code": 0}], "next_page_token": "1"})
-    mock.add("GET", BASE + "/runs/r1/tasks", json={
-        "task_logs": [{"id": "t2", "name": "gatk"}], "next_page_token": ""})
+    mock.add(
+        "GET",
+        BASE + "/runs/r1/tasks",
+        json={"task_logs": [{"id": "t1", "name": "bwa", "exit_code": 0}], "next_page_token": "1"},
+    )
+    mock.add(
+        "GET",
+        BASE + "/runs/r1/tasks",
+        json={"task_logs": [{"id": "t2", "name": "gatk"}], "next_page_token": ""},
+    )
     mock.add("GET", BASE + "/runs/r1/tasks/t1", json={"id": "t1", "name": "bwa"})
-    mock.add("GET", BASE + "/runs/r2/tasks", status=400, json={"msg": "not supported",
-                                                               "status_code": 400})
+    mock.add(
+        "GET",
+        BASE + "/runs/r2/tasks",
+        status=400,
+        json={"msg": "not supported", "status_code": 400},
+    )
     client = client_for(clock)
     assert [t.id for t in client.tasks("r1")] == ["t1", "t2"]
     assert client.task("r1", "t1").name == "bwa"
     assert list(client.tasks("r2")) == []
 
 
-@pytest.mark.parametrize(("status", "error"), [
-    (400, BadRequestError), (401, AuthError), (403, AuthError), (404, NotFoundError)])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(400, BadRequestError), (401, AuthError), (403, AuthError), (404, NotFoundError)],
+)
 def test_wes_errors_are_one_line_and_not_retried(mock, clock, status, error):
-    mock.add("GET", BASE + "/runs/r9", status=status,
-             json={"msg": "The requested run\nwasn't found", "status_code": status})
+    mock.add(
+        "GET",
+        BASE + "/runs/r9",
+        status=status,
+        json={"msg": "The requested run\nwasn't found", "status_code": status},
+    )
     with pytest.raises(error, match="wasn't found"):
         client_for(clock).get("r9")
     assert len(mock.calls) == 1 and clock.sleeps == []
@@ -198,8 +238,12 @@ def test_lost_submit_answer_is_reported_as_maybe_processed(fake, clock):
 
 
 def test_run_request_form_round_trip():
-    request = wire.RunRequest(workflow_url="snapgatk", workflow_params={"sample": "s"},
-                              tags={"k": "v"}, workflow_engine="cwltool")
+    request = wire.RunRequest(
+        workflow_url="snapgatk",
+        workflow_params={"sample": "s"},
+        tags={"k": "v"},
+        workflow_engine="cwltool",
+    )
     form = request.to_form()
     assert form["workflow_params"] == '{"sample": "s"}' and "workflow_engine_version" not in form
     assert wire.RunRequest.from_form(form) == request
