@@ -57,11 +57,16 @@ class ScriptedClient:
 
 def test_wait_backs_off_and_survives_outages():
     clock = FakeClock()
-    script = [RunState.QUEUED, RunState.RUNNING, None, None, RunState.RUNNING,
-              RunState.SUCCEEDED]
+    script = [RunState.QUEUED, RunState.RUNNING, None, None, RunState.RUNNING, RunState.SUCCEEDED]
     changes: list[str] = []
-    waiter = Waiter(ScriptedClient(script), 5, 60, clock=clock.time, sleep=clock.sleep,
-                    on_change=lambda run: changes.append(run.state.value))
+    waiter = Waiter(
+        ScriptedClient(script),
+        5,
+        60,
+        clock=clock.time,
+        sleep=clock.sleep,
+        on_change=lambda run: changes.append(run.state.value),
+    )
     runs = waiter.wait(["7"])
     assert runs[0].state is RunState.SUCCEEDED
     assert clock.sleeps == [5, 10, 20, 40, 60]
@@ -70,8 +75,7 @@ def test_wait_backs_off_and_survives_outages():
 
 def test_wait_times_out_without_overshooting():
     clock = FakeClock()
-    waiter = Waiter(ScriptedClient([RunState.RUNNING]), 5, 60, clock=clock.time,
-                    sleep=clock.sleep)
+    waiter = Waiter(ScriptedClient([RunState.RUNNING]), 5, 60, clock=clock.time, sleep=clock.sleep)
     with pytest.raises(WaitTimeoutError, match="run\\(s\\) 7 not finished"):
         waiter.wait(["7"], timeout=30)
     assert sum(clock.sleeps) == 30 and clock.sleeps == [5, 10, 15]
@@ -86,14 +90,17 @@ def test_wait_against_the_http_client_with_fake_clock(fake):
         clock.sleep(seconds)
         if len(clock.sleeps) == 2:
             fake.workflows[workflow.Id] = workflow.model_copy(
-                update={"Status": ms.STATUS_FAILED, "Message": "Error Code [308]: unmatched"})
+                update={"Status": ms.STATUS_FAILED, "Message": "Error Code [308]: unmatched"}
+            )
 
     runs = Waiter(client, 2, 3, clock=clock.time, sleep=sleep).wait([str(workflow.Id)])
     assert runs[0].state is RunState.FAILED and clock.sleeps == [2, 3]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("-1", [9]), ("0", [0]), ("2:5", [2, 3, 4]), ("-3:", [7, 8, 9]), (":2", [0, 1])])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("-1", [9]), ("0", [0]), ("2:5", [2, 3, 4]), ("-3:", [7, 8, 9]), (":2", [0, 1])],
+)
 def test_in_range_is_python_slicing(text, expected):
     assert list(range(10))[parse_range(text)] == expected
 
@@ -101,10 +108,16 @@ def test_in_range_is_python_slicing(text, expected):
 # --- status / wait / cancel through the CLI -------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "code", "name"), [
-    (ms.STATUS_QUEUED, 10, "Queued"), (ms.STATUS_IN_PROGRESS, 20, "In progress"),
-    (ms.STATUS_SUCCEEDED, 0, "Completed successfully"), (ms.STATUS_FAILED, 3, "Failed"),
-    (ms.STATUS_CANCELLED, 4, "Cancelled")])
+@pytest.mark.parametrize(
+    ("status", "code", "name"),
+    [
+        (ms.STATUS_QUEUED, 10, "Queued"),
+        (ms.STATUS_IN_PROGRESS, 20, "In progress"),
+        (ms.STATUS_SUCCEEDED, 0, "Completed successfully"),
+        (ms.STATUS_FAILED, 3, "Failed"),
+        (ms.STATUS_CANCELLED, 4, "Cancelled"),
+    ],
+)
 def test_status_exit_codes_and_state_name(fake, status, code, name):
     workflow = fake.add(status, message="Error Code [308]: unmatched" if code == 3 else None)
     result = run_cli(["status", "-w", str(workflow.Id), "--format", "msgen"], env=ENV)
@@ -147,8 +160,9 @@ def test_cancel_is_idempotent(fake, mock):
     deletes = [c for c in mock.calls if c.request.method == "DELETE"]
     assert len(deletes) == 1 and deletes[0].request.url.endswith(f"/{running.Id}")
     again = run_cli(["cancel", str(running.Id)], env=ENV)
-    assert again.exit_code == 0 and len([c for c in mock.calls
-                                         if c.request.method == "DELETE"]) == 1
+    assert (
+        again.exit_code == 0 and len([c for c in mock.calls if c.request.method == "DELETE"]) == 1
+    )
 
 
 # --- list -----------------------------------------------------------------------------------
@@ -156,8 +170,9 @@ def test_cancel_is_idempotent(fake, mock):
 
 def test_list_table_csv_json_limit_and_range(fake, mock):
     for minute in range(6):
-        fake.add(ms.STATUS_SUCCEEDED if minute % 2 else ms.STATUS_FAILED, f"run {minute}",
-                 minutes=minute)
+        fake.add(
+            ms.STATUS_SUCCEEDED if minute % 2 else ms.STATUS_FAILED, f"run {minute}", minutes=minute
+        )
     table = run_cli(["list"], env=ENV)
     assert table.exit_code == 0 and table.stdout.index("run 5") < table.stdout.index("run 0")
     assert "0h 26m 21s" in table.stdout and "1,348,613,600 (1 GBase)" in table.stdout
@@ -182,22 +197,32 @@ def test_list_table_csv_json_limit_and_range(fake, mock):
 # --- submit validation: exit 2, nothing sent --------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["-b1", "A_1.fq.gz", "B_1.fq.gz", "-b2", "A_2.fq.gz"], "-b1 lists 2 file(s) but -b2 lists 1"),
-    (["-b1", "A_1.fq.gz", "-b2", "x.bam"], "cannot be mixed"),
-    (["-b1", "A_1.fq.gz", "-b2", "A_1.fq.gz"], "both read 1 and read 2"),
-    (["-b1", "A 1.fq.gz", "-b2", "A_2.fq.gz"], "invalid blob name"),
-    (["-b1", "a_1.fq.gz", "-b2", "a_2.fq.gz", "-rg", "ID:x"], "must start with @RG"),
-    (["-b1", "a_1.fq.gz", "-b2", "a_2.fq.gz", "-d", "x" * 501], "at most 500"),
-    (["-b1", "a_1.fq.gz", "-b2", "a_2.fq.gz", "-erc", "maybe"], "emit_ref_confidence"),
-    (["-b1", "a.bam", "-b2", "b.bam"], "BAM/SAM input is given alone"),
-    (["-b1", "a.txt"], "neither FASTQ nor BAM"),
-    (["-b1", "a_1.fq.gz", "-b2", "a_2.fq.gz", "-bqsr=maybe"], "takes true or false"),
-    (["-b1", "a_1.fq.gz", "-b2", "a_2.fq.gz", "-bqsr", "maybe"], "unexpected extra argument"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-b1", "A_1.fq.gz", "B_1.fq.gz", "-b2", "A_2.fq.gz"],
+            "-b1 lists 2 file(s) but -b2 lists 1",
+        ),
+        (["-b1", "A_1.fq.gz", "-b2", "x.bam"], "cannot be mixed"),
+        (["-b1", "A_1.fq.gz", "-b2", "A_1.fq.gz"], "both read 1 and read 2"),
+        (["-b1", "A 1.fq.gz", "-b2", "A_2.fq.gz"], "invalid blob name"),
+        (["-b1", "a_1.fq.gz", "-b2", "a_2.fq.gz", "-rg", "ID:x"], "must start with @RG"),
+        (["-b1", "a_1.fq.gz", "-b2", "a_2.fq.gz", "-d", "x" * 501], "at most 500"),
+        (["-b1", "a_1.fq.gz", "-b2", "a_2.fq.gz", "-erc", "maybe"], "emit_ref_confidence"),
+        (["-b1", "a.bam", "-b2", "b.bam"], "BAM/SAM input is given alone"),
+        (["-b1", "a.txt"], "neither FASTQ nor BAM"),
+        (["-b1", "a_1.fq.gz", "-b2", "a_2.fq.gz", "-bqsr=maybe"], "takes true or false"),
+        (["-b1", "a_1.fq.gz", "-b2", "a_2.fq.gz", "-bqsr", "maybe"], "unexpected extra argument"),
+    ],
+)
 def test_submit_validation_exits_2_before_sending_anything(mock, tmp_path, args, message):
-    env = {**ENV, "GENOFLOW_STORAGE__ACCOUNT_NAME": "myaccount",
-           "GENOFLOW_STORAGE__ACCOUNT_KEY": "a2V5a2V5a2V5a2V5", "GENOFLOW_STATE_DIR": str(tmp_path)}
+    env = {
+        **ENV,
+        "GENOFLOW_STORAGE__ACCOUNT_NAME": "myaccount",
+        "GENOFLOW_STORAGE__ACCOUNT_KEY": "a2V5a2V5a2V5a2V5",
+        "GENOFLOW_STATE_DIR": str(tmp_path),
+    }
     result = run_cli(["submit", *args], env=env, cwd=tmp_path)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
@@ -209,18 +234,31 @@ def test_msgen_argv_prepass():
     from genoflow.cli.run_cmds import msgen_argv
 
     assert msgen_argv(["-b1", "A", "B", "-b2", "C", "D", "-bqsr", "-ow", "false", "-d", "x"]) == [
-        "-b1", "A", "-b1", "B", "-b2", "C", "-b2", "D", "-bqsr=true", "-ow=false", "-d", "x"]
+        "-b1",
+        "A",
+        "-b1",
+        "B",
+        "-b2",
+        "C",
+        "-b2",
+        "D",
+        "-bqsr=true",
+        "-ow=false",
+        "-d",
+        "x",
+    ]
 
 
 def test_cli_import_pulls_no_heavy_library():
     import subprocess
     import sys
 
-    code = ("import sys, genoflow.cli.run_cmds, genoflow.cli.app; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'requests', 'azure', 'fastapi', 'cwltool'}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, genoflow.cli.run_cmds, genoflow.cli.app; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'requests', 'azure', 'fastapi', 'cwltool'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
