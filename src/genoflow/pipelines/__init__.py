@@ -11,7 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from genoflow.pipelines.checks import InputCheckError, InputStats, check_inputs
-from genoflow.pipelines.engine import TOIL_REQUIREMENT, Engine, engine_command
+from genoflow.pipelines.engine import (
+    TOIL_REQUIREMENT,
+    Engine,
+    engine_command,
+    engine_environment,
+)
 from genoflow.pipelines.job import (
     Caller,
     PipelineJob,
@@ -45,6 +50,7 @@ __all__ = [
     "collect_outputs",
     "derive_read_group",
     "engine_command",
+    "engine_environment",
     "normalise_read_group",
     "prepare_reference",
     "workflow_path",

@@ -7,9 +7,10 @@ from stderr.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -49,15 +50,24 @@ def engine_command(
 
 
 def _cwltool(outdir: Path, workdir: Path, executable: str | None) -> list[str]:
-    program = [executable] if executable else [sys.executable, "-m", "cwltool"]
     return [
-        *program,
+        *_cwltool_program(executable),
         "--outdir", str(outdir),
         "--tmpdir-prefix", f"{workdir / 'tmp'}/",
         "--tmp-outdir-prefix", f"{workdir / 'steps'}/",
         "--no-compute-checksum",  # sha1 of every output costs minutes on whole-genome BAMs
         "--disable-color",
     ]  # fmt: skip
+
+
+def _cwltool_program(executable: str | None) -> list[str]:
+    if executable:
+        return [executable]
+    script = Path(sys.executable).with_name("cwltool")
+    if script.is_file():
+        return [str(script)]
+    # not `python -m cwltool`: that entry point exits 0 even when the workflow failed
+    return [sys.executable, "-c", "import sys; from cwltool.main import main; sys.exit(main())"]
 
 
 def _toil(
@@ -83,3 +93,20 @@ def _toil(
     if not any(arg.startswith("--batchSystem") for arg in extra_args):
         command += ["--batchSystem", "single_machine"]
     return command
+
+
+def engine_environment(
+    command: Sequence[str], base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment to run ``command`` in: its program's directory first on PATH.
+
+    Toil starts its workers as ``_toil_worker`` found on PATH, so a toil-cwl-runner installed
+    in its own virtualenv fails without this; cwltool finds node and the tools the same way.
+    """
+    environment = dict(os.environ if base is None else base)
+    program_dir = str(Path(command[0]).parent)
+    if program_dir not in (".", ""):
+        environment["PATH"] = os.pathsep.join(
+            [program_dir, *filter(None, environment.get("PATH", "").split(os.pathsep))]
+        )
+    return environment

@@ -50,7 +50,7 @@ steps:
       base: base
       gvcf: gvcf
       bgzip: bgzip
-    out: [vcf, vcf_index, log]
+    out: [vcf, log]
   call_gatk:
     run: tools/call-gatk.cwl
     when: $(inputs.caller == "gatk")
@@ -63,17 +63,14 @@ steps:
       base: base
       gvcf: gvcf
       bgzip: bgzip
-    out: [vcf, vcf_index, log]
+    out: [vcf, log]
 outputs:
   bam: {type: File, outputSource: align/bam, secondaryFiles: [.bai]}
   vcf:
     type: File
+    secondaryFiles: [{pattern: .tbi, required: false}]
     outputSource: [call_bcftools/vcf, call_gatk/vcf]
     pickValue: the_only_non_null
-  vcf_index:
-    type: File?
-    outputSource: [call_bcftools/vcf_index, call_gatk/vcf_index]
-    pickValue: first_non_null
   logs:
     type: File[]
     outputSource: [align/log, call_bcftools/log, call_gatk/log]

@@ -169,13 +169,15 @@ def collect_outputs(engine_stdout: str | Mapping[str, Any]) -> PipelineOutputs:
     """Read the output object the engine printed (cwltool and toil-cwl-runner print JSON)."""
     data = json.loads(engine_stdout) if isinstance(engine_stdout, str) else engine_stdout
     try:
-        bam = data["bam"]
-        vcf_index = data.get("vcf_index")
+        bam, vcf = data["bam"], data["vcf"]
+        vcf_index = [
+            s["path"] for s in vcf.get("secondaryFiles") or [] if s["path"].endswith(".tbi")
+        ]
         return PipelineOutputs(
             bam=Path(bam["path"]),
             bai=Path(next(s["path"] for s in bam["secondaryFiles"] if s["path"].endswith(".bai"))),
-            vcf=Path(data["vcf"]["path"]),
-            vcf_index=Path(vcf_index["path"]) if vcf_index else None,
+            vcf=Path(vcf["path"]),
+            vcf_index=Path(vcf_index[0]) if vcf_index else None,
             logs=[Path(log["path"]) for log in data.get("logs") or []],
         )
     except (KeyError, TypeError, StopIteration) as error:

@@ -80,10 +80,8 @@ inputs:
 outputs:
   vcf:
     type: File
+    secondaryFiles: [{pattern: .tbi, required: false}]
     outputBinding: {glob: ["$(inputs.base).vcf", "$(inputs.base).vcf.gz", "$(inputs.base).g.vcf", "$(inputs.base).g.vcf.gz"]}
-  vcf_index:
-    type: File?
-    outputBinding: {glob: "*.tbi"}
   log:
     type: stderr
 stderr: call.log
