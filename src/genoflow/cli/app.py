@@ -93,13 +93,9 @@ def build_app() -> TyperGroup:
         app, "upload", "Upload local FASTQ/BAM files to the input container.", "transfer"
     )
     not_yet_available(app, "download", "Download blobs, verified, into a directory.", "transfer")
-    not_yet_available(app, "submit", "Submit an alignment + variant-calling run.", "run commands")
-    not_yet_available(app, "list", "List runs, newest first.", "run commands")
-    not_yet_available(
-        app, "status", "Show the state of runs (exit 10 queued, 20 running).", "run commands"
-    )
-    not_yet_available(app, "wait", "Wait until runs finish.", "run commands")
-    not_yet_available(app, "cancel", "Cancel runs.", "run commands")
+    from genoflow.cli import run_cmds
+
+    run_cmds.register(app)
     not_yet_available(app, "fetch", "Download a finished run's outputs.", "fetch and tiering")
     not_yet_available(app, "tier", "Plan and apply storage-tier moves.", "fetch and tiering")
     not_yet_available(app, "cost", "Storage inventory and monthly cost.", "fetch and tiering")
