@@ -160,7 +160,9 @@ def _compare_one(name1: bytes, name2: bytes, record: int, r1: Path, r2: Path) ->
         name1, name2 = name1[:-2], name2[:-2]
     if name1 != name2:
         raise InputCheckError(
-            308, f"Encountered an unmatched read: {read} in {r1.name} and {r2.name}"
+            308,
+            f"Encountered an unmatched read: read {record} is {name1.decode(errors='replace')} "
+            f"in {r1.name} but {name2.decode(errors='replace')} in {r2.name}",
         )
 
 
@@ -178,6 +180,8 @@ class _FastqFile:
         tail = b""  # bytes after the last newline
         line_number = 1  # of carry[0], or of the next line
         for chunk in self._chunks():
+            if line_number == 1 and not tail and not carry and chunk[:1] != b"@":
+                self._check_starts([chunk], 64, "@", 1, 0)  # binary files may have no newline
             data = tail + chunk
             cut = data.rfind(b"\n")
             if cut < 0:
