@@ -22,9 +22,10 @@ from genoflow.redact import redact
 from genoflow.server.service import RequestRejected, RunNotFound, RunService, to_run
 from genoflow.server.store import StoredRun
 
-# workflow_url values that name the built-in germline pipeline.
-BUILTIN_WORKFLOWS = frozenset({"genoflow-germline", "genoflow:germline", "germline.cwl",
-                               "genoflow/germline.cwl"})
+# workflow_url values that name the built-in germline pipeline: the old service's process
+# names (what genoflow's WES client sends) and the pipeline's own names.
+BUILTIN_WORKFLOWS = frozenset({"snapgatk", "gatk4", "gatk4-promo", "genoflow-pipeline",
+                               "genoflow-pipeline.cwl"})
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
@@ -139,6 +140,8 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
                                   task_logs_url=str(request.url_for("list_tasks",
                                                                     run_id=run_id)))
         log.task_logs = _task_logs(service, run)
+        # WES has no field for it: genoflow's client reads the billing basis from the outputs.
+        log.outputs = {**(log.outputs or {}), "bases_processed": run.bases_processed}
         return JSONResponse(log.model_dump(mode="json", exclude_none=True))
 
     @router.get("/runs/{run_id}/status")

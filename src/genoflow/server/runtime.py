@@ -44,10 +44,24 @@ def build_server(config: ServerConfig) -> Server:
     return Server(config=config, store=store, scheduler=scheduler, service=service)
 
 
+def route_server_logs() -> None:
+    """uvicorn's and the server's logs go through genoflow's redacting handler, at INFO."""
+    handlers = logging.getLogger("genoflow").handlers
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    server_logger = logging.getLogger("genoflow.server")
+    if server_logger.getEffectiveLevel() > logging.INFO:
+        server_logger.setLevel(logging.INFO)
+
+
 def serve(config: ServerConfig) -> None:
     """Run until SIGINT/SIGTERM; in-flight runs are stopped and re-queued on the next start."""
     import uvicorn
 
+    route_server_logs()
     server = build_server(config)
     server.scheduler.start()
     uv_config = uvicorn.Config(server.app(), host=config.host, port=config.port,

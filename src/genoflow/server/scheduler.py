@@ -141,6 +141,7 @@ class Scheduler:
                 return claimed
 
     def _start_worker(self, run: StoredRun) -> None:
+        log.info("run %s: started (attempt %s)", run.id, run.attempts)
         cancel = threading.Event()
         worker = threading.Thread(target=self._work, args=(run, cancel), name=f"run-{run.id}",
                                   daemon=True)
@@ -152,6 +153,8 @@ class Scheduler:
     def _work(self, run: StoredRun, cancel: threading.Event) -> None:
         try:
             self._finish(run, cancel)
+            ended = self._store.get(run.id)
+            log.info("run %s: %s: %s", run.id, ended.state.value, ended.message)
         finally:
             with self._lock:
                 self._cancels.pop(run.id, None)
