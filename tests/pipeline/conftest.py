@@ -16,6 +16,7 @@ from genoflow.pipelines import (
     PipelineJob,
     PipelineOutputs,
     ReferenceFiles,
+    build_job,
     collect_outputs,
     engine_command,
     engine_environment,
@@ -64,3 +65,22 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
 @pytest.fixture(scope="session")
 def reference(demo: DemoData, tmp_path_factory: pytest.TempPathFactory) -> ReferenceFiles:
     return prepare_reference(demo.reference, tmp_path_factory.mktemp("reference"))
+
+
+def demo_job(demo: DemoData, reference: ReferenceFiles) -> PipelineJob:
+    """The job every engine runs on the demo sample: 2 threads, bgzipped VCF."""
+    return build_job(
+        reference=reference,
+        sample=demo.sample,
+        fastq_pairs=[(demo.fastq_r1, demo.fastq_r2)],
+        threads=2,
+        bgzip=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def fastq_run(
+    demo: DemoData, reference: ReferenceFiles, tmp_path_factory: pytest.TempPathFactory
+) -> EngineRun:
+    """The demo sample run once by cwltool, shared by the tests that inspect its outputs."""
+    return run_engine(demo_job(demo, reference), tmp_path_factory.mktemp("cwltool-run"))

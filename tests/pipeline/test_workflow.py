@@ -18,20 +18,6 @@ from tests.pipeline.conftest import EngineRun, needs_tools, run_engine
 pytestmark = [pytest.mark.pipeline, needs_tools]
 
 
-@pytest.fixture(scope="module")
-def fastq_run(
-    demo: DemoData, reference: ReferenceFiles, tmp_path_factory: pytest.TempPathFactory
-) -> EngineRun:
-    job = build_job(
-        reference=reference,
-        sample=demo.sample,
-        fastq_pairs=[(demo.fastq_r1, demo.fastq_r2)],
-        threads=2,
-        bgzip=True,
-    )
-    return run_engine(job, tmp_path_factory.mktemp("fastq-run"))
-
-
 def test_workflow_is_valid_cwl() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "cwltool", "--validate", str(workflow_path())],
