@@ -138,3 +138,16 @@ def test_odata_filter_parsing() -> None:
     assert parse_filter(None) == []
     with pytest.raises(RequestRejected):
         parse_filter("Id gt 5")
+
+
+def test_server_refuses_non_loopback_without_keys(tmp_path: Path) -> None:
+    from genoflow.errors import ConfigError
+    from genoflow.server.config import load_server_config
+
+    with pytest.raises(ConfigError, match="without API keys"):
+        load_server_config(None, {"host": "0.0.0.0"}, environ={})
+    config = load_server_config(None, {"host": "0.0.0.0"},
+                                environ={"GENOFLOW_SERVER_API_KEYS": "k1-aaaaaaaa, k2-bbbbbbbb"})
+    assert config.api_keys == ["k1-aaaaaaaa", "k2-bbbbbbbb"]
+    assert load_server_config(None, {}, environ={}).is_loopback()
+    assert config.endpoint_for("acct") == "https://acct.blob.core.windows.net"

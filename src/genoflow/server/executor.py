@@ -98,7 +98,11 @@ class RunExecutor:
                                        request.output_sas)
 
     def _refuse_existing(self, outputs: Any, names: Sequence[str]) -> None:
-        existing = [name for name in names if _exists(outputs, name)]
+        try:
+            existing = [name for name in names if _exists(outputs, name)]
+        except GenoflowError as exc:
+            raise RunFailure(f"Error Code [{CODE_OUTPUT_WRITE}]: cannot use the output "
+                             f"container: {redact(exc.one_line())}", CODE_OUTPUT_WRITE) from None
         if existing:
             raise RunFailure(
                 f"Error Code [{CODE_OUTPUT_EXISTS}]: Output blob already exists and the overwrite "
