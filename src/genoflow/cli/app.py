@@ -102,9 +102,9 @@ def build_app() -> TyperGroup:
     from genoflow.cli import server_cmds
 
     app.add_typer(server_cmds.app, name="server")
-    not_yet_available(
-        app, "local", "Start/stop the local stack (Azurite + server).", "embedded default"
-    )
+    from genoflow.cli import local_cmds
+
+    local_cmds.register(app)  # local up|down|status, demo data|run
     return cast(TyperGroup, typer.main.get_command(app))
 
 
