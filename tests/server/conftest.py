@@ -42,9 +42,20 @@ class LiveServer:
         log = self.log_path.with_suffix(f".{len(self.logs)}.log")
         self.logs.append(log)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "genoflow", "-v", "-f", str(self.data_dir / "server.yaml"),
-             "server", "--port", str(self.port)],
-            stdout=log.open("wb"), stderr=subprocess.STDOUT, env=self.env,
+            [
+                sys.executable,
+                "-m",
+                "genoflow",
+                "-v",
+                "-f",
+                str(self.data_dir / "server.yaml"),
+                "server",
+                "--port",
+                str(self.port),
+            ],
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            env=self.env,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -92,12 +103,17 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
     """A small simulated sample with known SNVs and indels (deterministic)."""
-    return simulate(tmp_path_factory.mktemp("demo"), seed=11, reference_length=120_000,
-                    coverage=30, snvs=120, indels=30)
+    return simulate(
+        tmp_path_factory.mktemp("demo"),
+        seed=11,
+        reference_length=120_000,
+        coverage=30,
+        snvs=120,
+        indels=30,
+    )
 
 
-def write_server_config(data_dir: Path, azurite: Azurite, demo: DemoData, **extra: object
-                        ) -> None:
+def write_server_config(data_dir: Path, azurite: Azurite, demo: DemoData, **extra: object) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     config = {
         "data_dir": str(data_dir),
@@ -114,17 +130,16 @@ def write_server_config(data_dir: Path, azurite: Azurite, demo: DemoData, **extr
     add_reference(ReferenceRegistry(root, {}), root, REFERENCE, demo.reference)
 
 
-def make_server(data_dir: Path, azurite: Azurite, demo: DemoData, **extra: object
-                ) -> LiveServer:
+def make_server(data_dir: Path, azurite: Azurite, demo: DemoData, **extra: object) -> LiveServer:
     write_server_config(data_dir, azurite, demo, **extra)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GENOFLOW_", "AZURE_"))}
-    return LiveServer(data_dir=data_dir, port=free_port(), log_path=data_dir / "server",
-                      env=env)
+    return LiveServer(data_dir=data_dir, port=free_port(), log_path=data_dir / "server", env=env)
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory, azurite: Azurite,
-                demo_data: DemoData) -> Iterator[LiveServer]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, azurite: Azurite, demo_data: DemoData
+) -> Iterator[LiveServer]:
     server = make_server(tmp_path_factory.mktemp("server"), azurite, demo_data)
     server.start()
     yield server

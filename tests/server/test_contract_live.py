@@ -33,8 +33,9 @@ PROTOCOLS = ["msgenomics", "wes"]
 
 @pytest.fixture(params=PROTOCOLS)
 def client(request: pytest.FixtureRequest, live_server: LiveServer) -> Iterator[ServiceClient]:
-    service = ServiceConfig(protocol=request.param, url=live_server.url,
-                            api_key=live_server.api_key)
+    service = ServiceConfig(
+        protocol=request.param, url=live_server.url, api_key=live_server.api_key
+    )
     opened = open_client(service)
     yield opened
     opened.close()
@@ -43,14 +44,19 @@ def client(request: pytest.FixtureRequest, live_server: LiveServer) -> Iterator[
 def _missing_input_request(azurite: Azurite, sample: str) -> SubmitRequest:
     """A well-formed request whose inputs do not exist: the run fails fast, for paging tests."""
     return SubmitRequest(
-        sample=sample, kind=InputKind.FASTQ, reads_1=(f"{sample}_1.fq.gz",),
-        reads_2=(f"{sample}_2.fq.gz",), options=PipelineOptions(process_args=f"R={REFERENCE}",
-                                                                 reference=REFERENCE),
-        input_account=AZURITE_ACCOUNT, input_container="nothing-here",
-        output_account=AZURITE_ACCOUNT, output_container="nothing-out",
+        sample=sample,
+        kind=InputKind.FASTQ,
+        reads_1=(f"{sample}_1.fq.gz",),
+        reads_2=(f"{sample}_2.fq.gz",),
+        options=PipelineOptions(process_args=f"R={REFERENCE}", reference=REFERENCE),
+        input_account=AZURITE_ACCOUNT,
+        input_container="nothing-here",
+        output_account=AZURITE_ACCOUNT,
+        output_container="nothing-out",
         input_sas={f"{sample}_1.fq.gz": "sv=2024-08-04&sig=x", f"{sample}_2.fq.gz": "sv=1&sig=y"},
         output_sas="sv=2024-08-04&sp=rwd&sig=z",
-        input_account_url=azurite.account_url, output_account_url=azurite.account_url,
+        input_account_url=azurite.account_url,
+        output_account_url=azurite.account_url,
     )
 
 
@@ -61,8 +67,9 @@ def test_service_info(client: ServiceClient) -> None:
 
 def test_submit_get_list_pages_and_cancel(client: ServiceClient, azurite: Azurite) -> None:
     submitted = [client.submit(_missing_input_request(azurite, f"page{i}")) for i in range(5)]
-    assert all(run.state in {RunState.QUEUED, RunState.RUNNING, RunState.FAILED}
-               for run in submitted)
+    assert all(
+        run.state in {RunState.QUEUED, RunState.RUNNING, RunState.FAILED} for run in submitted
+    )
     listed = list(client.list(page_size=2))
     ids = [run.id for run in listed]
     assert {run.id for run in submitted} <= set(ids)
@@ -93,19 +100,22 @@ def test_unknown_run_is_not_found(client: ServiceClient) -> None:
     assert "\n" not in info.value.one_line()
 
 
-def test_unknown_reference_is_a_400_naming_known_ones(client: ServiceClient,
-                                                      azurite: Azurite) -> None:
+def test_unknown_reference_is_a_400_naming_known_ones(
+    client: ServiceClient, azurite: Azurite
+) -> None:
     request = _missing_input_request(azurite, "badref")
-    request = SubmitRequest(**{**request.__dict__, "options": PipelineOptions(
-        process_args="R=hg99", reference="hg99")})
+    request = SubmitRequest(
+        **{**request.__dict__, "options": PipelineOptions(process_args="R=hg99", reference="hg99")}
+    )
     with pytest.raises(ServiceError) as info:
         client.submit(request)
     assert info.value.exit_code == 2
     assert "hg99" in info.value.one_line() and REFERENCE in info.value.one_line()
 
 
-def test_wire_shapes_from_the_server(live_server: LiveServer, client: ServiceClient,
-                                     azurite: Azurite) -> None:
+def test_wire_shapes_from_the_server(
+    live_server: LiveServer, client: ServiceClient, azurite: Azurite
+) -> None:
     run = client.submit(_missing_input_request(azurite, "shape"))
     raw = _raw(live_server, f"/api/workflows/{run.id}")
     workflow = ms.Workflow.model_validate(raw)
@@ -119,29 +129,41 @@ def test_wire_shapes_from_the_server(live_server: LiveServer, client: ServiceCli
 
 
 def _raw(server: LiveServer, path: str) -> dict[str, object]:
-    request = urllib.request.Request(server.url + path,
-                                     headers={"Ocp-Apim-Subscription-Key": server.api_key})
+    request = urllib.request.Request(
+        server.url + path, headers={"Ocp-Apim-Subscription-Key": server.api_key}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_lost_submit_answer_leaves_one_run(live_server: LiveServer, azurite: Azurite,
-                                           unique_name: str, tmp_path: Path,
-                                           protocol: str, demo_reads: tuple[Path, Path]) -> None:
+def test_lost_submit_answer_leaves_one_run(
+    live_server: LiveServer,
+    azurite: Azurite,
+    unique_name: str,
+    tmp_path: Path,
+    protocol: str,
+    demo_reads: tuple[Path, Path],
+) -> None:
     """The server takes the submit but its answer never reaches the client; a retry of the same
     command must find that run instead of starting a second one."""
-    env = {**live_server.client_env(azurite, protocol),
-           "GENOFLOW_STORAGE__INPUT_CONTAINER": f"{unique_name}-in",
-           "GENOFLOW_STORAGE__OUTPUT_CONTAINER": f"{unique_name}-out",
-           "GENOFLOW_STATE_DIR": str(tmp_path / "state"),
-           "GENOFLOW_SERVICE__RETRY__INITIAL_DELAY": "0"}
+    env = {
+        **live_server.client_env(azurite, protocol),
+        "GENOFLOW_STORAGE__INPUT_CONTAINER": f"{unique_name}-in",
+        "GENOFLOW_STORAGE__OUTPUT_CONTAINER": f"{unique_name}-out",
+        "GENOFLOW_STATE_DIR": str(tmp_path / "state"),
+        "GENOFLOW_SERVICE__RETRY__INITIAL_DELAY": "0",
+    }
     submit_path = "/api/workflows/" if protocol == "msgenomics" else "/ga4gh/wes/v1/runs"
     forwarded: list[int] = []
 
     def accept_then_lose(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
-        real = urllib.request.Request(str(request.url), data=request.body,  # type: ignore[arg-type]
-                                      headers=dict(request.headers), method="POST")
+        real = urllib.request.Request(
+            str(request.url),
+            data=request.body,  # type: ignore[arg-type]
+            headers=dict(request.headers),
+            method="POST",
+        )
         with urllib.request.urlopen(real, timeout=30) as answer:
             forwarded.append(answer.status)
         raise requests.ConnectionError("connection reset after the server accepted the request")
@@ -157,9 +179,13 @@ def test_lost_submit_answer_leaves_one_run(live_server: LiveServer, azurite: Azu
     documents = [json.loads(line) for line in second.stdout.splitlines() if line.strip()]
     assert documents[0]["existing"] is True, (first.stderr, second.stderr)
     key = documents[0]["submission_key"]
-    matching = [run for run in open_client(ServiceConfig(
-        protocol=protocol, url=live_server.url, api_key=live_server.api_key)).list()
-        if run.tags.get("genoflow-key") == key]
+    matching = [
+        run
+        for run in open_client(
+            ServiceConfig(protocol=protocol, url=live_server.url, api_key=live_server.api_key)
+        ).list()
+        if run.tags.get("genoflow-key") == key
+    ]
     assert len(matching) == 1
 
 

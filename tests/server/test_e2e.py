@@ -20,14 +20,19 @@ pytestmark = [pytest.mark.azurite, pytest.mark.pipeline, pytest.mark.slow]
 
 
 def _store(azurite: Azurite):  # type: ignore[no-untyped-def]
-    return open_store(StorageConfig(account_name=AZURITE_ACCOUNT, account_url=azurite.account_url,
-                                    account_key=AZURITE_KEY))
+    return open_store(
+        StorageConfig(
+            account_name=AZURITE_ACCOUNT, account_url=azurite.account_url, account_key=AZURITE_KEY
+        )
+    )
 
 
 def _env(server: LiveServer, azurite: Azurite, name: str, protocol: str) -> dict[str, str]:
-    return {**server.client_env(azurite, protocol),
-            "GENOFLOW_STORAGE__INPUT_CONTAINER": f"{name}-in",
-            "GENOFLOW_STORAGE__OUTPUT_CONTAINER": f"{name}-out"}
+    return {
+        **server.client_env(azurite, protocol),
+        "GENOFLOW_STORAGE__INPUT_CONTAINER": f"{name}-in",
+        "GENOFLOW_STORAGE__OUTPUT_CONTAINER": f"{name}-out",
+    }
 
 
 def _submit(env: dict[str, str], *args: str) -> tuple[int, list[object], str]:
@@ -51,12 +56,14 @@ def _check_outputs(azurite: Azurite, container: str, demo: DemoData, tmp_path: P
     local = {}
     for suffix in ("bam", "bam.bai", "vcf"):
         local[suffix] = download_blob(store, container, f"{base}.{suffix}", tmp_path).path
-    header = subprocess.run(["samtools", "view", "-H", str(local["bam"])], capture_output=True,
-                            text=True, check=True).stdout
+    header = subprocess.run(
+        ["samtools", "view", "-H", str(local["bam"])], capture_output=True, text=True, check=True
+    ).stdout
     assert "SO:coordinate" in header
     subprocess.run(["samtools", "quickcheck", str(local["bam"])], check=True)
-    stats = subprocess.run(["samtools", "idxstats", str(local["bam"])],
-                           capture_output=True, text=True, check=True).stdout
+    stats = subprocess.run(
+        ["samtools", "idxstats", str(local["bam"])], capture_output=True, text=True, check=True
+    ).stdout
     assert sum(int(line.split("\t")[2]) for line in stats.splitlines()) > 0
     with pysam.VariantFile(str(local["vcf"])) as vcf:
         records = list(vcf)
@@ -68,20 +75,27 @@ def _check_outputs(azurite: Azurite, container: str, demo: DemoData, tmp_path: P
 
 
 @pytest.mark.parametrize("protocol", ["msgenomics", "wes"])
-def test_upload_submit_wait_outputs(live_server: LiveServer, azurite: Azurite,
-                                    demo_data: DemoData, unique_name: str, protocol: str,
-                                    tmp_path: Path) -> None:
+def test_upload_submit_wait_outputs(
+    live_server: LiveServer,
+    azurite: Azurite,
+    demo_data: DemoData,
+    unique_name: str,
+    protocol: str,
+    tmp_path: Path,
+) -> None:
     env = _env(live_server, azurite, unique_name, protocol)
-    code, documents, stderr = _submit(env, "-b1", str(demo_data.fastq_r1), "-b2",
-                                      str(demo_data.fastq_r2), "--wait")
+    code, documents, stderr = _submit(
+        env, "-b1", str(demo_data.fastq_r1), "-b2", str(demo_data.fastq_r2), "--wait"
+    )
     assert code == 0, stderr
     run = _final_run(documents)
     assert run["state"] == "succeeded"
     assert run["bases_processed"] == demo_data.bases
     _check_outputs(azurite, f"{unique_name}-out", demo_data, tmp_path)
     # the same submit again returns the existing run instead of starting a second one
-    code, documents, stderr = _submit(env, "-b1", str(demo_data.fastq_r1), "-b2",
-                                      str(demo_data.fastq_r2))
+    code, documents, stderr = _submit(
+        env, "-b1", str(demo_data.fastq_r1), "-b2", str(demo_data.fastq_r2)
+    )
     assert code == 0, stderr
     assert documents[0]["existing"] is True  # type: ignore[index]
     assert documents[0]["run"]["id"] == run["id"]  # type: ignore[index]

@@ -24,8 +24,14 @@ pytestmark = [pytest.mark.azurite, pytest.mark.pipeline, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def slow_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
     """Enough reads that the engine runs for several seconds: time to cancel or crash it."""
-    return simulate(tmp_path_factory.mktemp("slowdemo"), seed=5, reference_length=60_000,
-                    read_pairs=80_000, snvs=40, indels=10)
+    return simulate(
+        tmp_path_factory.mktemp("slowdemo"),
+        seed=5,
+        reference_length=60_000,
+        read_pairs=80_000,
+        snvs=40,
+        indels=10,
+    )
 
 
 @pytest.fixture
@@ -40,13 +46,15 @@ def server(tmp_path: Path, azurite: Azurite, slow_demo: DemoData) -> Iterator[Li
 
 
 def _env(server: LiveServer, azurite: Azurite, name: str) -> dict[str, str]:
-    return {**server.client_env(azurite), "GENOFLOW_STORAGE__INPUT_CONTAINER": f"{name}-in",
-            "GENOFLOW_STORAGE__OUTPUT_CONTAINER": f"{name}-out"}
+    return {
+        **server.client_env(azurite),
+        "GENOFLOW_STORAGE__INPUT_CONTAINER": f"{name}-in",
+        "GENOFLOW_STORAGE__OUTPUT_CONTAINER": f"{name}-out",
+    }
 
 
 def _submit(env: dict[str, str], r1: Path, r2: Path, *extra: str) -> str:
-    proc = run_cli_subprocess(["submit", "-b1", str(r1), "-b2", str(r2), "--json", *extra],
-                              env=env)
+    proc = run_cli_subprocess(["submit", "-b1", str(r1), "-b2", str(r2), "--json", *extra], env=env)
     assert proc.returncode == 0, proc.stderr
     return str(json.loads(proc.stdout.splitlines()[0])["run"]["id"])
 
@@ -73,8 +81,9 @@ def _engine_group(server: LiveServer, run_id: str, timeout: float = 60.0) -> int
     raise AssertionError("the engine never started")
 
 
-def _wait_state(env: dict[str, str], run_id: str, states: set[str], timeout: float = 120.0
-                ) -> dict[str, object]:
+def _wait_state(
+    env: dict[str, str], run_id: str, states: set[str], timeout: float = 120.0
+) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = _status(env, run_id)
@@ -139,8 +148,9 @@ def _get(server: LiveServer, path: str, key: str | None = API_KEY) -> dict[str, 
 
 
 def _status_code(server: LiveServer, method: str, path: str, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(server.url + path, method=method, headers=headers,
-                                     data=b"{}" if method == "POST" else None)
+    request = urllib.request.Request(
+        server.url + path, method=method, headers=headers, data=b"{}" if method == "POST" else None
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)
@@ -148,12 +158,21 @@ def _status_code(server: LiveServer, method: str, path: str, headers: dict[str, 
         return int(error.code)
 
 
-ROUTES = [("GET", "/api/workflows/"), ("POST", "/api/workflows/"), ("GET", "/api/workflows/1"),
-          ("DELETE", "/api/workflows/1"), ("GET", "/ga4gh/wes/v1/service-info"),
-          ("GET", "/ga4gh/wes/v1/runs"), ("POST", "/ga4gh/wes/v1/runs"),
-          ("GET", "/ga4gh/wes/v1/runs/1"), ("GET", "/ga4gh/wes/v1/runs/1/status"),
-          ("GET", "/ga4gh/wes/v1/runs/1/tasks"), ("POST", "/ga4gh/wes/v1/runs/1/cancel"),
-          ("GET", "/openapi.json"), ("GET", "/docs")]
+ROUTES = [
+    ("GET", "/api/workflows/"),
+    ("POST", "/api/workflows/"),
+    ("GET", "/api/workflows/1"),
+    ("DELETE", "/api/workflows/1"),
+    ("GET", "/ga4gh/wes/v1/service-info"),
+    ("GET", "/ga4gh/wes/v1/runs"),
+    ("POST", "/ga4gh/wes/v1/runs"),
+    ("GET", "/ga4gh/wes/v1/runs/1"),
+    ("GET", "/ga4gh/wes/v1/runs/1/status"),
+    ("GET", "/ga4gh/wes/v1/runs/1/tasks"),
+    ("POST", "/ga4gh/wes/v1/runs/1/cancel"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+]
 
 
 def test_api_key_required_on_every_route_but_health(live_server: LiveServer) -> None:
@@ -165,10 +184,16 @@ def test_api_key_required_on_every_route_but_health(live_server: LiveServer) -> 
         bearer = {"Authorization": "Bearer wrong-key-000000"}
         assert _status_code(live_server, method, path, bearer) == 401, (method, path)
     for key in (API_KEY, SECOND_KEY):  # both keys of a rotation pair work
-        assert _status_code(live_server, "GET", "/ga4gh/wes/v1/service-info",
-                            {"Authorization": f"Bearer {key}"}) == 200
-        assert _status_code(live_server, "GET", "/api/workflows/",
-                            {"Ocp-Apim-Subscription-Key": key}) == 200
+        assert (
+            _status_code(
+                live_server, "GET", "/ga4gh/wes/v1/service-info", {"Authorization": f"Bearer {key}"}
+            )
+            == 200
+        )
+        assert (
+            _status_code(live_server, "GET", "/api/workflows/", {"Ocp-Apim-Subscription-Key": key})
+            == 200
+        )
 
 
 def _truncated_gzip(source: Path, target: Path) -> Path:
@@ -186,16 +211,17 @@ def _drop_last_record(source: Path, target: Path) -> Path:
 
 
 def test_bad_inputs_fail_with_documented_messages(
-    live_server: LiveServer, azurite: Azurite, demo_data: DemoData, unique_name: str,
-    tmp_path: Path
+    live_server: LiveServer, azurite: Azurite, demo_data: DemoData, unique_name: str, tmp_path: Path
 ) -> None:
     env = _env(live_server, azurite, unique_name)
     store = _store(azurite)
     store.ensure_container(f"{unique_name}-in")
     cases = {
-        "mismatched": (demo_data.fastq_r1, _drop_last_record(demo_data.fastq_r2,
-                                                             tmp_path / "short_2.fq.gz"),
-                       "308"),
+        "mismatched": (
+            demo_data.fastq_r1,
+            _drop_last_record(demo_data.fastq_r2, tmp_path / "short_2.fq.gz"),
+            "308",
+        ),
     }
     truncated = _truncated_gzip(demo_data.fastq_r1, tmp_path / "trunc_1.fq.gz")
     # the client's own pre-upload check refuses a broken local file; to test the *server*
@@ -222,8 +248,10 @@ def test_bad_inputs_fail_with_documented_messages(
 
 
 def _server_failure(env: dict[str, str], r1: str, r2: str) -> dict[str, object]:
-    proc = run_cli_subprocess(["submit", "-b1", r1, "-b2", r2, "--wait", "--json", "--force",
-                               "-of", r1.split("_")[0]], env=env)
+    proc = run_cli_subprocess(
+        ["submit", "-b1", r1, "-b2", r2, "--wait", "--json", "--force", "-of", r1.split("_")[0]],
+        env=env,
+    )
     assert proc.returncode == 3, proc.stdout + proc.stderr
     documents = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     last = documents[-1]
@@ -236,8 +264,9 @@ def test_unknown_reference_is_refused_at_submit(
     live_server: LiveServer, azurite: Azurite, demo_data: DemoData, unique_name: str
 ) -> None:
     env = {**_env(live_server, azurite, unique_name), "GENOFLOW_WORKFLOW__PROCESS_ARGS": "R=hg99"}
-    proc = run_cli_subprocess(["submit", "-b1", str(demo_data.fastq_r1), "-b2",
-                               str(demo_data.fastq_r2)], env=env)
+    proc = run_cli_subprocess(
+        ["submit", "-b1", str(demo_data.fastq_r1), "-b2", str(demo_data.fastq_r2)], env=env
+    )
     assert proc.returncode == 2, proc.stderr
     assert "Unknown reference 'hg99'" in proc.stderr and "demo" in proc.stderr
 
@@ -251,10 +280,21 @@ def test_existing_output_without_overwrite_fails(
     from genoflow.transfer import upload_file
 
     upload_file(store, demo_data.reference, f"{unique_name}-out", f"{demo_data.sample}.bam")
-    proc = run_cli_subprocess(["submit", "-b1", str(demo_data.fastq_r1), "-b2",
-                               str(demo_data.fastq_r2), "--wait", "--json"], env=env)
+    proc = run_cli_subprocess(
+        [
+            "submit",
+            "-b1",
+            str(demo_data.fastq_r1),
+            "-b2",
+            str(demo_data.fastq_r2),
+            "--wait",
+            "--json",
+        ],
+        env=env,
+    )
     assert proc.returncode == 3, proc.stderr
     assert "Output blob already exists and the overwrite option was set to False" in proc.stdout
     # nothing was replaced
     assert store.get_blob(f"{unique_name}-out", f"{demo_data.sample}.bam").size == (
-        demo_data.reference.stat().st_size)
+        demo_data.reference.stat().st_size
+    )

@@ -57,10 +57,15 @@ def store(tmp_path: Path) -> RunStore:
     return RunStore(tmp_path / "runs.sqlite")
 
 
-def _scheduler(store: RunStore, script: Script, tmp_path: Path, max_concurrent: int = 1
-               ) -> Scheduler:
-    return Scheduler(store, script, max_concurrent=max_concurrent,
-                     workdir_of=lambda run_id: tmp_path / str(run_id))
+def _scheduler(
+    store: RunStore, script: Script, tmp_path: Path, max_concurrent: int = 1
+) -> Scheduler:
+    return Scheduler(
+        store,
+        script,
+        max_concurrent=max_concurrent,
+        workdir_of=lambda run_id: tmp_path / str(run_id),
+    )
 
 
 def test_database_is_private(store: RunStore, tmp_path: Path) -> None:
@@ -133,7 +138,9 @@ def test_recovery_requeues_then_gives_up(store: RunStore, tmp_path: Path) -> Non
 
 def test_odata_filter_parsing() -> None:
     assert parse_filter("substringof('NA12878', Description) and Status eq '50000'") == [
-        ("Description", "NA12878"), ("Status", "50000")]
+        ("Description", "NA12878"),
+        ("Status", "50000"),
+    ]
     assert parse_filter("substringof('it''s', Process)") == [("Process", "it's")]
     assert parse_filter(None) == []
     with pytest.raises(RequestRejected):
@@ -146,8 +153,9 @@ def test_server_refuses_non_loopback_without_keys(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="without API keys"):
         load_server_config(None, {"host": "0.0.0.0"}, environ={})
-    config = load_server_config(None, {"host": "0.0.0.0"},
-                                environ={"GENOFLOW_SERVER_API_KEYS": "k1-aaaaaaaa, k2-bbbbbbbb"})
+    config = load_server_config(
+        None, {"host": "0.0.0.0"}, environ={"GENOFLOW_SERVER_API_KEYS": "k1-aaaaaaaa, k2-bbbbbbbb"}
+    )
     assert config.api_keys == ["k1-aaaaaaaa", "k2-bbbbbbbb"]
     assert load_server_config(None, {}, environ={}).is_loopback()
     assert config.endpoint_for("acct") == "https://acct.blob.core.windows.net"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Optional
 
@@ -20,8 +21,9 @@ app = typer.Typer(
     "rotation). Without keys the server only listens on loopback.",
     invoke_without_command=True,
 )
-reference_app = typer.Typer(help="Manage the reference genomes the server knows.",
-                            no_args_is_help=True)
+reference_app = typer.Typer(
+    help="Manage the reference genomes the server knows.", no_args_is_help=True
+)
 app.add_typer(reference_app, name="reference")
 
 
@@ -48,15 +50,20 @@ def serve(
     """Serve both APIs until interrupted (-f names the server's YAML config)."""
     if ctx.invoked_subcommand is not None:
         return
-    from genoflow.server.runtime import install_signal_exit, serve as run_server
+    from genoflow.server.runtime import install_signal_exit
+    from genoflow.server.runtime import serve as run_server
 
-    config = _server_config(ctx, host=host, port=port, data_dir=data_dir,
-                            max_concurrent_runs=max_concurrent_runs, engine=engine)
+    config = _server_config(
+        ctx,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        max_concurrent_runs=max_concurrent_runs,
+        engine=engine,
+    )
     install_signal_exit()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run_server(config)
-    except KeyboardInterrupt:
-        pass
 
 
 @reference_app.command("add")

@@ -43,8 +43,9 @@ def parse_filter(expression: str | None) -> list[tuple[str, str]]:
         if match.group("status"):
             clauses.append(("Status", match.group("status")))
         else:
-            clauses.append((match.group("field").capitalize(),
-                            match.group("text").replace("''", "'")))
+            clauses.append(
+                (match.group("field").capitalize(), match.group("text").replace("''", "'"))
+            )
     return clauses
 
 
@@ -60,8 +61,9 @@ def _matches(run: StoredRun, clauses: list[tuple[str, str]]) -> bool:
 
 
 def workflow_json(service: RunService, run: StoredRun) -> dict[str, Any]:
-    workflow = wire.run_to_workflow(to_run(run), tenant_id=service.tenant_id,
-                                    description=run.description)
+    workflow = wire.run_to_workflow(
+        to_run(run), tenant_id=service.tenant_id, description=run.description
+    )
     return workflow.model_dump(mode="json")
 
 
@@ -102,9 +104,12 @@ def build_router(service: RunService) -> APIRouter:
         except RequestRejected as exc:
             return JSONResponse({"message": str(exc)}, status_code=400)
         newest_first = orderby.strip().lower().endswith("desc")
-        runs = [run for run in service.store.list(newest_first=newest_first)
-                if _matches(run, clauses)]
-        page = runs[skip:] if top is None else runs[skip: skip + top]
+        runs = [
+            run
+            for run in service.store.list_runs(newest_first=newest_first)
+            if _matches(run, clauses)
+        ]
+        page = runs[skip:] if top is None else runs[skip : skip + top]
         return JSONResponse([workflow_json(service, run) for run in page])
 
     @router.get("/{workflow_id}", summary="Workflow status")

@@ -24,15 +24,17 @@ from genoflow.server.store import StoredRun
 
 # workflow_url values that name the built-in germline pipeline: the old service's process
 # names (what genoflow's WES client sends) and the pipeline's own names.
-BUILTIN_WORKFLOWS = frozenset({"snapgatk", "gatk4", "gatk4-promo", "genoflow-pipeline",
-                               "genoflow-pipeline.cwl"})
+BUILTIN_WORKFLOWS = frozenset(
+    {"snapgatk", "gatk4", "gatk4-promo", "genoflow-pipeline", "genoflow-pipeline.cwl"}
+)
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
 
 def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse(wire.ErrorResponse(msg=message, status_code=status).model_dump(),
-                        status_code=status)
+    return JSONResponse(
+        wire.ErrorResponse(msg=message, status_code=status).model_dump(), status_code=status
+    )
 
 
 def encode_token(offset: int) -> str:
@@ -66,60 +68,74 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
 
     @router.get("/service-info")
     def service_info() -> dict[str, Any]:
-        counts = {wire.STATE_TO_WES[state].value: count
-                  for state, count in service.store.counts_by_state().items()}
+        counts = {
+            wire.STATE_TO_WES[state].value: count
+            for state, count in service.store.counts_by_state().items()
+        }
         info = wire.ServiceInfo(
-            id="org.genoflow.server", name="genoflow server",
-            type=wire.ServiceType(), organization={"name": "genoflow", "url": "about:blank"},
+            id="org.genoflow.server",
+            name="genoflow server",
+            type=wire.ServiceType(),
+            organization={"name": "genoflow", "url": "about:blank"},
             version=__version__,
-            workflow_type_versions={"CWL": wire.WorkflowTypeVersion(
-                workflow_type_version=["v1.2"])},
+            workflow_type_versions={
+                "CWL": wire.WorkflowTypeVersion(workflow_type_version=["v1.2"])
+            },
             supported_wes_versions=["1.1.0"],
             supported_filesystem_protocols=["https", "http"],
             workflow_engine_versions={"cwltool": "3", "toil": "9"},
             default_workflow_engine_parameters=[],
             system_state_counts=counts,
             auth_instructions_url="about:blank",
-            tags={"builtin_workflows": ",".join(sorted(BUILTIN_WORKFLOWS)),
-                  "references": ",".join(service.references.names())},
+            tags={
+                "builtin_workflows": ",".join(sorted(BUILTIN_WORKFLOWS)),
+                "references": ",".join(service.references.names()),
+            },
         )
         return info.model_dump(mode="json", exclude_none=True)
 
     @router.get("/runs")
-    def list_runs(page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1),
-                  page_token: str | None = None) -> JSONResponse:
+    def list_runs(
+        page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1), page_token: str | None = None
+    ) -> JSONResponse:
         try:
             offset = decode_token(page_token)
         except RequestRejected as exc:
             return error(400, str(exc))
         size = min(page_size, MAX_PAGE_SIZE)
-        runs = service.store.list(newest_first=True, offset=offset, limit=size + 1)
+        runs = service.store.list_runs(newest_first=True, offset=offset, limit=size + 1)
         more = len(runs) > size
-        summaries = [wire.run_to_summary(to_run(run)).model_dump(mode="json")
-                     for run in runs[:size]]
-        return JSONResponse({"runs": summaries,
-                             "next_page_token": encode_token(offset + size) if more else ""})
+        summaries = [
+            wire.run_to_summary(to_run(run)).model_dump(mode="json") for run in runs[:size]
+        ]
+        return JSONResponse(
+            {"runs": summaries, "next_page_token": encode_token(offset + size) if more else ""}
+        )
 
     @router.post("/runs")
     async def submit_run(request: Request) -> JSONResponse:
         form = await request.form()
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
-        attachments = [value for key, value in form.multi_items()
-                       if key == "workflow_attachment"]
+        attachments = [value for key, value in form.multi_items() if key == "workflow_attachment"]
         try:
             run_request = wire.RunRequest.from_form(fields)
         except (ValidationError, ValueError) as exc:
             return error(400, f"invalid run request: {_first_error(exc)}")
         if run_request.workflow_url not in BUILTIN_WORKFLOWS or attachments:
             if not allow_custom_workflows:
-                return error(403, "this server runs only its built-in pipelines "
-                             f"({', '.join(sorted(BUILTIN_WORKFLOWS))}); custom workflows are "
-                             "disabled (allow_custom_workflows: false)")
+                return error(
+                    403,
+                    "this server runs only its built-in pipelines "
+                    f"({', '.join(sorted(BUILTIN_WORKFLOWS))}); custom workflows are "
+                    "disabled (allow_custom_workflows: false)",
+                )
             return error(400, "custom workflows are not supported by this server version")
         try:
             submit = wire.submit_from_run_request(run_request)
             run = service.submit(
-                "wes", submit, description=submit.options.description or "",
+                "wes",
+                submit,
+                description=submit.options.description or "",
                 tags=run_request.tags,
                 extra={"wes_request": run_request.model_dump(mode="json")},
             )
@@ -136,9 +152,11 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
             run = service.get(run_id)
         except RunNotFound as exc:
             return error(404, str(exc))
-        log = wire.run_to_run_log(to_run(run), request=_redacted_request(run),
-                                  task_logs_url=str(request.url_for("list_tasks",
-                                                                    run_id=run_id)))
+        log = wire.run_to_run_log(
+            to_run(run),
+            request=_redacted_request(run),
+            task_logs_url=str(request.url_for("list_tasks", run_id=run_id)),
+        )
         log.task_logs = _task_logs(service, run)
         # WES has no field for it: genoflow's client reads the billing basis from the outputs.
         log.outputs = {**(log.outputs or {}), "bases_processed": run.bases_processed}
@@ -150,12 +168,14 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
             run = service.get(run_id)
         except RunNotFound as exc:
             return error(404, str(exc))
-        return JSONResponse(wire.RunStatus(run_id=str(run.id),
-                                           state=wire.STATE_TO_WES[run.state]).model_dump())
+        return JSONResponse(
+            wire.RunStatus(run_id=str(run.id), state=wire.STATE_TO_WES[run.state]).model_dump()
+        )
 
     @router.get("/runs/{run_id}/tasks", name="list_tasks")
-    def list_tasks(run_id: str, page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1),
-                   page_token: str | None = None) -> JSONResponse:
+    def list_tasks(
+        run_id: str, page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1), page_token: str | None = None
+    ) -> JSONResponse:
         try:
             run = service.get(run_id)
             offset = decode_token(page_token)
@@ -164,12 +184,14 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
         except RequestRejected as exc:
             return error(400, str(exc))
         tasks = _task_logs(service, run)
-        page = tasks[offset: offset + page_size]
+        page = tasks[offset : offset + page_size]
         more = offset + page_size < len(tasks)
-        return JSONResponse({
-            "task_logs": [task.model_dump(mode="json", exclude_none=True) for task in page],
-            "next_page_token": encode_token(offset + page_size) if more else "",
-        })
+        return JSONResponse(
+            {
+                "task_logs": [task.model_dump(mode="json", exclude_none=True) for task in page],
+                "next_page_token": encode_token(offset + page_size) if more else "",
+            }
+        )
 
     @router.get("/runs/{run_id}/tasks/{task_id}")
     def get_task(run_id: str, task_id: str) -> JSONResponse:
@@ -195,9 +217,14 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
 
 def _task_logs(service: RunService, run: StoredRun) -> list[wire.TaskLog]:
     return [
-        wire.TaskLog(id=task.name, name=task.name, cmd=list(task.cmd),
-                     start_time=wire.format_time(task.start_time),
-                     end_time=wire.format_time(task.end_time), exit_code=task.exit_code)
+        wire.TaskLog(
+            id=task.name,
+            name=task.name,
+            cmd=list(task.cmd),
+            start_time=wire.format_time(task.start_time),
+            end_time=wire.format_time(task.end_time),
+            exit_code=task.exit_code,
+        )
         for task in service.store.tasks(run.id)
     ]
 

@@ -43,8 +43,11 @@ def _unauthorized(path: str) -> JSONResponse:
             {"Message": "Access denied due to missing or invalid subscription key."},
             status_code=401,
         )
-    return JSONResponse({"msg": "missing or invalid API key", "status_code": 401},
-                        status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    return JSONResponse(
+        {"msg": "missing or invalid API key", "status_code": 401},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def _too_large(path: str, limit: int) -> JSONResponse:
@@ -54,8 +57,13 @@ def _too_large(path: str, limit: int) -> JSONResponse:
     return JSONResponse({"msg": message, "status_code": 413}, status_code=413)
 
 
-def create_app(service: RunService, *, api_keys: Sequence[str], max_request_bytes: int,
-               allow_custom_workflows: bool = False) -> FastAPI:
+def create_app(
+    service: RunService,
+    *,
+    api_keys: Sequence[str],
+    max_request_bytes: int,
+    allow_custom_workflows: bool = False,
+) -> FastAPI:
     app = FastAPI(
         title="genoflow server",
         version=__version__,
@@ -64,8 +72,9 @@ def create_app(service: RunService, *, api_keys: Sequence[str], max_request_byte
     keys = list(api_keys)
 
     @app.middleware("http")
-    async def guard(request: Request,
-                    call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         path = request.url.path
         if keys and path not in _OPEN_PATHS and not key_matches(presented_key(request), keys):
             return _unauthorized(path)
@@ -76,8 +85,7 @@ def create_app(service: RunService, *, api_keys: Sequence[str], max_request_byte
 
     @app.get(HEALTH_PATH, tags=["health"])
     def health() -> dict[str, object]:
-        return {"status": "ok", "version": __version__,
-                "active_runs": service.scheduler.active()}
+        return {"status": "ok", "version": __version__, "active_runs": service.scheduler.active()}
 
     app.include_router(api_msgenomics.build_router(service))
     app.include_router(api_wes.build_router(service, allow_custom_workflows=allow_custom_workflows))

@@ -50,9 +50,7 @@ class ServerConfig(BaseModel):
 
     def endpoint_for(self, account: str) -> str:
         """Blob endpoint of a storage account: explicit map first, then the template."""
-        return self.storage_endpoints.get(account) or self.endpoint_template.format(
-            account=account
-        )
+        return self.storage_endpoints.get(account) or self.endpoint_template.format(account=account)
 
     @property
     def database(self) -> Path:
@@ -75,8 +73,9 @@ class ServerConfig(BaseModel):
             return False
 
 
-def load_server_config(path: Path | None, overrides: Mapping[str, Any],
-                       environ: Mapping[str, str] | None = None) -> ServerConfig:
+def load_server_config(
+    path: Path | None, overrides: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> ServerConfig:
     environ = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     if path is not None:

@@ -7,6 +7,7 @@ one left behind.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -29,14 +30,28 @@ class EngineResult:
     seconds: float
 
 
-def run_engine(command: Sequence[str], *, cwd: Path, stdout: Path, stderr: Path,
-               cancel: threading.Event, on_start: Callable[[int], None],
-               env: dict[str, str] | None = None) -> EngineResult:
+def run_engine(
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    stdout: Path,
+    stderr: Path,
+    cancel: threading.Event,
+    on_start: Callable[[int], None],
+    env: dict[str, str] | None = None,
+) -> EngineResult:
     """Run ``command`` in a new process group; stop the whole group when ``cancel`` is set."""
     started = time.monotonic()
     with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(list(command), cwd=cwd, stdout=out, stderr=err,
-                                   stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+        process = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
         on_start(process.pid)  # the pid is also the process group id (new session)
         while True:
             try:
@@ -67,10 +82,8 @@ def stop_process_group(pgid: int, grace: float = TERMINATE_GRACE_SECONDS) -> Non
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _group_alive(pgid: int) -> bool:

@@ -46,8 +46,9 @@ class OutputFile:
 class RunExecutor:
     """The ``execute`` callable the scheduler runs in a worker thread for each run."""
 
-    def __init__(self, config: ServerConfig, store: RunStore, references: ReferenceRegistry
-                 ) -> None:
+    def __init__(
+        self, config: ServerConfig, store: RunStore, references: ReferenceRegistry
+    ) -> None:
         self._config = config
         self._store = store
         self._references = references
@@ -67,8 +68,14 @@ class RunExecutor:
             shutil.rmtree(workdir / "inputs", ignore_errors=True)
             shutil.rmtree(workdir / "tmp", ignore_errors=True)
 
-    def _execute(self, run: StoredRun, request: SubmitRequest, workdir: Path, run_log: RunLog,
-                 cancel: threading.Event) -> Outcome:
+    def _execute(
+        self,
+        run: StoredRun,
+        request: SubmitRequest,
+        workdir: Path,
+        run_log: RunLog,
+        cancel: threading.Event,
+    ) -> Outcome:
         outputs = self._output_container(request)
         base = output_base(request)
         names = planned_outputs(base, request)
@@ -80,8 +87,9 @@ class RunExecutor:
             return Outcome(outputs={}, bases_processed=0)
         stats = self._check_inputs(request, local_inputs, run_log)
         self._store.update(run.id, bases_processed=stats.bases)
-        produced, notes = self._run_pipeline(run, request, reference, local_inputs, workdir,
-                                             base, cancel, run_log)
+        produced, notes = self._run_pipeline(
+            run, request, reference, local_inputs, workdir, base, cancel, run_log
+        )
         if cancel.is_set() or produced is None:
             return Outcome(outputs={}, bases_processed=stats.bases)
         files = self._collect(produced, names, workdir, run_log, request)
@@ -94,30 +102,36 @@ class RunExecutor:
         from genoflow.storage import open_container_with_sas
 
         base = request.output_account_url or self._config.endpoint_for(request.output_account)
-        return open_container_with_sas(f"{base}/{request.output_container}",
-                                       request.output_sas)
+        return open_container_with_sas(f"{base}/{request.output_container}", request.output_sas)
 
     def _refuse_existing(self, outputs: Any, names: Sequence[str]) -> None:
         try:
             existing = [name for name in names if _exists(outputs, name)]
         except GenoflowError as exc:
-            raise RunFailure(f"Error Code [{CODE_OUTPUT_WRITE}]: cannot use the output "
-                             f"container: {redact(exc.one_line())}", CODE_OUTPUT_WRITE) from None
+            raise RunFailure(
+                f"Error Code [{CODE_OUTPUT_WRITE}]: cannot use the output "
+                f"container: {redact(exc.one_line())}",
+                CODE_OUTPUT_WRITE,
+            ) from None
         if existing:
             raise RunFailure(
                 f"Error Code [{CODE_OUTPUT_EXISTS}]: Output blob already exists and the overwrite "
-                f"option was set to False: {', '.join(existing)}", CODE_OUTPUT_EXISTS)
+                f"option was set to False: {', '.join(existing)}",
+                CODE_OUTPUT_EXISTS,
+            )
 
     def _reference(self, request: SubmitRequest) -> Path:
         name = request.options.effective_reference
         try:
             return self._references.fasta(name)
         except GenoflowError as exc:
-            raise RunFailure(f"Error Code [{CODE_REFERENCE}]: {exc.one_line()}",
-                             CODE_REFERENCE) from None
+            raise RunFailure(
+                f"Error Code [{CODE_REFERENCE}]: {exc.one_line()}", CODE_REFERENCE
+            ) from None
 
-    def _download_inputs(self, request: SubmitRequest, directory: Path,
-                         cancel: threading.Event, run_log: RunLog) -> list[Path]:
+    def _download_inputs(
+        self, request: SubmitRequest, directory: Path, cancel: threading.Event, run_log: RunLog
+    ) -> list[Path]:
         from genoflow.storage import open_blob_with_sas
         from genoflow.transfer import download_blob
 
@@ -135,7 +149,9 @@ class RunExecutor:
             except GenoflowError as exc:
                 raise RunFailure(
                     f"Error Code [{CODE_INPUT_UNREACHABLE}]: Error locating input files: "
-                    f"{name}: {redact(exc.one_line())}", CODE_INPUT_UNREACHABLE) from None
+                    f"{name}: {redact(exc.one_line())}",
+                    CODE_INPUT_UNREACHABLE,
+                ) from None
             run_log.write(f"read input {name} ({target.stat().st_size} bytes)")
             paths.append(target)
         return paths
@@ -147,16 +163,24 @@ class RunExecutor:
             if request.kind is InputKind.BAM:
                 stats = check_inputs(bam=paths[0])
             else:
-                stats = check_inputs(fastq_pairs=list(zip(paths[0::2], paths[1::2])))
+                stats = check_inputs(fastq_pairs=list(zip(paths[0::2], paths[1::2], strict=True)))
         except InputCheckError as exc:
             run_log.write(str(exc))
             raise RunFailure(str(exc), exc.code) from None
         run_log.write(f"input checks passed: {stats.reads} reads, {stats.bases} bases")
         return stats
 
-    def _run_pipeline(self, run: StoredRun, request: SubmitRequest, reference: Path,
-                      inputs: list[Path], workdir: Path, base: str, cancel: threading.Event,
-                      run_log: RunLog) -> tuple[Any, list[str]]:
+    def _run_pipeline(
+        self,
+        run: StoredRun,
+        request: SubmitRequest,
+        reference: Path,
+        inputs: list[Path],
+        workdir: Path,
+        base: str,
+        cancel: threading.Event,
+        run_log: RunLog,
+    ) -> tuple[Any, list[str]]:
         from genoflow.pipelines import (
             ReferenceFiles,
             build_job,
@@ -168,34 +192,56 @@ class RunExecutor:
         options = request.options
         is_bam = request.kind is InputKind.BAM
         job = build_job(
-            reference=ReferenceFiles(reference), sample=request.sample,
-            fastq_pairs=() if is_bam else list(zip(inputs[0::2], inputs[1::2])),
-            bam=inputs[0] if is_bam else None, read_group=options.read_group,
+            reference=ReferenceFiles(reference),
+            sample=request.sample,
+            fastq_pairs=() if is_bam else list(zip(inputs[0::2], inputs[1::2], strict=True)),
+            bam=inputs[0] if is_bam else None,
+            read_group=options.read_group,
             threads=self._config.threads,
             caller="gatk" if "gatk" in options.process.lower() else "bcftools",
-            gvcf=options.effective_ref_confidence == "gvcf", bgzip=options.effective_bgzip,
-            bqsr=options.effective_bqsr, base=base.replace("/", "_"),
+            gvcf=options.effective_ref_confidence == "gvcf",
+            bgzip=options.effective_bgzip,
+            bqsr=options.effective_bqsr,
+            base=base.replace("/", "_"),
         )
         for note in job.notes:
             run_log.write(f"note: {note}")
         job_file = job.write(workdir / "job.json")
-        command = engine_command(self._config.engine, workflow_path(), job_file, workdir / "out",
-                                 workdir, self._engine_args())
+        command = engine_command(
+            self._config.engine,
+            workflow_path(),
+            job_file,
+            workdir / "out",
+            workdir,
+            self._engine_args(),
+        )
         self._store.record_task(run.id, "pipeline", command, start=utcnow())
-        result = run_engine(command, cwd=workdir, stdout=workdir / "engine.stdout",
-                            stderr=workdir / "engine.stderr", cancel=cancel,
-                            on_start=lambda pgid: self._store.update(run.id, engine_pgid=pgid))
-        self._store.record_task(run.id, "pipeline", command, end=utcnow(),
-                                exit_code=result.exit_code)
+        result = run_engine(
+            command,
+            cwd=workdir,
+            stdout=workdir / "engine.stdout",
+            stderr=workdir / "engine.stderr",
+            cancel=cancel,
+            on_start=lambda pgid: self._record_pgid(run.id, pgid),
+        )
+        self._store.record_task(
+            run.id, "pipeline", command, end=utcnow(), exit_code=result.exit_code
+        )
         run_log.write(f"engine exited with {result.exit_code} after {result.seconds:.1f}s")
         if result.cancelled:
             return None, job.notes
         if result.exit_code != 0:
             tail = _last_error_line(workdir / "engine.stderr")
-            raise RunFailure(f"Error Code [{CODE_PIPELINE}]: the pipeline failed (engine exit "
-                             f"code {result.exit_code}): {tail}", CODE_PIPELINE)
+            raise RunFailure(
+                f"Error Code [{CODE_PIPELINE}]: the pipeline failed (engine exit "
+                f"code {result.exit_code}): {tail}",
+                CODE_PIPELINE,
+            )
         stdout = (workdir / "engine.stdout").read_text(encoding="utf-8")
-        return collect_outputs(stdout[stdout.find("{"):]), job.notes
+        return collect_outputs(stdout[stdout.find("{") :]), job.notes
+
+    def _record_pgid(self, run_id: int, pgid: int) -> None:
+        self._store.update(run_id, engine_pgid=pgid)
 
     def _engine_args(self) -> list[str]:
         args = list(self._config.engine_args)
@@ -203,11 +249,19 @@ class RunExecutor:
             args += ["--batchSystem", self._config.toil.batch_system, *self._config.toil.args]
         return args
 
-    def _collect(self, produced: Any, names: Sequence[str], workdir: Path,
-                 run_log: RunLog, request: SubmitRequest) -> list[OutputFile]:
-        files = [OutputFile(produced.bam, names[0], "bam"),
-                 OutputFile(produced.bai, names[1], "bai"),
-                 OutputFile(produced.vcf, names[2], "vcf")]
+    def _collect(
+        self,
+        produced: Any,
+        names: Sequence[str],
+        workdir: Path,
+        run_log: RunLog,
+        request: SubmitRequest,
+    ) -> list[OutputFile]:
+        files = [
+            OutputFile(produced.bam, names[0], "bam"),
+            OutputFile(produced.bai, names[1], "bai"),
+            OutputFile(produced.vcf, names[2], "vcf"),
+        ]
         if produced.vcf_index is not None and request.options.effective_bgzip:
             files.append(OutputFile(produced.vcf_index, names[3], "tbi"))
         if request.options.include_logs:
@@ -216,8 +270,9 @@ class RunExecutor:
             files.append(OutputFile(zip_path, names[-1], "logs"))
         return files
 
-    def _upload(self, outputs: Any, files: Sequence[OutputFile], overwrite: bool,
-                cancel: threading.Event) -> dict[str, Any]:
+    def _upload(
+        self, outputs: Any, files: Sequence[OutputFile], overwrite: bool, cancel: threading.Event
+    ) -> dict[str, Any]:
         from genoflow.transfer import upload_file
 
         written: dict[str, Any] = {}
@@ -225,14 +280,20 @@ class RunExecutor:
             if cancel.is_set():
                 break
             try:
-                result = upload_file(outputs.store, item.local, outputs.container,
-                                     item.blob_name, overwrite=True)
+                result = upload_file(
+                    outputs.store, item.local, outputs.container, item.blob_name, overwrite=True
+                )
             except GenoflowError as exc:
-                raise RunFailure(f"Error Code [{CODE_OUTPUT_WRITE}]: could not write output "
-                                 f"{item.blob_name}: {redact(exc.one_line())}",
-                                 CODE_OUTPUT_WRITE) from None
-            written[item.kind] = {"name": item.blob_name, "size": item.local.stat().st_size,
-                                  "md5": result.md5}
+                raise RunFailure(
+                    f"Error Code [{CODE_OUTPUT_WRITE}]: could not write output "
+                    f"{item.blob_name}: {redact(exc.one_line())}",
+                    CODE_OUTPUT_WRITE,
+                ) from None
+            written[item.kind] = {
+                "name": item.blob_name,
+                "size": item.local.stat().st_size,
+                "md5": result.md5,
+            }
         return written
 
 
@@ -262,8 +323,9 @@ class RunLog:
             handle.write(f"{utcnow().isoformat()} {redact(line)}\n")
 
 
-def build_logs_zip(workdir: Path, listing: Sequence[str], tool_logs: Sequence[Path],
-                   run_log: RunLog) -> Path:
+def build_logs_zip(
+    workdir: Path, listing: Sequence[str], tool_logs: Sequence[Path], run_log: RunLog
+) -> Path:
     """``outputFileList.txt``, ``standardoutput.txt``, ``standarderror.txt`` and tool logs."""
     target = workdir / "logs.zip"
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -47,8 +47,9 @@ class ReferenceRegistry:
         try:
             return self.all()[name]
         except KeyError:
-            raise InputError(f"unknown reference {name!r}; known: {', '.join(self.names())}"
-                             ) from None
+            raise InputError(
+                f"unknown reference {name!r}; known: {', '.join(self.names())}"
+            ) from None
 
     def register(self, name: str, fasta: Path) -> None:
         with self._lock:

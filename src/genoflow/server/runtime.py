@@ -26,9 +26,12 @@ class Server:
     def app(self) -> Any:
         from genoflow.server.app import create_app
 
-        return create_app(self.service, api_keys=self.config.api_keys,
-                          max_request_bytes=self.config.max_request_bytes,
-                          allow_custom_workflows=self.config.allow_custom_workflows)
+        return create_app(
+            self.service,
+            api_keys=self.config.api_keys,
+            max_request_bytes=self.config.max_request_bytes,
+            allow_custom_workflows=self.config.allow_custom_workflows,
+        )
 
 
 def build_server(config: ServerConfig) -> Server:
@@ -38,8 +41,9 @@ def build_server(config: ServerConfig) -> Server:
     store = RunStore(config.database)
     references = ReferenceRegistry(config.reference_root, config.references)
     executor = RunExecutor(config, store, references)
-    scheduler = Scheduler(store, executor, max_concurrent=config.max_concurrent_runs,
-                          workdir_of=executor.workdir_of)
+    scheduler = Scheduler(
+        store, executor, max_concurrent=config.max_concurrent_runs, workdir_of=executor.workdir_of
+    )
     service = RunService(store, scheduler, references, tenant_id=config.tenant_id)
     return Server(config=config, store=store, scheduler=scheduler, service=service)
 
@@ -64,11 +68,22 @@ def serve(config: ServerConfig) -> None:
     route_server_logs()
     server = build_server(config)
     server.scheduler.start()
-    uv_config = uvicorn.Config(server.app(), host=config.host, port=config.port,
-                               log_config=None, access_log=True, lifespan="on")
+    uv_config = uvicorn.Config(
+        server.app(),
+        host=config.host,
+        port=config.port,
+        log_config=None,
+        access_log=True,
+        lifespan="on",
+    )
     uv_server = uvicorn.Server(uv_config)
-    log.warning("genoflow server listening on http://%s:%s (data dir %s, engine %s)",
-                config.host, config.port, config.data_dir, config.engine)
+    log.warning(
+        "genoflow server listening on http://%s:%s (data dir %s, engine %s)",
+        config.host,
+        config.port,
+        config.data_dir,
+        config.engine,
+    )
     try:
         uv_server.run()
     finally:

@@ -45,8 +45,14 @@ Execute = Callable[[StoredRun, threading.Event], Outcome]
 
 
 class Scheduler:
-    def __init__(self, store: RunStore, execute: Execute, *, max_concurrent: int,
-                 workdir_of: Callable[[int], Path]) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        execute: Execute,
+        *,
+        max_concurrent: int,
+        workdir_of: Callable[[int], Path],
+    ) -> None:
         self._store = store
         self._execute = execute
         self._max = max_concurrent
@@ -80,13 +86,18 @@ class Scheduler:
     def cancel(self, run_id: int) -> StoredRun:
         """Idempotent: a finished run stays as it is."""
         now = utcnow()
-        queued = self._store.transition(run_id, [RunState.QUEUED], state=RunState.CANCELLED,
-                                        message="Cancelled before it started", ended=now)
+        queued = self._store.transition(
+            run_id,
+            [RunState.QUEUED],
+            state=RunState.CANCELLED,
+            message="Cancelled before it started",
+            ended=now,
+        )
         if queued is not None:
             return queued
-        running = self._store.transition(run_id, [RunState.RUNNING],
-                                         state=RunState.CANCELLING,
-                                         message="Cancellation requested")
+        running = self._store.transition(
+            run_id, [RunState.RUNNING], state=RunState.CANCELLING, message="Cancellation requested"
+        )
         with self._lock:
             event = self._cancels.get(run_id)
         if event is not None:
@@ -95,23 +106,34 @@ class Scheduler:
 
     def recover(self) -> None:
         """Runs a dead server left RUNNING are re-queued (or failed after MAX_ATTEMPTS)."""
-        for run in self._store.list(states=[RunState.RUNNING, RunState.CANCELLING]):
+        for run in self._store.list_runs(states=[RunState.RUNNING, RunState.CANCELLING]):
             if stop_leftover_group(run.engine_pgid, self._workdir_of(run.id)):
                 log.warning("run %s: stopped the engine a previous server left running", run.id)
             if run.state is RunState.CANCELLING:
-                self._store.update(run.id, state=RunState.CANCELLED, ended=utcnow(),
-                                   message="Cancelled (the server restarted meanwhile)",
-                                   engine_pgid=None)
+                self._store.update(
+                    run.id,
+                    state=RunState.CANCELLED,
+                    ended=utcnow(),
+                    message="Cancelled (the server restarted meanwhile)",
+                    engine_pgid=None,
+                )
             elif run.attempts >= MAX_ATTEMPTS:
                 self._store.update(
-                    run.id, state=RunState.FAILED, ended=utcnow(), engine_pgid=None,
+                    run.id,
+                    state=RunState.FAILED,
+                    ended=utcnow(),
+                    engine_pgid=None,
                     failure_code=RESTART_FAILURE_CODE,
                     message=f"Error Code [{RESTART_FAILURE_CODE}]: the server stopped during "
                     f"the run {run.attempts} times; giving up",
                 )
             else:
-                self._store.update(run.id, state=RunState.QUEUED, engine_pgid=None,
-                                   message="Re-queued: the server restarted during the run")
+                self._store.update(
+                    run.id,
+                    state=RunState.QUEUED,
+                    engine_pgid=None,
+                    message="Re-queued: the server restarted during the run",
+                )
                 log.warning("run %s: re-queued after a server restart", run.id)
 
     def active(self) -> int:
@@ -134,8 +156,12 @@ class Scheduler:
             if candidate is None:
                 return None
             claimed = self._store.transition(
-                candidate.id, [RunState.QUEUED], state=RunState.RUNNING, started=utcnow(),
-                attempts=candidate.attempts + 1, message="In progress",
+                candidate.id,
+                [RunState.QUEUED],
+                state=RunState.RUNNING,
+                started=utcnow(),
+                attempts=candidate.attempts + 1,
+                message="In progress",
             )
             if claimed is not None:
                 return claimed
@@ -143,8 +169,9 @@ class Scheduler:
     def _start_worker(self, run: StoredRun) -> None:
         log.info("run %s: started (attempt %s)", run.id, run.attempts)
         cancel = threading.Event()
-        worker = threading.Thread(target=self._work, args=(run, cancel), name=f"run-{run.id}",
-                                  daemon=True)
+        worker = threading.Thread(
+            target=self._work, args=(run, cancel), name=f"run-{run.id}", daemon=True
+        )
         with self._lock:
             self._cancels[run.id] = cancel
             self._workers[run.id] = worker
@@ -169,23 +196,41 @@ class Scheduler:
             return
         except Exception as exc:  # the run fails, the server lives on
             log.exception("run %s: internal error", run.id)
-            self._end(run.id, cancel, RunState.FAILED,
-                      f"Error Code [999]: internal server error: {type(exc).__name__}", 999)
+            self._end(
+                run.id,
+                cancel,
+                RunState.FAILED,
+                f"Error Code [999]: internal server error: {type(exc).__name__}",
+                999,
+            )
             return
         if cancel.is_set():
             self._end(run.id, cancel, RunState.CANCELLED, "Cancelled", 0)
             return
-        self._store.transition(run.id, [RunState.RUNNING], state=RunState.SUCCEEDED,
-                               ended=utcnow(), outputs=outcome.outputs, engine_pgid=None,
-                               bases_processed=outcome.bases_processed,
-                               message=outcome.message or "Completed successfully")
+        self._store.transition(
+            run.id,
+            [RunState.RUNNING],
+            state=RunState.SUCCEEDED,
+            ended=utcnow(),
+            outputs=outcome.outputs,
+            engine_pgid=None,
+            bases_processed=outcome.bases_processed,
+            message=outcome.message or "Completed successfully",
+        )
 
-    def _end(self, run_id: int, cancel: threading.Event, state: RunState, message: str,
-             code: int) -> None:
+    def _end(
+        self, run_id: int, cancel: threading.Event, state: RunState, message: str, code: int
+    ) -> None:
         if cancel.is_set() and not self._stopping.is_set():
             state, message, code = RunState.CANCELLED, "Cancelled", 0
         if self._stopping.is_set() and cancel.is_set():
             return  # server shutdown: leave it RUNNING so the next start re-queues it
-        self._store.transition(run_id, [RunState.RUNNING, RunState.CANCELLING], state=state,
-                               ended=utcnow(), message=message, failure_code=code,
-                               engine_pgid=None)
+        self._store.transition(
+            run_id,
+            [RunState.RUNNING, RunState.CANCELLING],
+            state=state,
+            ended=utcnow(),
+            message=message,
+            failure_code=code,
+            engine_pgid=None,
+        )

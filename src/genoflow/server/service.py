@@ -55,8 +55,10 @@ def request_from_json(data: Mapping[str, Any]) -> SubmitRequest:
 
 def output_base(request: SubmitRequest) -> str:
     """The output name base: as given, else the sample name derived from the first input."""
-    return request.options.output_filename_base or request.sample or derive_sample(
-        request.blob_names()[0]
+    return (
+        request.options.output_filename_base
+        or request.sample
+        or derive_sample(request.blob_names()[0])
     )
 
 
@@ -64,21 +66,36 @@ _SAFE_BASE = re.compile(r"^(?!.*(^|/)\.\.?(/|$))[A-Za-z0-9._/-]{1,900}$")
 
 
 class RunService:
-    def __init__(self, store: RunStore, scheduler: Scheduler, references: ReferenceRegistry,
-                 tenant_id: int = 1) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        scheduler: Scheduler,
+        references: ReferenceRegistry,
+        tenant_id: int = 1,
+    ) -> None:
         self.store = store
         self.scheduler = scheduler
         self.references = references
         self.tenant_id = tenant_id
 
-    def submit(self, protocol: str, request: SubmitRequest, *, description: str,
-               tags: Mapping[str, str] | None = None, extra: Mapping[str, Any] | None = None
-               ) -> StoredRun:
+    def submit(
+        self,
+        protocol: str,
+        request: SubmitRequest,
+        *,
+        description: str,
+        tags: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> StoredRun:
         self.validate(request)
         stored = {"submit": request_to_json(request), **(extra or {})}
-        run = self.store.create(protocol, stored, description=description,
-                                process=resolved_process(request.options.process),
-                                tags=tags)
+        run = self.store.create(
+            protocol,
+            stored,
+            description=description,
+            process=resolved_process(request.options.process),
+            tags=tags,
+        )
         self.scheduler.notify()
         return run
 
@@ -86,9 +103,7 @@ class RunService:
         reference = request.options.effective_reference
         if not self.references.known(reference):
             known = ", ".join(self.references.names()) or "none configured"
-            raise RequestRejected(
-                f"Unknown reference {reference!r}; this server knows: {known}"
-            )
+            raise RequestRejected(f"Unknown reference {reference!r}; this server knows: {known}")
         if not request.blob_names():
             raise RequestRejected("Error locating input files: no input blobs were given")
         for name in request.blob_names():
@@ -127,11 +142,18 @@ def to_run(stored: StoredRun) -> Run:
     """The client's run model for a stored run (the wire modules render it)."""
     request = stored.request.get("submit", {})
     return Run(
-        id=str(stored.id), state=stored.state, message=stored.message,
-        failure_code=stored.failure_code or None, created=stored.created, ended=stored.ended,
-        description=stored.description, process=stored.process,
-        sample=request.get("sample"), tags=dict(stored.tags),
-        outputs=dict(stored.outputs) or None, bases_processed=stored.bases_processed,
+        id=str(stored.id),
+        state=stored.state,
+        message=stored.message,
+        failure_code=stored.failure_code or None,
+        created=stored.created,
+        ended=stored.ended,
+        description=stored.description,
+        process=stored.process,
+        sample=request.get("sample"),
+        tags=dict(stored.tags),
+        outputs=dict(stored.outputs) or None,
+        bases_processed=stored.bases_processed,
     )
 
 

@@ -130,14 +130,28 @@ class RunStore:
                 raise
             self._db.execute("COMMIT")
 
-    def create(self, protocol: str, request: Mapping[str, Any], *, description: str = "",
-               process: str = "", tags: Mapping[str, str] | None = None) -> StoredRun:
+    def create(
+        self,
+        protocol: str,
+        request: Mapping[str, Any],
+        *,
+        description: str = "",
+        process: str = "",
+        tags: Mapping[str, str] | None = None,
+    ) -> StoredRun:
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO runs (protocol, state, request, description, process, tags, created)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (protocol, RunState.QUEUED.value, json.dumps(request), description, process,
-                 json.dumps(dict(tags or {})), _iso(utcnow())),
+                (
+                    protocol,
+                    RunState.QUEUED.value,
+                    json.dumps(request),
+                    description,
+                    process,
+                    json.dumps(dict(tags or {})),
+                    _iso(utcnow()),
+                ),
             )
             run_id = int(cursor.lastrowid or 0)
         return self.get(run_id)
@@ -155,8 +169,14 @@ class RunStore:
         except KeyError:
             return None
 
-    def list(self, *, newest_first: bool = False, states: Sequence[RunState] = (),
-             offset: int = 0, limit: int | None = None) -> list[StoredRun]:
+    def list_runs(
+        self,
+        *,
+        newest_first: bool = False,
+        states: Sequence[RunState] = (),
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[StoredRun]:
         query = "SELECT * FROM runs"
         args: list[Any] = []
         if states:
@@ -182,8 +202,9 @@ class RunStore:
             db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*encoded.values(), run_id])
         return self.get(run_id)
 
-    def transition(self, run_id: int, expected: Sequence[RunState], **changes: Any
-                   ) -> StoredRun | None:
+    def transition(
+        self, run_id: int, expected: Sequence[RunState], **changes: Any
+    ) -> StoredRun | None:
         """Update only if the run is still in one of ``expected`` (compare-and-set)."""
         encoded = {key: _encode(value) for key, value in changes.items()}
         assignments = ", ".join(f"{key} = ?" for key in encoded)
@@ -197,12 +218,19 @@ class RunStore:
         return self.get(run_id) if changed else None
 
     def next_queued(self) -> StoredRun | None:
-        runs = self.list(states=[RunState.QUEUED], limit=1)
+        runs = self.list_runs(states=[RunState.QUEUED], limit=1)
         return runs[0] if runs else None
 
-    def record_task(self, run_id: int, name: str, cmd: Sequence[str], *,
-                    start: datetime | None = None, end: datetime | None = None,
-                    exit_code: int | None = None) -> None:
+    def record_task(
+        self,
+        run_id: int,
+        name: str,
+        cmd: Sequence[str],
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        exit_code: int | None = None,
+    ) -> None:
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO tasks (run_id, name, cmd, start_time, end_time, exit_code)"
@@ -217,8 +245,16 @@ class RunStore:
             rows = self._db.execute(
                 "SELECT * FROM tasks WHERE run_id = ? ORDER BY rowid", (run_id,)
             ).fetchall()
-        return [StoredTask(row["name"], json.loads(row["cmd"]), _time(row["start_time"]),
-                           _time(row["end_time"]), row["exit_code"]) for row in rows]
+        return [
+            StoredTask(
+                row["name"],
+                json.loads(row["cmd"]),
+                _time(row["start_time"]),
+                _time(row["end_time"]),
+                row["exit_code"],
+            )
+            for row in rows
+        ]
 
 
 def _encode(value: Any) -> Any:
@@ -233,13 +269,22 @@ def _encode(value: Any) -> Any:
 
 def _from_row(row: sqlite3.Row) -> StoredRun:
     return StoredRun(
-        id=row["id"], protocol=row["protocol"], state=RunState(row["state"]),
-        request=json.loads(row["request"]), created=_time(row["created"]) or utcnow(),
-        message=row["message"], failure_code=row["failure_code"],
-        description=row["description"], process=row["process"], tags=json.loads(row["tags"]),
-        outputs=json.loads(row["outputs"]), started=_time(row["started"]),
-        ended=_time(row["ended"]), bases_processed=row["bases_processed"],
-        engine_pgid=row["engine_pgid"], attempts=row["attempts"],
+        id=row["id"],
+        protocol=row["protocol"],
+        state=RunState(row["state"]),
+        request=json.loads(row["request"]),
+        created=_time(row["created"]) or utcnow(),
+        message=row["message"],
+        failure_code=row["failure_code"],
+        description=row["description"],
+        process=row["process"],
+        tags=json.loads(row["tags"]),
+        outputs=json.loads(row["outputs"]),
+        started=_time(row["started"]),
+        ended=_time(row["ended"]),
+        bases_processed=row["bases_processed"],
+        engine_pgid=row["engine_pgid"],
+        attempts=row["attempts"],
     )
 
 
