@@ -13,7 +13,8 @@ import pytest
 
 from genoflow.demo import DemoData, evaluate
 from genoflow.pipelines import ReferenceFiles, build_job, workflow_path
-from tests.pipeline.conftest import EngineRun, needs_tools, run_engine
+from genoflow.pipelines.direct import write_direct_script
+from tests.pipeline.conftest import EngineRun, demo_job, needs_tools, run_engine
 
 pytestmark = [pytest.mark.pipeline, needs_tools]
 
@@ -125,3 +126,28 @@ def test_bam_input_is_realigned_and_called(
         assert bam.mapped >= 0.95 * 2 * demo.read_pairs
     scores = evaluate(run.outputs.vcf, demo.truth_vcf, reference.fasta)
     assert scores.all.recall >= 0.95 and scores.all.precision >= 0.95, scores.summary()
+
+
+def test_direct_shell_pipeline_matches_the_workflow(
+    fastq_run: EngineRun, demo: DemoData, reference: ReferenceFiles, tmp_path: Path
+) -> None:
+    # the benchmark's baseline: the tools' scripts run by bash, without an engine
+    script = write_direct_script(demo_job(demo, reference), tmp_path)
+    assert "\\$" not in (tmp_path / "align.sh").read_text()
+    subprocess.run(["bash", str(script)], check=True, capture_output=True)
+    with pysam.VariantFile(str(tmp_path / "DEMO.vcf.gz")) as direct:
+        direct_calls = [(r.chrom, r.pos, r.ref, r.alts) for r in direct]
+    with pysam.VariantFile(str(fastq_run.outputs.vcf)) as workflow:
+        assert direct_calls == [(r.chrom, r.pos, r.ref, r.alts) for r in workflow]
+
+
+def test_demo_command_simulates_and_evaluates(tmp_path: Path) -> None:
+    def run(*args: str) -> str:
+        command = [sys.executable, "-m", "genoflow.demo", *args]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    listing = run("simulate", str(tmp_path), "--seed", "4", "--pairs", "500", "--length", "30000")
+    assert "pairs\t500" in listing and (tmp_path / "truth.vcf.gz.tbi").is_file()
+    truth, fasta = str(tmp_path / "truth.vcf.gz"), str(tmp_path / "reference.fa")
+    summary = run("evaluate", truth, truth, fasta)
+    assert summary.splitlines()[-1].split()[-2:] == ["1.0000", "1.0000"]
