@@ -35,6 +35,8 @@ def main() -> None:
         parse_policy(spec["policy"], "t"),
         PriceTable(),
         datetime.now(timezone.utc),
+        lock_seconds=15,
+        lock_wait=float(spec.get("lock_wait", 0)),
     )
     print(json.dumps(line), flush=True)
     sys.exit(0 if result.ok else 6)

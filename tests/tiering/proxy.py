@@ -55,24 +55,48 @@ class CountingProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _forward(self) -> None:
+            def _body(self) -> bytes:
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            self.rfile.readline()
+                            return b"".join(chunks)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                batch_number = proxy._count(self.command, self.path, body)
+                return self.rfile.read(length) if length else b""
+
+            def _upstream(
+                self, headers: dict[str, str], body: bytes
+            ) -> tuple[http.client.HTTPResponse, bytes]:
                 upstream = http.client.HTTPConnection("127.0.0.1", proxy.target_port, timeout=60)
+                try:
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    answer = upstream.getresponse()
+                    return answer, answer.read()
+                finally:
+                    upstream.close()
+
+            def _forward(self) -> None:
+                body = self._body()
+                batch_number = proxy._count(self.command, self.path, body)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
                 headers["Content-Length"] = str(len(body))
-                upstream.request(self.command, self.path, body=body, headers=headers)
-                answer = upstream.getresponse()
-                data = answer.read()
-                upstream.close()
+                try:
+                    answer, data = self._upstream(headers, body)
+                except OSError:
+                    self.close_connection = True  # the client sees a reset and retries
+                    return
                 if batch_number is not None and proxy.after_batch is not None:
                     proxy.after_batch(batch_number)
                 self.send_response(answer.status, answer.reason)
                 for key, value in answer.getheaders():
                     if key.lower() not in _HOP:
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                length = answer.getheader("Content-Length") if self.command == "HEAD" else None
+                self.send_header("Content-Length", length or str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 

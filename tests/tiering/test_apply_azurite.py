@@ -116,7 +116,7 @@ def test_plan_then_apply_sets_exactly_the_expected_tiers(world) -> None:
     assert tagged[t.RUN_ID] == "2" and tagged[t.ROLE] == "output" and s2.tier == "Hot"
 
     _, again, line = apply_job(stores, containers, service, load_policy(), PriceTable(), NOW)
-    assert (line["planned"], line["changed"], line["tagged"]) == (0, 0, 0)
+    assert (line["planned"], line["changed"], line["tagged"]) == (0, 0, 0) and again.ok
     assert tiers(config) == after
 
 

@@ -22,11 +22,12 @@ from genoflow.tiering.facts import DELETE
 from genoflow.tiering.sources import PRIVATE_PREFIX
 
 if TYPE_CHECKING:
-    from genoflow.storage.base import BlobStore
+    from genoflow.storage.base import BlobStore, Lease
 
 BATCH_LIMIT = 256
 LOCK_NAME = PRIVATE_PREFIX + "tier-apply.lock"
-LOCK_SECONDS = 60
+LOCK_SECONDS = 30  # a dead host's lock frees itself this fast
+LOCK_POLL_SECONDS = 2.0
 MAX_ERRORS_SHOWN = 20
 
 
@@ -143,24 +144,22 @@ def apply_lock(
     container: str,
     *,
     seconds: int = LOCK_SECONDS,
-    renew_every: float | None = None,
+    wait: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[None]:
-    """Hold the apply lock (a blob lease) for the duration, renewing it in the background."""
-    from genoflow.storage.base import LockHeldError
+    """Hold the apply lock (a blob lease) for the duration, renewing it in the background.
 
+    When another holder has it, retry for up to ``wait`` seconds (a crashed host's lease
+    expires within ``seconds``), then raise ApplyRunningError.
+    """
     store.ensure_container(container)
-    try:
-        lease = store.acquire_lock(container, LOCK_NAME, seconds)
-    except LockHeldError:
-        raise ApplyRunningError(
-            f"another apply is running: the lock {container}/{LOCK_NAME} is leased",
-            hint=f"it is released when that apply ends, or expires {seconds} s after its host "
-            "died; this run changed nothing",
-        ) from None
+    lease = _acquire(store, container, seconds, clock() + wait, sleep, clock)
+    renew_every = seconds / 3
     stop = threading.Event()
     renewer = threading.Thread(
         target=_renew,
-        args=(lease.renew, stop, renew_every or seconds / 3),
+        args=(lease.renew, stop, renew_every),
         name="genoflow-lock-renewer",
         daemon=True,
     )
@@ -171,6 +170,30 @@ def apply_lock(
     finally:
         stop.set()
         renewer.join()
+
+
+def _acquire(
+    store: BlobStore,
+    container: str,
+    seconds: int,
+    deadline: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> Lease:
+    from genoflow.storage.base import LockHeldError
+
+    while True:
+        try:
+            return store.acquire_lock(container, LOCK_NAME, seconds)
+        except LockHeldError:
+            left = deadline - clock()
+            if left <= 0:
+                raise ApplyRunningError(
+                    f"another apply is running: the lock {container}/{LOCK_NAME} is leased",
+                    hint=f"it is released when that apply ends, or expires {seconds} s after "
+                    "its host died; this run changed nothing",
+                ) from None
+            sleep(min(LOCK_POLL_SECONDS, left))
 
 
 def _renew(renew: Callable[[], None], stop: threading.Event, every: float) -> None:

@@ -305,8 +305,8 @@ def missing_tags(blob: BlobFacts, tie: Tie) -> TagUpdate | None:
         tagnames.RUN_ID: " ".join(sorted(run.id for run in tie.runs)),
         tagnames.ROLE: tie.role,
     }
+    if all(blob.tags.get(key) == value for key, value in wanted.items()):
+        return None  # the kind is derivable from the name: not worth a write on its own
     if tie.kind:
         wanted[tagnames.KIND] = tie.kind
-    if all(blob.tags.get(key) == value for key, value in wanted.items()):
-        return None
     return TagUpdate(blob, {**blob.tags, **wanted})

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from genoflow.tiering.apply import ApplyResult, apply_lock, apply_plan, summary
+from genoflow.tiering.apply import LOCK_SECONDS, ApplyResult, apply_lock, apply_plan, summary
 from genoflow.tiering.cost import CostReport, cost_report
 from genoflow.tiering.engine import Plan, make_plan
 from genoflow.tiering.facts import BlobFacts, RunFacts
@@ -75,11 +75,13 @@ def apply_job(
     *,
     allow_delete: bool = False,
     workers: int = 4,
+    lock_wait: float = 0.0,
+    lock_seconds: int = LOCK_SECONDS,
 ) -> tuple[Plan, ApplyResult, dict[str, Any]]:
     """Lock, read everything afresh, plan and apply; returns the cron summary too."""
     started = time.monotonic()
     lock_container = containers["output"]
-    with apply_lock(stores[lock_container], lock_container):
+    with apply_lock(stores[lock_container], lock_container, seconds=lock_seconds, wait=lock_wait):
         inventory = read_inventory(stores, containers, client)
         plan = plan_job(inventory, policy, prices, now, allow_delete=allow_delete)
         result = apply_plan(plan, stores, workers=workers)
