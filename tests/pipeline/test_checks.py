@@ -12,7 +12,7 @@ import pysam
 import pytest
 
 from genoflow.demo import DemoData
-from genoflow.errors import InputError
+from genoflow.errors import InputError, UsageError
 from genoflow.pipelines import InputCheckError, check_inputs
 from genoflow.pipelines import checks as checks_module
 from tests.pipeline.conftest import needs_tools
@@ -70,6 +70,11 @@ def test_several_pairs_add_up(demo: DemoData, tmp_path: Path) -> None:
     stats = check_inputs([(demo.fastq_r1, demo.fastq_r2), *small])
     assert stats.reads == 2 * demo.read_pairs + 100
     assert stats.bases == demo.bases + 2000
+
+
+def test_no_input_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no input"):
+        check_inputs([])
 
 
 def test_error_text_and_type(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from genoflow.errors import InputError
+from genoflow.errors import InputError, UsageError
 
 MAX_READ_LENGTH = 10_000
 CHUNK_SIZE = 4 << 20
@@ -79,6 +79,8 @@ def check_inputs(
     """Check FASTQ pairs (or one BAM); raise ``InputCheckError`` on the first problem."""
     if bam is not None:
         return _check_bam(bam, max_read_length)
+    if not fastq_pairs:
+        raise UsageError("no input to check: give FASTQ pairs or one BAM")
     bases = reads = 0
     for r1, r2 in fastq_pairs:
         stats = _check_pair(r1, r2, max_read_length)
