@@ -136,6 +136,13 @@ def apply_cmd(
         False, "--allow-delete", help="Carry out delete rules (only for deletable roles)."
     ),
     as_of: Optional[str] = typer.Option(None, "--as-of", help=AS_OF_HELP),  # noqa: UP045
+    lock_wait: float = typer.Option(
+        0.0,
+        "--lock-wait",
+        min=0,
+        metavar="SECONDS",
+        help="If another apply holds the lock, wait up to this long (default: exit at once).",
+    ),
 ) -> int:
     """Apply the plan with Blob Batch; print one JSON summary line; exit 0 only if all succeeded.
 
@@ -151,7 +158,14 @@ def apply_cmd(
     client = open_client(config.service)
     try:
         _, result, line = apply_job(
-            stores, containers, client, rules, prices, _now(as_of), allow_delete=allow_delete
+            stores,
+            containers,
+            client,
+            rules,
+            prices,
+            _now(as_of),
+            allow_delete=allow_delete,
+            lock_wait=lock_wait,
         )
     finally:
         client.close()

@@ -1,0 +1,131 @@
+"""fetch against Azurite with a seeded service; lifecycle export and policy errors via the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from genoflow.errors import ExitCode, UsageError
+from genoflow.model import tags as t
+from genoflow.orchestration.fetch import fetch_outputs, parse_kinds
+from genoflow.tiering.jobs import open_stores
+from tests.harness import Azurite, run_cli
+from tests.tiering.stub_service import SeededService, run
+from tests.tiering.test_apply_azurite import storage_config
+
+NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.azurite
+def test_fetch_verifies_tags_refuses_running_and_archived(
+    azurite: Azurite, unique_name: str, tmp_path: Path
+) -> None:
+    from azure.storage.blob import ContentSettings
+
+    config = storage_config(azurite, unique_name)
+    stores, _ = open_stores(config)
+    inp, out = config.input_container, config.output_container
+    for container in (inp, out):
+        stores[container].ensure_container(container)
+    service = stores[out]._service  # type: ignore[attr-defined]
+    contents = {"s1.bam": b"BAM" * 1000, "s1.bam.bai": b"BAI", "s1.vcf": b"##fileformat=VCF\n"}
+    for name, data in contents.items():
+        service.get_blob_client(out, name).upload_blob(
+            data, content_settings=ContentSettings(content_md5=hashlib.md5(data).digest())
+        )
+    service.get_blob_client(inp, "s1_1.fq.gz").upload_blob(
+        b"@r", tags={t.RUN_ID: "1", t.ROLE: "input", t.OUTPUT_BASE: f"{out}/s1"}
+    )
+    client = SeededService([run("1", "succeeded", 1), run("2", "running", sample="s1")])
+
+    with pytest.raises(UsageError, match="run 2 is in progress") as running:
+        fetch_outputs(client, stores[out], out, "2", tmp_path, kinds=None, now=NOW)
+    assert running.value.exit_code == ExitCode.USAGE and not list(tmp_path.iterdir())
+
+    result = fetch_outputs(
+        client,
+        stores[out],
+        out,
+        "1",
+        tmp_path / "r1",
+        kinds=None,
+        now=NOW,
+        inputs=(stores[inp], inp),
+    )
+    assert {f.path.name: f.path.read_bytes() for f in result.files} == contents
+    assert all(f.verified for f in result.files)
+    tags = service.get_blob_client(out, "s1.bam").get_blob_tags()
+    assert tags == {
+        t.RUN_ID: "1",
+        t.ROLE: "output",
+        t.KIND: "bam",
+        t.FETCHED: "2026-06-01T00:00:00Z",
+    }
+
+    only = fetch_outputs(
+        client,
+        stores[out],
+        out,
+        "1",
+        tmp_path / "vcf",
+        kinds=parse_kinds("vcf"),
+        now=NOW,
+        inputs=(stores[inp], inp),
+    )
+    assert [f.path.name for f in only.files] == ["s1.vcf"]
+
+    service.get_blob_client(out, "s1.bam").set_standard_blob_tier("Archive")
+    with pytest.raises(UsageError, match="Archive tier") as archived:
+        fetch_outputs(
+            client,
+            stores[out],
+            out,
+            "1",
+            tmp_path / "again",
+            kinds=None,
+            now=NOW,
+            inputs=(stores[inp], inp),
+        )
+    assert "rehydrate" in archived.value.one_line()
+    assert not (tmp_path / "again").exists()
+
+
+def test_parse_kinds_rejects_unknown() -> None:
+    with pytest.raises(UsageError, match="unknown kind"):
+        parse_kinds("bam,cram")
+
+
+def test_lifecycle_policy_exports_age_rules_and_says_what_it_left_out(tmp_path: Path) -> None:
+    policy = Path(__file__).resolve().parents[2] / "docs" / "tiering-policy.example.yaml"
+    result = run_cli(["tier", "lifecycle-policy", "--policy", str(policy)], cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    exported = json.loads(result.stdout)
+    names = [rule["name"] for rule in exported["rules"]]
+    assert names == ["logstocoollogs", "scratchuploads"]
+    logs = exported["rules"][0]["definition"]
+    assert logs["filters"]["prefixMatch"] == ["outputs/"]
+    assert {"name": t.KIND, "op": "==", "value": "logs"} in logs["filters"]["blobIndexMatch"]
+    assert logs["actions"]["baseBlob"] == {"tierToCool": {"daysAfterModificationGreaterThan": 30}}
+    scratch = exported["rules"][1]["definition"]
+    assert scratch["filters"]["prefixMatch"] == ["inputs/scratch/"]
+    for rule in (
+        "inputs-to-cool",
+        "inputs-to-archive",
+        "failed-run-inputs-deleted",
+        "bam-to-cold-after-fetch",
+    ):
+        assert f"not expressed: rule {rule}:" in result.stderr
+    assert "inputs-to-cool: counts days since the run ended" in result.stderr
+    assert "bam-to-cold-after-fetch: waits for the outputs to be fetched" in result.stderr
+
+
+def test_bad_policy_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "p.yaml"
+    bad.write_text("rules: [{name: x, role: input, days: 1, action: Warm}]\n")
+    result = run_cli(["tier", "lifecycle-policy", "--policy", str(bad)], cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "rules[0] (x).action" in result.stderr
