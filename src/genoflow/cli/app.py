@@ -96,9 +96,9 @@ def build_app() -> TyperGroup:
     from genoflow.cli import run_cmds
 
     run_cmds.register(app)
-    not_yet_available(app, "fetch", "Download a finished run's outputs.", "fetch and tiering")
-    not_yet_available(app, "tier", "Plan and apply storage-tier moves.", "fetch and tiering")
-    not_yet_available(app, "cost", "Storage inventory and monthly cost.", "fetch and tiering")
+    from genoflow.cli import tier_cmds
+
+    tier_cmds.register(app)  # fetch, tier plan|apply|lifecycle-policy, cost
     from genoflow.cli import server_cmds
 
     app.add_typer(server_cmds.app, name="server")
