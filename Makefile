@@ -7,7 +7,7 @@ OS_TOOLS := bwa samtools bcftools tabix bgzip
 OS_PACKAGES := bwa samtools bcftools tabix
 PYTEST_ARGS ?=
 
-.PHONY: help install venv node-tools os-tools test check lint format demo clean
+.PHONY: help install venv node-tools os-tools toil test check lint format demo clean
 
 help:
 	@echo "make demo     run the main job end to end on Azurite + genoflow server"
@@ -40,8 +40,17 @@ os-tools:
 	  fi; \
 	fi
 
-test: venv node-tools os-tools
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# Toil lives in its own virtualenv (it pins its own cwltool); appended to PATH for the tests.
+TOIL_VENV := .venv-toil
+toil: $(TOIL_VENV)/.installed
+$(TOIL_VENV)/.installed:
+	test -x $(TOIL_VENV)/bin/python || $(PYTHON) -m venv $(TOIL_VENV)
+	$(TOIL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TOIL_VENV)/bin/python -m pip install --quiet 'toil[cwl]>=9'
+	touch $@
+
+test: venv node-tools os-tools toil
+	PATH="$$PATH:$(CURDIR)/$(TOIL_VENV)/bin" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: venv
 	$(BIN)/ruff check src tests bench
@@ -58,4 +67,4 @@ demo: venv node-tools os-tools
 	$(BIN)/python -m genoflow demo run $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
+	rm -rf $(VENV) $(TOIL_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -186,6 +186,7 @@ class RunExecutor:
             build_job,
             collect_outputs,
             engine_command,
+            engine_environment,
             workflow_path,
         )
 
@@ -223,6 +224,7 @@ class RunExecutor:
             stderr=workdir / "engine.stderr",
             cancel=cancel,
             on_start=lambda pgid: self._record_pgid(run.id, pgid),
+            env=engine_environment(command),
         )
         self._store.record_task(
             run.id, "pipeline", command, end=utcnow(), exit_code=result.exit_code
