@@ -89,10 +89,9 @@ def build_app() -> TyperGroup:
     )
     app.callback()(_global_options)
     app.add_typer(config_cmds.app, name="config")
-    not_yet_available(
-        app, "upload", "Upload local FASTQ/BAM files to the input container.", "transfer"
-    )
-    not_yet_available(app, "download", "Download blobs, verified, into a directory.", "transfer")
+    from genoflow.cli import transfer_cmds
+
+    transfer_cmds.register(app)
     from genoflow.cli import run_cmds
 
     run_cmds.register(app)

@@ -29,7 +29,7 @@ from genoflow.errors import (
     UsageError,
 )
 from genoflow.redact import redact
-from genoflow.storage.base import LockHeldError
+from genoflow.storage.base import REHYDRATE_HINT, LockHeldError
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _AUTH_CODES = frozenset({"AuthenticationFailed", "AuthorizationFailure",
@@ -39,14 +39,6 @@ _AUTH_CODES = frozenset({"AuthenticationFailed", "AuthorizationFailure",
 _INTEGRITY_CODES = frozenset({"Md5Mismatch", "Crc64Mismatch", "InvalidMd5"})
 _LEASE_CODES = frozenset({"LeaseAlreadyPresent", "LeaseIdMismatchWithLeaseOperation", "LeaseLost",
                           "LeaseIdMismatchWithBlobOperation", "LeaseIdMissing"})
-
-REHYDRATE_HINT = (
-    "an archived blob must be rehydrated before it can be read: "
-    "az storage blob set-tier --tier Hot --rehydrate-priority High --account-name ACCOUNT "
-    "--container-name {container} --name {name}, or copy it to a new Hot blob "
-    "(az storage blob copy start --tier Hot ...); rehydration takes up to 1 h (High) or 15 h"
-)
-
 
 def first_line(text: str) -> str:
     """The first non-empty line of an SDK message (they carry RequestId/Time lines after it)."""

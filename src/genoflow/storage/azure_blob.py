@@ -44,8 +44,9 @@ from azure.storage.blob import (
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import ConfigError, NotFoundError, UnavailableError, UsageError
 from genoflow.redact import register_secret
-from genoflow.storage._errors import REHYDRATE_HINT, TRANSIENT_STATUSES, mapped
+from genoflow.storage._errors import TRANSIENT_STATUSES, mapped
 from genoflow.storage.base import (
+    REHYDRATE_HINT,
     BatchFailure,
     BlobInfo,
     BlobStore,

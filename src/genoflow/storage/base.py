@@ -21,6 +21,13 @@ from genoflow.errors import ServiceError
 
 TIERS = ("Hot", "Cool", "Cold", "Archive")
 
+REHYDRATE_HINT = (
+    "an archived blob must be rehydrated before it can be read: "
+    "az storage blob set-tier --tier Hot --rehydrate-priority High --account-name ACCOUNT "
+    "--container-name {container} --name {name}, or copy it to a new Hot blob "
+    "(az storage blob copy start --tier Hot ...); rehydration takes up to 1 h (High) or 15 h"
+)
+
 
 @dataclass(frozen=True)
 class BlobInfo:
