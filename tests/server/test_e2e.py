@@ -99,3 +99,36 @@ def test_upload_submit_wait_outputs(
     assert code == 0, stderr
     assert documents[0]["existing"] is True  # type: ignore[index]
     assert documents[0]["run"]["id"] == run["id"]  # type: ignore[index]
+
+
+def test_fetch_tier_plan_apply_and_cost_against_the_live_server(
+    live_server: LiveServer, azurite: Azurite, demo_data: DemoData, unique_name: str, tmp_path: Path
+) -> None:
+    """The cleanup job's CLI on a real finished run: fetch, then plan/apply as of 40 days on."""
+    from datetime import datetime, timedelta, timezone
+
+    env = _env(live_server, azurite, unique_name, "msgenomics")
+    code, documents, stderr = _submit(
+        env, "-b1", str(demo_data.fastq_r1), "-b2", str(demo_data.fastq_r2), "--wait"
+    )
+    assert code == 0, stderr
+    run_id = str(_final_run(documents)["id"])
+    fetched = run_cli_subprocess(["fetch", run_id, "-o", str(tmp_path / "out"), "--json"], env=env)
+    assert fetched.returncode == 0, fetched.stderr
+    assert (tmp_path / "out" / f"{demo_data.sample}.bam").is_file()
+    later = (datetime.now(timezone.utc) + timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    plan = run_cli_subprocess(["tier", "plan", "--as-of", later, "--json"], env=env)
+    assert plan.returncode == 0, plan.stderr
+    planned = json.loads(plan.stdout)
+    moves = {(item["blob"].split("/")[-1], item["new_tier"]) for item in planned["changes"]}
+    assert (f"{demo_data.sample}.bam", "Cool") in moves
+    assert (demo_data.fastq_r1.name, "Cool") in moves
+    assert not any(name.endswith((".vcf", ".bai")) for name, _ in moves)  # stay Hot
+    applied = run_cli_subprocess(["tier", "apply", "--as-of", later], env=env)
+    assert applied.returncode == 0, applied.stderr
+    store = _store(azurite)
+    assert store.get_blob(f"{unique_name}-out", f"{demo_data.sample}.bam").tier == "Cool"
+    assert store.get_blob(f"{unique_name}-out", f"{demo_data.sample}.vcf").tier == "Hot"
+    cost = run_cli_subprocess(["cost", "--json"], env=env)
+    assert cost.returncode == 0, cost.stderr
+    assert json.loads(cost.stdout)

@@ -37,18 +37,21 @@ def _run_on(engine: str, tmp_path: Path, azurite: Azurite, demo: DemoData, name:
     server.start()
     try:
         env = _env(server, azurite, f"{name}{engine[:2]}", "msgenomics")
-        code, documents, stderr = _submit(env, "-b1", str(demo.fastq_r1), "-b2",
-                                          str(demo.fastq_r2), "--wait")
+        code, documents, stderr = _submit(
+            env, "-b1", str(demo.fastq_r1), "-b2", str(demo.fastq_r2), "--wait"
+        )
         assert code == 0, stderr + server.log_text()[-3000:]
         assert _final_run(documents)["state"] == "succeeded"
     finally:
         server.stop()
-    return download_blob(_store(azurite), f"{name}{engine[:2]}-out", f"{demo.sample}.vcf",
-                         tmp_path / f"{engine}-out").path
+    return download_blob(
+        _store(azurite), f"{name}{engine[:2]}-out", f"{demo.sample}.vcf", tmp_path / f"{engine}-out"
+    ).path
 
 
-def test_toil_engine_calls_the_same_variants(tmp_path: Path, azurite: Azurite,
-                                             demo_data: DemoData, unique_name: str) -> None:
+def test_toil_engine_calls_the_same_variants(
+    tmp_path: Path, azurite: Azurite, demo_data: DemoData, unique_name: str
+) -> None:
     toil_vcf = _run_on("toil", tmp_path, azurite, demo_data, unique_name)
     cwltool_vcf = _run_on("cwltool", tmp_path, azurite, demo_data, unique_name)
     toil_calls = _calls(toil_vcf)
