@@ -183,6 +183,17 @@ def test_api_key_required_on_every_route_but_health(live_server: LiveServer) -> 
         assert _status_code(live_server, method, path, wrong) == 401, (method, path)
         bearer = {"Authorization": "Bearer wrong-key-000000"}
         assert _status_code(live_server, method, path, bearer) == 401, (method, path)
+    good = {"Ocp-Apim-Subscription-Key": API_KEY}
+    assert _status_code(live_server, "GET", "/openapi.json", good) == 200
+    oversized = urllib.request.Request(
+        live_server.url + "/api/workflows/",
+        method="POST",
+        data=b"x" * (2 * 1024 * 1024),
+        headers={**good, "Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as too_large:
+        urllib.request.urlopen(oversized, timeout=10)
+    assert too_large.value.code == 413
     for key in (API_KEY, SECOND_KEY):  # both keys of a rotation pair work
         assert (
             _status_code(

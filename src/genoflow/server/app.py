@@ -50,11 +50,15 @@ def _unauthorized(path: str) -> JSONResponse:
     )
 
 
-def _too_large(path: str, limit: int) -> JSONResponse:
-    message = f"request body larger than {limit} bytes"
+def _too_large(path: str, limit: int, status: int = 413) -> JSONResponse:
+    message = (
+        f"request body larger than {limit} bytes"
+        if status == 413
+        else "a Content-Length header is required"
+    )
     if path.startswith(_MSGEN_PREFIX):
-        return JSONResponse({"Message": message}, status_code=413)
-    return JSONResponse({"msg": message, "status_code": 413}, status_code=413)
+        return JSONResponse({"Message": message}, status_code=status)
+    return JSONResponse({"msg": message, "status_code": status}, status_code=status)
 
 
 def create_app(
@@ -79,6 +83,9 @@ def create_app(
         if keys and path not in _OPEN_PATHS and not key_matches(presented_key(request), keys):
             return _unauthorized(path)
         length = request.headers.get("content-length")
+        if request.method in {"POST", "PUT", "PATCH"} and not (length and length.isdigit()):
+            # Without a declared length the size limit could not be enforced before reading.
+            return _too_large(path, max_request_bytes, status=411)
         if length and length.isdigit() and int(length) > max_request_bytes:
             return _too_large(path, max_request_bytes)
         return await call_next(request)
