@@ -8,10 +8,11 @@ Steps that a user could run on their own are printed before they run.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -192,7 +193,7 @@ def run_demo(
     )
     if ensure_reference(stack, data.reference):
         info(f"reference '{DEMO_REFERENCE}' registered with the local server")
-    cli = Cli(stack.config_file, info, env)
+    cli = Cli(stack.config_file, info, _isolated(os.environ if env is None else env))
     run, existing = _submit(cli, data, force)
     vcf = _fetch(cli, run["id"], stack.demo_dir / "outputs" / run["id"])
     from genoflow.demo import evaluate
@@ -212,6 +213,17 @@ def run_demo(
         tier=tier,
         tier_skipped=skipped,
     )
+
+
+def _isolated(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment without settings that would outrank genoflow.yaml and point the demo's
+    commands away from the local stack (GENOFLOW_SERVICE__URL, AZURE_STORAGE_KEY...)."""
+    keep = ("GENOFLOW_STATE_DIR", "GENOFLOW_AZURITE")
+    return {
+        k: v
+        for k, v in environ.items()
+        if k in keep or not k.startswith(("GENOFLOW_", "AZURE_STORAGE_"))
+    }
 
 
 def _submit(cli: Cli, data: DemoData, force: bool) -> tuple[dict[str, Any], bool]:
@@ -298,6 +310,6 @@ def _tier_lines(s: DemoSummary) -> list[str]:
     for label, plan in s.tier.items():
         lines.append(
             f"    {label:<13} {plan['planned']} change(s), {plan['planned_bytes']} bytes; "
-            f"monthly storage {plan['cost_before']:.4f} -> {plan['cost_after']:.4f}"
+            f"monthly storage cost {plan['cost_before']:.4f} -> {plan['cost_after']:.4f}"
         )
     return lines
