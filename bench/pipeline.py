@@ -39,8 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     data = _dataset(work, args)
     server_seconds, upload_seconds, server_vcf = _server_side(work, data, args)
+    loads = {"server": os.getloadavg()[1]}  # 5-minute load: other work on the machine skews
     direct_seconds, direct_vcf = _direct(work, data, args.threads)
+    loads["direct"] = os.getloadavg()[0]
     _report(args, data, server_seconds, upload_seconds, direct_seconds, server_vcf, direct_vcf)
+    _say(
+        f"load average while measuring: server ~{loads['server']:.1f}, "
+        f"direct ~{loads['direct']:.1f} (on {os.cpu_count()} CPUs)"
+    )
     return 0
 
 
