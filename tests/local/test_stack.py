@@ -48,6 +48,15 @@ def wait_for_engine(server_pid: int, timeout: float = 60.0) -> list[psutil.Proce
     raise AssertionError("the server never started the pipeline")
 
 
+def processes_mentioning(directory: Path) -> list[str]:
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        command = " ".join(process.info["cmdline"] or [])
+        if str(directory) in command and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(command)
+    return found
+
+
 def test_up_status_up_again_down_leaves_no_process(project: Path) -> None:
     first = cli(project, "local", "up")
     assert first.returncode == 0, first.stderr
@@ -72,7 +81,8 @@ def test_up_status_up_again_down_leaves_no_process(project: Path) -> None:
 
     # A run in progress, so that the server has an engine process group to leave behind.
     stack = LocalStack(project / ".genoflow", config)
-    data, _ = demo_data(project / "data", info=lambda _: None)
+    # Enough reads that the pipeline is still aligning for many seconds when 'down' comes.
+    data, _ = demo_data(project / "data", read_pairs=150_000, info=lambda _: None)
     ensure_reference(stack, data.reference)
     submitted = cli(project, "submit", "-b1", str(data.fastq_r1), "-b2", str(data.fastq_r2))
     assert submitted.returncode == 0, submitted.stderr
@@ -86,6 +96,7 @@ def test_up_status_up_again_down_leaves_no_process(project: Path) -> None:
     alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
     assert not alive, [p.cmdline() for p in alive]
     assert len(gone) >= 4  # azurite, server, cwltool, bwa at least
+    assert not processes_mentioning(project)  # nothing of the stack's, under any parent
 
     after = cli(project, "--json", "local", "status")
     assert after.returncode == 6 and json.loads(after.stdout)["state"] == "down"
