@@ -59,10 +59,6 @@ class InputError(UsageError):
     """A local input file or blob is not what it must be (e.g. not FASTQ)."""
 
 
-class NotAvailableError(UsageError):
-    """A command that is not built yet; says so instead of pretending to work."""
-
-
 class RunFailedError(GenoflowError):
     exit_code = ExitCode.RUN_FAILED
 

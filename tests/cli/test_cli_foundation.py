@@ -83,21 +83,6 @@ def test_config_flag_after_subcommand(tmp_path: Path) -> None:
     assert shown["file"] == str(config)
 
 
-def test_unbuilt_command_says_so_with_exit_2() -> None:
-    from genoflow.cli.app import build_app
-
-    stubs = [
-        name
-        for name, cmd in build_app().commands.items()  # type: ignore[attr-defined]
-        if "Not yet available" in (cmd.help or "")
-    ]
-    for name in stubs:
-        result = run_cli([name, "anything"])
-        assert result.exit_code == 2
-        assert "not yet available" in result.stderr
-        assert result.stdout == ""
-
-
 def test_unknown_command_and_option_are_usage_errors() -> None:
     result = run_cli(["frobnicate"])
     assert result.exit_code == 2

@@ -14,7 +14,6 @@ from typer.core import TyperGroup
 
 from genoflow import __version__
 from genoflow.cli.state import CliState, state_of
-from genoflow.errors import NotAvailableError
 
 HELP = """\
 genoflow: upload paired FASTQ or BAM to Azure Blob, run BWA + variant calling on a
@@ -60,21 +59,6 @@ def _global_options(
     configure_logging(verbose, debug)
 
 
-def not_yet_available(app: typer.Typer, name: str, summary: str, issue: str) -> None:
-    """Register a command that exists in the tree but says plainly that it is not built yet."""
-
-    @app.command(
-        name,
-        help=f"{summary}\n\nNot yet available in this version ({issue}).",
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    )
-    def _stub(ctx: typer.Context) -> None:
-        raise NotAvailableError(
-            f"'genoflow {ctx.command_path.split(' ', 1)[-1]}' is not yet "
-            f"available in genoflow {__version__}"
-        )
-
-
 def build_app() -> TyperGroup:
     from genoflow.cli import config_cmds
 
@@ -107,4 +91,4 @@ def build_app() -> TyperGroup:
     return cast(TyperGroup, typer.main.get_command(app))
 
 
-__all__ = ["build_app", "not_yet_available", "state_of"]
+__all__ = ["build_app", "state_of"]
