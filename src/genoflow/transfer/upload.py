@@ -190,6 +190,8 @@ class _BlockUpload:
         digest = hashlib.md5(data)
         this_id = block_id(index, self.block_size, digest.hexdigest())
         staged = self.staged.get(index)
+        if staged is not None:
+            self._slots.release()  # nothing goes in flight for a block that is already staged
         if staged is not None and staged == (digest.hexdigest(), len(data)):
             self.reused += 1
             self._done(len(data))
