@@ -501,44 +501,19 @@ def _table(state: CliState, runs: list[Run]) -> None:
     state.table(_COLUMNS, [_row(run) for run in runs])
 
 
+_CSV_FIELDS = (
+    "id", "state", "state_name", "message", "description", "sample", "process", "created",
+    "ended", "wall_seconds", "bases_processed",
+)  # fmt: skip
+
+
 def _csv(runs: list[Run]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        [
-            "id",
-            "state",
-            "state_name",
-            "message",
-            "description",
-            "sample",
-            "process",
-            "created",
-            "ended",
-            "wall_seconds",
-            "bases_processed",
-        ]
-    )
+    writer.writerow(_CSV_FIELDS)
     for run in runs:
         data = run.to_dict()
-        writer.writerow(
-            [
-                data[key] if data[key] is not None else ""
-                for key in (
-                    "id",
-                    "state",
-                    "state_name",
-                    "message",
-                    "description",
-                    "sample",
-                    "process",
-                    "created",
-                    "ended",
-                    "wall_seconds",
-                    "bases_processed",
-                )
-            ]
-        )
+        writer.writerow(["" if data[key] is None else data[key] for key in _CSV_FIELDS])
     return buffer.getvalue()
 
 
