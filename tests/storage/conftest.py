@@ -17,9 +17,14 @@ MIB = 1024 * 1024
 
 
 def azurite_config(azurite: Azurite, **extra: object) -> StorageConfig:
-    return StorageConfig.model_validate({"account_url": azurite.account_url,
-                                         "account_name": AZURITE_ACCOUNT,
-                                         "account_key": AZURITE_KEY, **extra})
+    return StorageConfig.model_validate(
+        {
+            "account_url": azurite.account_url,
+            "account_name": AZURITE_ACCOUNT,
+            "account_key": AZURITE_KEY,
+            **extra,
+        }
+    )
 
 
 @pytest.fixture

@@ -32,8 +32,20 @@ def test_upload_then_download_round_trips_byte_identical(
     azurite: Azurite, store: BlobStore, unique_name: str, tmp_path: Path
 ) -> None:
     source = random_file(tmp_path / "reads.bin", 5 * MIB + 12345)  # > 4 blocks of 1 MiB
-    up = run_cli(["upload", str(source), "--container", unique_name, "--prefix", "s1",
-                  "--block-size-mib", "1", "--json"], env=azurite.env())
+    up = run_cli(
+        [
+            "upload",
+            str(source),
+            "--container",
+            unique_name,
+            "--prefix",
+            "s1",
+            "--block-size-mib",
+            "1",
+            "--json",
+        ],
+        env=azurite.env(),
+    )
     assert up.exit_code == 0, up.stderr
     [summary] = json_lines(up.stdout)
     assert summary["status"] == "uploaded" and summary["blocks"] == 6
@@ -42,8 +54,10 @@ def test_upload_then_download_round_trips_byte_identical(
     assert info.md5 == md5_hex(source) and info.size == source.stat().st_size
 
     out_dir = tmp_path / "out"
-    down = run_cli(["download", "s1/reads.bin", "--container", unique_name, "-o", str(out_dir),
-                    "--json"], env=azurite.env())
+    down = run_cli(
+        ["download", "s1/reads.bin", "--container", unique_name, "-o", str(out_dir), "--json"],
+        env=azurite.env(),
+    )
     assert down.exit_code == 0, down.stderr
     assert (out_dir / "reads.bin").read_bytes() == source.read_bytes()
     assert not list(out_dir.glob("*.part*"))
@@ -94,14 +108,18 @@ def test_different_existing_blob_needs_overwrite(
     ],
 )
 def test_wrong_input_fails_with_exit_2_before_any_byte_is_sent(
-    azurite: Azurite, store: BlobStore, unique_name: str, tmp_path: Path,
-    name: str, content: bytes, message: str,
+    azurite: Azurite,
+    store: BlobStore,
+    unique_name: str,
+    tmp_path: Path,
+    name: str,
+    content: bytes,
+    message: str,
 ) -> None:
     good = fastq_gz(tmp_path / "good_R1.fastq.gz")
     bad = tmp_path / name
     bad.write_bytes(content)
-    result = run_cli(["upload", str(good), str(bad), "--container", unique_name],
-                     env=azurite.env())
+    result = run_cli(["upload", str(good), str(bad), "--container", unique_name], env=azurite.env())
     assert result.exit_code == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert list(store.list_blobs(unique_name)) == []
@@ -124,11 +142,13 @@ def test_wrong_account_key_exits_7_with_one_line(
 def test_unreachable_endpoint_exits_6_after_fast_retries(tmp_path: Path) -> None:
     source = random_file(tmp_path / "data.bin", 100)
     endpoint = f"http://127.0.0.1:{free_port()}/devstoreaccount1"
-    env = {"GENOFLOW_STORAGE__ACCOUNT_URL": endpoint,
-           "GENOFLOW_STORAGE__ACCOUNT_NAME": "devstoreaccount1",
-           "GENOFLOW_STORAGE__ACCOUNT_KEY": AZURITE_KEY,
-           "GENOFLOW_STORAGE__RETRY__ATTEMPTS": "3",
-           "GENOFLOW_STORAGE__RETRY__INITIAL_DELAY": "0.05"}
+    env = {
+        "GENOFLOW_STORAGE__ACCOUNT_URL": endpoint,
+        "GENOFLOW_STORAGE__ACCOUNT_NAME": "devstoreaccount1",
+        "GENOFLOW_STORAGE__ACCOUNT_KEY": AZURITE_KEY,
+        "GENOFLOW_STORAGE__RETRY__ATTEMPTS": "3",
+        "GENOFLOW_STORAGE__RETRY__INITIAL_DELAY": "0.05",
+    }
     started = time.monotonic()
     result = run_cli(["upload", str(source), "--container", "inputs"], env=env)
     assert result.exit_code == 6
@@ -140,12 +160,16 @@ def test_download_of_archived_blob_explains_rehydration(
     azurite: Azurite, store: BlobStore, unique_name: str, tmp_path: Path
 ) -> None:
     source = random_file(tmp_path / "old.bam.bin", 1000)
-    assert run_cli(["upload", str(source), "--container", unique_name],
-                   env=azurite.env()).exit_code == 0
+    assert (
+        run_cli(["upload", str(source), "--container", unique_name], env=azurite.env()).exit_code
+        == 0
+    )
     assert store.set_tiers(unique_name, [("old.bam.bin", "Archive")]) == []
 
-    result = run_cli(["download", "old.bam.bin", "--container", unique_name, "-o",
-                      str(tmp_path / "out")], env=azurite.env())
+    result = run_cli(
+        ["download", "old.bam.bin", "--container", unique_name, "-o", str(tmp_path / "out")],
+        env=azurite.env(),
+    )
     assert result.exit_code == 2
     assert "Archive" in result.stderr and "--rehydrate-priority" in result.stderr
     assert not (tmp_path / "out" / "old.bam.bin").exists()
@@ -156,24 +180,36 @@ BLOCKS = 24
 
 
 def _subprocess_env(azurite: Azurite, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GENOFLOW_", "AZURE_STORAGE_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GENOFLOW_", "AZURE_STORAGE_"))}
     env.update(azurite.env())
     env.update(extra)
     return env
 
 
 def _upload_args(source: Path, container: str) -> list[str]:
-    return ["upload", str(source), "--container", container, "--block-size-mib", "1",
-            "--concurrency", "2", "--json"]
+    return [
+        "upload",
+        str(source),
+        "--container",
+        container,
+        "--block-size-mib",
+        "1",
+        "--concurrency",
+        "2",
+        "--json",
+    ]
 
 
 def _kill_midway(azurite: Azurite, store: BlobStore, source: Path, container: str) -> set[str]:
     """Start the upload in a child process, SIGKILL it once a few blocks are staged; return the
     staged block ids."""
     env = _subprocess_env(azurite, GENOFLOW_TEST_STAGE_DELAY="0.15")
-    child = subprocess.Popen([sys.executable, "-m", "genoflow", *_upload_args(source, container)],
-                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "genoflow", *_upload_args(source, container)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while len(store.uncommitted_blocks(container, source.name)) < 4:
@@ -223,7 +259,8 @@ def test_byte_flipped_after_kill_is_detected_and_nothing_committed(
     assert "changed" in rerun.stderr and len(rerun.stderr.strip().splitlines()) == 1
     assert store.find_blob(unique_name, source.name) is None
 
-    restarted = run_cli_subprocess([*_upload_args(source, unique_name), "--restart"],
-                                   env=azurite.env())
+    restarted = run_cli_subprocess(
+        [*_upload_args(source, unique_name), "--restart"], env=azurite.env()
+    )
     assert restarted.returncode == 0, restarted.stderr
     assert store.get_blob(unique_name, source.name).md5 == md5_hex(source)

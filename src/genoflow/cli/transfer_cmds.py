@@ -60,26 +60,43 @@ def upload(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., metavar="FILE", help="Local files to upload."),
     container: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
-        None, "--container", "-c", help="Target container (default: storage.input_container)."),
+        None, "--container", "-c", help="Target container (default: storage.input_container)."
+    ),
     prefix: str = typer.Option("", "--prefix", "-p", help="Virtual folder for the blob names."),
     tier: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--tier", help="Access tier: Hot, Cool or Cold (default: storage.upload_tier)."),
+        None, "--tier", help="Access tier: Hot, Cool or Cold (default: storage.upload_tier)."
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace different blobs."),
     concurrency: Optional[int] = typer.Option(  # noqa: UP045
-        None, "--concurrency", "-n", min=1, max=64,
-        help="Blocks uploaded in parallel (default: storage.max_concurrency)."),
+        None,
+        "--concurrency",
+        "-n",
+        min=1,
+        max=64,
+        help="Blocks uploaded in parallel (default: storage.max_concurrency).",
+    ),
     block_size_mib: Optional[int] = typer.Option(  # noqa: UP045
-        None, "--block-size-mib", min=1, max=4000,
-        help="Block size (default: chosen from the file size, at least 8 MiB)."),
+        None,
+        "--block-size-mib",
+        min=1,
+        max=4000,
+        help="Block size (default: chosen from the file size, at least 8 MiB).",
+    ),
     restart: bool = typer.Option(
-        False, "--restart", help="Ignore blocks staged by an interrupted upload; start over."),
+        False, "--restart", help="Ignore blocks staged by an interrupted upload; start over."
+    ),
 ) -> None:
     from genoflow.storage import open_store
     from genoflow.transfer import check_input, upload_file
 
     state = state_of(ctx)
-    settings = _settings(state, container=container, concurrency=concurrency,
-                         tier=_tier(tier), block_size_mib=block_size_mib)
+    settings = _settings(
+        state,
+        container=container,
+        concurrency=concurrency,
+        tier=_tier(tier),
+        block_size_mib=block_size_mib,
+    )
     storage = settings.config.storage
     names = _blob_names(files, prefix)
     for path in files:
@@ -89,11 +106,19 @@ def upload(
     block_size = storage.block_size_mib * 1024 * 1024 if storage.block_size_mib else None
     tier_name = storage.upload_tier.value if storage.upload_tier else None
     with _progress(state, sum(p.stat().st_size for p in files)) as bar:
-        for path, name in zip(files, names):
+        for path, name in zip(files, names, strict=True):
             result = upload_file(
-                store, path, storage.input_container, name, overwrite=overwrite,
-                tier=tier_name, concurrency=storage.max_concurrency, block_size=block_size,
-                progress=bar(name, path.stat().st_size), restart=restart)
+                store,
+                path,
+                storage.input_container,
+                name,
+                overwrite=overwrite,
+                tier=tier_name,
+                concurrency=storage.max_concurrency,
+                block_size=block_size,
+                progress=bar(name, path.stat().st_size),
+                restart=restart,
+            )
             _report(state, result.as_dict())
 
 
@@ -101,12 +126,18 @@ def download(
     ctx: typer.Context,
     blobs: list[str] = typer.Argument(..., metavar="BLOB", help="Blob names to download."),
     container: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--container", "-c", help="Container (default: storage.output_container)."),
+        None, "--container", "-c", help="Container (default: storage.output_container)."
+    ),
     output: Path = typer.Option(Path("."), "-o", "--output", help="Directory to write into."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace different local files."),
     concurrency: Optional[int] = typer.Option(  # noqa: UP045
-        None, "--concurrency", "-n", min=1, max=64,
-        help="Ranges fetched in parallel (default: storage.max_concurrency)."),
+        None,
+        "--concurrency",
+        "-n",
+        min=1,
+        max=64,
+        help="Ranges fetched in parallel (default: storage.max_concurrency).",
+    ),
 ) -> None:
     from genoflow.storage import open_store
     from genoflow.transfer import download_blob
@@ -124,17 +155,28 @@ def download(
     infos = [store.get_blob(storage.output_container, name) for name in blobs]
     with _progress(state, sum(info.size for info in infos)) as bar:
         for info in infos:
-            result = download_blob(store, info.container, info.name, output,
-                                   concurrency=storage.max_concurrency, overwrite=overwrite,
-                                   progress=bar(info.name, info.size))
+            result = download_blob(
+                store,
+                info.container,
+                info.name,
+                output,
+                concurrency=storage.max_concurrency,
+                overwrite=overwrite,
+                progress=bar(info.name, info.size),
+            )
             _report(state, result.as_dict())
 
 
 # --- helpers ---------------------------------------------------------------------------------
-def _settings(state: CliState, *, container: str | None = None,
-              concurrency: int | None = None, tier: str | None = None,
-              block_size_mib: int | None = None,
-              extra: dict[str, tuple[Any, str]] | None = None) -> Settings:
+def _settings(
+    state: CliState,
+    *,
+    container: str | None = None,
+    concurrency: int | None = None,
+    tier: str | None = None,
+    block_size_mib: int | None = None,
+    extra: dict[str, tuple[Any, str]] | None = None,
+) -> Settings:
     overrides: dict[str, tuple[Any, str]] = dict(extra or {})
     for key, value, flag in (
         ("storage.input_container", container, "--container"),
@@ -152,8 +194,10 @@ def _tier(value: str | None) -> str | None:
         return None
     tier = value.capitalize()
     if tier not in ("Hot", "Cool", "Cold"):
-        raise UsageError(f"--tier must be Hot, Cool or Cold, not {value!r}",
-                         hint="Archive is for finished data: see 'genoflow tier'")
+        raise UsageError(
+            f"--tier must be Hot, Cool or Cold, not {value!r}",
+            hint="Archive is for finished data: see 'genoflow tier'",
+        )
     return tier
 
 
@@ -162,13 +206,16 @@ def _blob_names(files: list[Path], prefix: str) -> list[str]:
     names = []
     for path in files:
         if not path.is_file():
-            raise InputError(f"{path}: no such file" if not path.exists() else
-                             f"{path}: not a regular file")
+            raise InputError(
+                f"{path}: no such file" if not path.exists() else f"{path}: not a regular file"
+            )
         names.append(f"{folder}/{path.name}" if folder else path.name)
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise UsageError(f"two files would upload to the same blob: {', '.join(duplicates)}",
-                         hint="upload them separately with different --prefix values")
+        raise UsageError(
+            f"two files would upload to the same blob: {', '.join(duplicates)}",
+            hint="upload them separately with different --prefix values",
+        )
     return names
 
 
@@ -179,12 +226,16 @@ def _report(state: CliState, result: dict[str, Any]) -> None:
         return
     where = f"{result['container']}/{result['name']}"
     if result["skipped"]:
-        sys.stdout.write(f"skipped {where}: already up to date (same size and MD5 "
-                         f"{result['md5']}); nothing transferred\n")
+        sys.stdout.write(
+            f"skipped {where}: already up to date (same size and MD5 "
+            f"{result['md5']}); nothing transferred\n"
+        )
         return
-    sys.stdout.write(f"{result['status']} {where} <-> {result['path']}: {result['bytes']} bytes "
-                     f"in {result['seconds']:.1f} s ({result['mib_per_s']:.1f} MiB/s), "
-                     f"md5 {result['md5']}\n")
+    sys.stdout.write(
+        f"{result['status']} {where} <-> {result['path']}: {result['bytes']} bytes "
+        f"in {result['seconds']:.1f} s ({result['mib_per_s']:.1f} MiB/s), "
+        f"md5 {result['md5']}\n"
+    )
 
 
 @contextmanager
@@ -203,8 +254,13 @@ def _progress(state: CliState, total: int) -> Iterator[Callable[[str, int], Any]
         TransferSpeedColumn,
     )
 
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-               TransferSpeedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=state.err()) as progress:
         overall = progress.add_task("all files", total=total)
 

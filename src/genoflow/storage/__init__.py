@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from genoflow.config.schema import AuthMethod, RetryConfig, StorageConfig
@@ -68,9 +68,11 @@ def _account_url(storage: StorageConfig, account_name: str | None) -> str:
         return storage.account_url
     if account_name:
         return f"https://{account_name}.blob.core.windows.net"
-    raise ConfigError("no storage account configured",
-                      hint="set storage.account_name (or storage.account_url / "
-                           "storage.connection_string), e.g. 'genoflow config init'")
+    raise ConfigError(
+        "no storage account configured",
+        hint="set storage.account_name (or storage.account_url / "
+        "storage.connection_string), e.g. 'genoflow config init'",
+    )
 
 
 def _account_from_url(url: str) -> str:
@@ -92,8 +94,9 @@ def _path_style(host: str) -> bool:
     return True
 
 
-def open_store(storage: StorageConfig, *, output: bool = False,
-               concurrency: int | None = None) -> AzureBlobStore:
+def open_store(
+    storage: StorageConfig, *, output: bool = False, concurrency: int | None = None
+) -> AzureBlobStore:
     """Open the configured storage account (``output=True``: the output account, if set).
 
     ``concurrency`` (default ``storage.max_concurrency``) sizes the connection pool.
@@ -101,34 +104,52 @@ def open_store(storage: StorageConfig, *, output: bool = False,
     from genoflow.storage import azure_blob as az
 
     pool = concurrency or storage.max_concurrency
-    if output and storage.output_account_name and (
-        storage.output_account_name != storage.account_name
+    if (
+        output
+        and storage.output_account_name
+        and (storage.output_account_name != storage.account_name)
     ):
         return _open_output(storage, pool)
     method = _pick_auth(storage)
-    common = {"retry": storage.retry, "concurrency": pool, "api_version": storage.api_version,
-              "auth": method.value}
+    common: dict[str, Any] = {
+        "retry": storage.retry,
+        "concurrency": pool,
+        "api_version": storage.api_version,
+        "auth": method.value,
+    }
     if method is AuthMethod.connection_string:
         if not storage.connection_string:
             raise ConfigError("storage.auth is connection_string but it is not set")
-        store = az.build_store(storage.account_url or "", account_name="", credential=None,
-                               connection_string=storage.connection_string, **common)
+        store = az.build_store(
+            storage.account_url or "",
+            account_name="",
+            credential=None,
+            connection_string=storage.connection_string,
+            **common,
+        )
         store._account_key = getattr(store._service.credential, "account_key", None)
         return store
     name = storage.account_name or (
-        _account_from_url(storage.account_url) if storage.account_url else None)
+        _account_from_url(storage.account_url) if storage.account_url else None
+    )
     url = _account_url(storage, name)
     name = name or _account_from_url(url)
     if method is AuthMethod.key:
         if not storage.account_key:
             raise ConfigError("storage.auth is key but storage.account_key is not set")
-        return az.build_store(url, account_name=name, account_key=storage.account_key,
-                              credential=az.named_key(name, storage.account_key), **common)
+        return az.build_store(
+            url,
+            account_name=name,
+            account_key=storage.account_key,
+            credential=az.named_key(name, storage.account_key),
+            **common,
+        )
     if method is AuthMethod.sas:
         if not storage.sas_token:
             raise ConfigError("storage.auth is sas but storage.sas_token is not set")
-        return az.build_store(url, account_name=name,
-                              credential=az.sas_credential(storage.sas_token), **common)
+        return az.build_store(
+            url, account_name=name, credential=az.sas_credential(storage.sas_token), **common
+        )
     return az.build_store(url, account_name=name, credential=az.default_identity(), **common)
 
 
@@ -139,13 +160,23 @@ def _open_output(storage: StorageConfig, pool: int) -> AzureBlobStore:
     url = f"https://{name}.blob.core.windows.net"
     if storage.account_url and _account_from_url(storage.account_url) == name:
         url = storage.account_url
-    common = {"retry": storage.retry, "concurrency": pool, "api_version": storage.api_version}
+    common: dict[str, Any] = {
+        "retry": storage.retry,
+        "concurrency": pool,
+        "api_version": storage.api_version,
+    }
     if storage.output_account_key:
-        return az.build_store(url, account_name=name, auth="key",
-                              account_key=storage.output_account_key,
-                              credential=az.named_key(name, storage.output_account_key), **common)
-    return az.build_store(url, account_name=name, auth="identity",
-                          credential=az.default_identity(), **common)
+        return az.build_store(
+            url,
+            account_name=name,
+            auth="key",
+            account_key=storage.output_account_key,
+            credential=az.named_key(name, storage.output_account_key),
+            **common,
+        )
+    return az.build_store(
+        url, account_name=name, auth="identity", credential=az.default_identity(), **common
+    )
 
 
 @dataclass(frozen=True)
@@ -175,14 +206,19 @@ def split_blob_url(url: str) -> tuple[str, str, str, str]:
         base = f"{base}/{account}"
     container, _, name = path.partition("/")
     if not container:
-        raise ConfigError(f"not a blob or container URL: {parts.scheme}://{parts.netloc}"
-                          f"{parts.path}")
+        raise ConfigError(
+            f"not a blob or container URL: {parts.scheme}://{parts.netloc}{parts.path}"
+        )
     return base, container, name, parts.query
 
 
-def open_container_with_sas(container_url: str, sas: str | None = None, *,
-                            retry: RetryConfig | None = None, concurrency: int = 8
-                            ) -> ContainerRef:
+def open_container_with_sas(
+    container_url: str,
+    sas: str | None = None,
+    *,
+    retry: RetryConfig | None = None,
+    concurrency: int = 8,
+) -> ContainerRef:
     """Open a container from its URL and a SAS token (or a URL that carries the token)."""
     from genoflow.storage import azure_blob as az
 
@@ -190,18 +226,26 @@ def open_container_with_sas(container_url: str, sas: str | None = None, *,
     token = (sas or query).lstrip("?")
     if not token:
         raise ConfigError("a SAS token is needed to open the container", hint="pass ?sv=...")
-    store = az.build_store(account_url, account_name=_account_from_url(account_url), auth="sas",
-                           credential=az.sas_credential(token), retry=retry or RetryConfig(),
-                           concurrency=concurrency, scoped_container=container)
+    store = az.build_store(
+        account_url,
+        account_name=_account_from_url(account_url),
+        auth="sas",
+        credential=az.sas_credential(token),
+        retry=retry or RetryConfig(),
+        concurrency=concurrency,
+        scoped_container=container,
+    )
     return ContainerRef(store=store, container=container)
 
 
-def open_blob_with_sas(blob_url_with_sas: str, *, retry: RetryConfig | None = None,
-                       concurrency: int = 8) -> BlobRef:
+def open_blob_with_sas(
+    blob_url_with_sas: str, *, retry: RetryConfig | None = None, concurrency: int = 8
+) -> BlobRef:
     """Open one blob from its URL with a SAS query string (as the service hands inputs over)."""
     account_url, container, name, query = split_blob_url(blob_url_with_sas)
     if not name:
         raise ConfigError("the URL names a container, not a blob")
-    ref = open_container_with_sas(f"{account_url}/{container}", query, retry=retry,
-                                  concurrency=concurrency)
+    ref = open_container_with_sas(
+        f"{account_url}/{container}", query, retry=retry, concurrency=concurrency
+    )
     return BlobRef(store=ref.store, container=container, name=name)

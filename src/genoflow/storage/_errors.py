@@ -32,13 +32,29 @@ from genoflow.redact import redact
 from genoflow.storage.base import REHYDRATE_HINT, LockHeldError
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-_AUTH_CODES = frozenset({"AuthenticationFailed", "AuthorizationFailure",
-                         "AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch",
-                         "InsufficientAccountPermissions", "AuthorizationProtocolMismatch",
-                         "AuthorizationSourceIPMismatch", "AuthorizationServiceMismatch"})
+_AUTH_CODES = frozenset(
+    {
+        "AuthenticationFailed",
+        "AuthorizationFailure",
+        "AuthorizationPermissionMismatch",
+        "AuthorizationResourceTypeMismatch",
+        "InsufficientAccountPermissions",
+        "AuthorizationProtocolMismatch",
+        "AuthorizationSourceIPMismatch",
+        "AuthorizationServiceMismatch",
+    }
+)
 _INTEGRITY_CODES = frozenset({"Md5Mismatch", "Crc64Mismatch", "InvalidMd5"})
-_LEASE_CODES = frozenset({"LeaseAlreadyPresent", "LeaseIdMismatchWithLeaseOperation", "LeaseLost",
-                          "LeaseIdMismatchWithBlobOperation", "LeaseIdMissing"})
+_LEASE_CODES = frozenset(
+    {
+        "LeaseAlreadyPresent",
+        "LeaseIdMismatchWithLeaseOperation",
+        "LeaseLost",
+        "LeaseIdMismatchWithBlobOperation",
+        "LeaseIdMissing",
+    }
+)
+
 
 def first_line(text: str) -> str:
     """The first non-empty line of an SDK message (they carry RequestId/Time lines after it)."""
@@ -60,29 +76,34 @@ def translate(exc: Exception, *, account: str, endpoint: str, what: str) -> Geno
         return AuthError(
             f"storage account {account!r} refused the credentials while {what} ({code or status})",
             hint="check storage.account_key / sas_token / connection_string (and the SAS expiry "
-                 "and permissions) with 'genoflow config show'",
+            "and permissions) with 'genoflow config show'",
         )
     if isinstance(exc, ResourceNotFoundError) or status == 404:
         return NotFoundError(f"not found while {what}: {code or detail}", status=404)
     if code == "BlobArchived":
-        return UsageError(f"cannot {what}: the blob is in the Archive tier",
-                          hint=REHYDRATE_HINT.format(container="CONTAINER", name="BLOB"))
+        return UsageError(
+            f"cannot {what}: the blob is in the Archive tier",
+            hint=REHYDRATE_HINT.format(container="CONTAINER", name="BLOB"),
+        )
     if code in _INTEGRITY_CODES:
         return IntegrityError(f"the service rejected corrupt data while {what}: {code}")
     if code in _LEASE_CODES:
-        return LockHeldError(f"lease conflict while {what}: {code}", status=409,
-                             hint="another genoflow job holds the lock; wait for it to finish")
+        return LockHeldError(
+            f"lease conflict while {what}: {code}",
+            status=409,
+            hint="another genoflow job holds the lock; wait for it to finish",
+        )
     if isinstance(exc, ServiceRequestError | ServiceResponseError) or (
         status in TRANSIENT_STATUSES
     ):
         return UnavailableError(
-            f"storage endpoint {redact(endpoint)} unavailable while {what} after retries: "
-            f"{detail}",
+            f"storage endpoint {redact(endpoint)} unavailable while {what} after retries: {detail}",
             hint="check the network and storage.account_url; storage.retry sets the retries",
         )
     if isinstance(exc, HttpResponseError):
-        return ServiceError(f"storage error while {what}: {code or status}: {detail}",
-                            status=status)
+        return ServiceError(
+            f"storage error while {what}: {code or status}: {detail}", status=status
+        )
     if isinstance(exc, ValueError):
         return ConfigError(f"invalid storage setting while {what}: {detail}")
     if isinstance(exc, AzureError):

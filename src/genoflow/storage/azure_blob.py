@@ -7,6 +7,7 @@ are passed as ``StandardBlobTier`` enums, and the connection pool is sized to th
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -71,9 +72,15 @@ class JitteredRetry(ExponentialRetry):  # type: ignore[misc]
 
     def __init__(self, retry: RetryConfig) -> None:
         retries = retry.attempts - 1
-        super().__init__(initial_backoff=retry.initial_delay, increment_base=2,
-                         retry_total=retries, random_jitter_range=0, retry_connect=retries,
-                         retry_read=retries, retry_status=retries)
+        super().__init__(
+            initial_backoff=retry.initial_delay,  # type: ignore[arg-type]
+            increment_base=2,
+            retry_total=retries,
+            random_jitter_range=0,
+            retry_connect=retries,
+            retry_read=retries,
+            retry_status=retries,
+        )
         self.config = retry
 
     def get_backoff_time(self, settings: dict[str, Any]) -> float:
@@ -106,10 +113,17 @@ class JitteredRetry(ExponentialRetry):  # type: ignore[misc]
         response.http_response.location_mode = settings["mode"]
         return response
 
-    def _again(self, settings: dict[str, Any], request: Any, deadline: float,
-               response: Any = None, error: Exception | None = None) -> bool:
-        if not self.increment(settings, request=request.http_request, response=response,
-                              error=error):
+    def _again(
+        self,
+        settings: dict[str, Any],
+        request: Any,
+        deadline: float,
+        response: Any = None,
+        error: AzureError | None = None,
+    ) -> bool:
+        if not self.increment(
+            settings, request=request.http_request, response=response, error=error
+        ):
             return False
         delay = self.get_backoff_time(settings)
         if time.monotonic() + delay > deadline:
@@ -137,7 +151,7 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def jittered(retry: RetryConfig, attempt: int) -> float:
     """The wait before retry number ``attempt`` (1-based): exponential, capped, equal jitter."""
-    ceiling = min(retry.max_delay, retry.initial_delay * 2 ** (attempt - 1))
+    ceiling = float(min(retry.max_delay, retry.initial_delay * 2 ** (attempt - 1)))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -147,8 +161,9 @@ def backoff_delays(retry: RetryConfig) -> Iterator[float]:
         yield jittered(retry, attempt)
 
 
-def make_transport(pool_size: int, connect_timeout: float = 20, read_timeout: float = 120
-                   ) -> RequestsTransport:
+def make_transport(
+    pool_size: int, connect_timeout: float = 20, read_timeout: float = 120
+) -> RequestsTransport:
     """A requests transport whose urllib3 pool holds ``pool_size`` connections per host.
 
     The default pool (10) overflows when more threads than that share one client, and urllib3
@@ -159,12 +174,16 @@ def make_transport(pool_size: int, connect_timeout: float = 20, read_timeout: fl
     from urllib3.util.retry import Retry
 
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, pool_size),
-                          max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+    adapter = HTTPAdapter(
+        pool_connections=4,
+        pool_maxsize=max(10, pool_size),
+        max_retries=Retry(total=False, redirect=False, raise_on_status=False),
+    )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    return RequestsTransport(session=session, connection_timeout=connect_timeout,
-                             read_timeout=read_timeout)
+    return RequestsTransport(
+        session=session, connection_timeout=connect_timeout, read_timeout=read_timeout
+    )
 
 
 def _value(enum_or_str: Any) -> str | None:
@@ -213,9 +232,18 @@ class AzureLease(Lease):
 class AzureBlobStore(BlobStore):
     """A storage account reached through one ``BlobServiceClient`` (thread-safe, pooled)."""
 
-    def __init__(self, service: BlobServiceClient, *, account_name: str, account_url: str,
-                 auth: str, retry: RetryConfig, account_key: str | None = None,
-                 token_credential: Any = None, scoped_container: str | None = None) -> None:
+    def __init__(
+        self,
+        service: BlobServiceClient,
+        *,
+        account_name: str,
+        account_url: str,
+        auth: str,
+        retry: RetryConfig,
+        account_key: str | None = None,
+        token_credential: Any = None,
+        scoped_container: str | None = None,
+    ) -> None:
         self._service = service
         self.account_name = account_name
         self.account_url = account_url.rstrip("/")
@@ -259,11 +287,11 @@ class AzureBlobStore(BlobStore):
         return f"storage account {self.account_name} at {self.account_url} (auth: {self.auth})"
 
     def ensure_container(self, container: str) -> None:
-        with self._mapped(f"creating container {container}"):
-            try:
-                self._container(container).create_container()
-            except ResourceExistsError:
-                pass
+        with (
+            self._mapped(f"creating container {container}"),
+            contextlib.suppress(ResourceExistsError),
+        ):
+            self._container(container).create_container()
 
     # --- blob properties -----------------------------------------------------------------------
     def get_blob(self, container: str, name: str) -> BlobInfo:
@@ -271,12 +299,14 @@ class AzureBlobStore(BlobStore):
             with self._mapped(f"reading the properties of {container}/{name}"):
                 props = self._blob(container, name).get_blob_properties()
         except NotFoundError as exc:
-            raise NotFoundError(f"blob {container}/{name} not found in account "
-                                f"{self.account_name}", status=404) from exc
+            raise NotFoundError(
+                f"blob {container}/{name} not found in account {self.account_name}", status=404
+            ) from exc
         return to_blob_info(container, props)
 
-    def list_blobs(self, container: str, prefix: str = "", *, include_tags: bool = False
-                   ) -> Iterator[BlobInfo]:
+    def list_blobs(
+        self, container: str, prefix: str = "", *, include_tags: bool = False
+    ) -> Iterator[BlobInfo]:
         include = ["metadata", "tags"] if include_tags else ["metadata"]
         with self._mapped(f"listing {container}/{prefix}*"):
             for props in self._container(container).list_blobs(
@@ -299,32 +329,57 @@ class AzureBlobStore(BlobStore):
             blob.set_blob_metadata(merged)
 
     # --- batches -------------------------------------------------------------------------------
-    def set_tiers(self, container: str, changes: Sequence[tuple[str, str]], *,
-                  rehydrate_priority: str | None = None) -> list[TierFailure]:
+    def set_tiers(
+        self,
+        container: str,
+        changes: Sequence[tuple[str, str]],
+        *,
+        rehydrate_priority: str | None = None,
+    ) -> list[TierFailure]:
         tier_of = dict(changes)
         priority = RehydratePriority(rehydrate_priority) if rehydrate_priority else None
 
         def send(names: Sequence[str]) -> list[Any]:
-            items = [{"name": n, "blob_tier": StandardBlobTier(tier_of[n]),
-                      **({"rehydrate_priority": priority} if priority else {})} for n in names]
-            return list(self._container(container).set_standard_blob_tier_blobs(
-                None, *items, raise_on_any_failure=False))
+            items = [
+                {
+                    "name": n,
+                    "blob_tier": StandardBlobTier(tier_of[n]),
+                    **({"rehydrate_priority": priority} if priority else {}),
+                }
+                for n in names
+            ]
+            return list(
+                self._container(container).set_standard_blob_tier_blobs(
+                    None, *items, raise_on_any_failure=False
+                )
+            )
 
         failures = self._run_batches(container, list(tier_of), send, ok=(200, 202))
-        return [TierFailure(name=f.name, status=f.status, error_code=f.error_code,
-                            message=f.message, tier=tier_of[f.name]) for f in failures]
+        return [
+            TierFailure(
+                name=f.name,
+                status=f.status,
+                error_code=f.error_code,
+                message=f.message,
+                tier=tier_of[f.name],
+            )
+            for f in failures
+        ]
 
     def delete_blobs(self, container: str, names: Sequence[str]) -> list[BatchFailure]:
         def send(chunk: Sequence[str]) -> list[Any]:
-            return list(self._container(container).delete_blobs(
-                *chunk, raise_on_any_failure=False))
+            return list(self._container(container).delete_blobs(*chunk, raise_on_any_failure=False))
 
-        return self._run_batches(container, list(dict.fromkeys(names)), send,
-                                 ok=(200, 202, 404))
+        return self._run_batches(container, list(dict.fromkeys(names)), send, ok=(200, 202, 404))
 
-    def _run_batches(self, container: str, names: list[str],
-                     send: Callable[[Sequence[str]], list[Any]], ok: tuple[int, ...],
-                     sleep: Callable[[float], None] = time.sleep) -> list[BatchFailure]:
+    def _run_batches(
+        self,
+        container: str,
+        names: list[str],
+        send: Callable[[Sequence[str]], list[Any]],
+        ok: tuple[int, ...],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> list[BatchFailure]:
         """Send ``names`` in batches of 256; retry sub-requests that failed transiently."""
         failures: dict[str, BatchFailure] = {}
         pending = names
@@ -332,19 +387,21 @@ class AzureBlobStore(BlobStore):
         while pending:
             retry_next: list[str] = []
             for start in range(0, len(pending), BATCH_LIMIT):
-                chunk = pending[start:start + BATCH_LIMIT]
+                chunk = pending[start : start + BATCH_LIMIT]
                 with self._mapped(f"sending a blob batch to {container}"):
                     responses = send(chunk)
                 self.batch_requests += 1
-                for name, response in zip(chunk, responses):
+                for name, response in zip(chunk, responses, strict=True):
                     status = int(response.status_code)
                     if status in ok:
                         failures.pop(name, None)
                         continue
                     failures[name] = BatchFailure(
-                        name=name, status=status,
+                        name=name,
+                        status=status,
                         error_code=response.headers.get("x-ms-error-code"),
-                        message=str(response.reason or ""))
+                        message=str(response.reason or ""),
+                    )
                     if status in TRANSIENT_STATUSES:
                         retry_next.append(name)
             delay = next(delays, None) if retry_next else None
@@ -363,26 +420,36 @@ class AzureBlobStore(BlobStore):
             raise ConfigError(
                 f"cannot make a SAS for account {self.account_name} with auth {self.auth}",
                 hint="a SAS needs storage.account_key, a connection string or an Azure AD "
-                     "identity (storage.auth: identity)")
+                "identity (storage.auth: identity)",
+            )
         if hours > 24 * 7:
-            raise UsageError("a SAS signed with an Azure AD identity is valid 7 days at most",
-                             hint="lower workflow.sas_duration_hours or use an account key")
+            raise UsageError(
+                "a SAS signed with an Azure AD identity is valid 7 days at most",
+                hint="lower workflow.sas_duration_hours or use an account key",
+            )
         now = datetime.now(timezone.utc)
         with self._lock, self._mapped("getting a user delegation key"):
             key = self._delegation_key
             if key is None or key.signed_expiry <= (now + timedelta(hours=hours)).strftime(
-                    "%Y-%m-%dT%H:%M:%SZ"):
-                key = self._service.get_user_delegation_key(now - _SAS_CLOCK_SKEW,
-                                                            now + timedelta(days=7))
+                "%Y-%m-%dT%H:%M:%SZ"
+            ):
+                key = self._service.get_user_delegation_key(
+                    now - _SAS_CLOCK_SKEW, now + timedelta(days=7)
+                )
                 self._delegation_key = key
         return {"user_delegation_key": key}
 
     def blob_read_sas(self, container: str, name: str, hours: int) -> str:
         now = datetime.now(timezone.utc)
         token = generate_blob_sas(
-            self.account_name, container, name, permission=BlobSasPermissions(read=True),
-            start=now - _SAS_CLOCK_SKEW, expiry=now + timedelta(hours=hours),
-            **self._signing(hours))
+            self.account_name,
+            container,
+            name,
+            permission=BlobSasPermissions(read=True),
+            start=now - _SAS_CLOCK_SKEW,
+            expiry=now + timedelta(hours=hours),
+            **self._signing(hours),
+        )
         register_secret(token)
         return sv_first(token)
 
@@ -391,10 +458,13 @@ class AzureBlobStore(BlobStore):
             raise UsageError("container SAS tokens made by genoflow never grant list ('l')")
         now = datetime.now(timezone.utc)
         token = generate_container_sas(
-            self.account_name, container,
+            self.account_name,
+            container,
             permission=ContainerSasPermissions.from_string(permission),
-            start=now - _SAS_CLOCK_SKEW, expiry=now + timedelta(hours=hours),
-            **self._signing(hours))
+            start=now - _SAS_CLOCK_SKEW,
+            expiry=now + timedelta(hours=hours),
+            **self._signing(hours),
+        )
         register_secret(token)
         return sv_first(token)
 
@@ -404,29 +474,33 @@ class AzureBlobStore(BlobStore):
             raise UsageError(f"a lease lasts 15 to 60 seconds or -1 (forever), not {seconds}")
         blob = self._blob(container, name)
         what = f"{container}/{name}"
-        with self._mapped(f"creating the lock blob {what}"):
-            try:
-                blob.upload_blob(b"", overwrite=False)
-            except ResourceExistsError:
-                pass
+        with (
+            self._mapped(f"creating the lock blob {what}"),
+            contextlib.suppress(ResourceExistsError),
+        ):
+            blob.upload_blob(b"", overwrite=False)
         client = BlobLeaseClient(blob)
         try:
             with self._mapped(f"acquiring the lock {what}"):
                 client.acquire(lease_duration=seconds)
         except LockHeldError as exc:
-            raise LockHeldError(f"the lock {what} is held by another job", status=409,
-                                hint="another genoflow job is running; wait for it, or break "
-                                     "the lease if it crashed (az storage blob lease break)"
-                                ) from exc
+            raise LockHeldError(
+                f"the lock {what} is held by another job",
+                status=409,
+                hint="another genoflow job is running; wait for it, or break "
+                "the lease if it crashed (az storage blob lease break)",
+            ) from exc
         return AzureLease(self, client, what)
 
     # --- transfer primitives ---------------------------------------------------------------------
-    def stage_block(self, container: str, name: str, block_id: str, data: bytes | memoryview,
-                    md5: bytes) -> None:
+    def stage_block(
+        self, container: str, name: str, block_id: str, data: bytes | memoryview, md5: bytes
+    ) -> None:
         body = bytes(data) if isinstance(data, memoryview) else data
         with self._mapped(f"uploading a block of {container}/{name}"):
             self._blob(container, name).stage_block(
-                block_id, body, length=len(body), transactional_content_md5=md5)
+                block_id, body, length=len(body), transactional_content_md5=md5
+            )
 
     def uncommitted_blocks(self, container: str, name: str) -> list[StagedBlock]:
         with self._mapped(f"reading the staged blocks of {container}/{name}"):
@@ -441,41 +515,57 @@ class AzureBlobStore(BlobStore):
             committed, _ = self._blob(container, name).get_block_list("committed")
         return [str(b.id) for b in committed]
 
-    def commit_blocks(self, container: str, name: str, block_ids: Sequence[str], *,
-                      content_md5: bytes, tier: str | None = None,
-                      metadata: Mapping[str, str] | None = None,
-                      tags: Mapping[str, str] | None = None,
-                      content_type: str | None = None) -> BlobInfo:
+    def commit_blocks(
+        self,
+        container: str,
+        name: str,
+        block_ids: Sequence[str],
+        *,
+        content_md5: bytes,
+        tier: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> BlobInfo:
         blob = self._blob(container, name)
-        settings = ContentSettings(content_type=content_type or "application/octet-stream",
-                                   content_md5=bytearray(content_md5))
+        settings = ContentSettings(
+            content_type=content_type or "application/octet-stream",
+            content_md5=bytearray(content_md5),
+        )
         with self._mapped(f"committing {container}/{name}"):
             blob.commit_block_list(
-                [BlobBlock(block_id=b) for b in block_ids], content_settings=settings,
+                [BlobBlock(block_id=b) for b in block_ids],
+                content_settings=settings,
                 metadata=dict(metadata) if metadata else None,
                 tags=dict(tags) if tags else None,
-                standard_blob_tier=StandardBlobTier(tier) if tier else None)
+                standard_blob_tier=StandardBlobTier(tier) if tier else None,
+            )
         return self.get_blob(container, name)
 
-    def read_range(self, container: str, name: str, offset: int, length: int,
-                   etag: str | None = None) -> bytes:
+    def read_range(
+        self, container: str, name: str, offset: int, length: int, etag: str | None = None
+    ) -> bytes:
         conditions: dict[str, Any] = (
-            {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {})
+            {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
+        )
         what = f"downloading {container}/{name}"
         try:
             with self._mapped(what):
                 stream = self._blob(container, name).download_blob(
-                    offset=offset, length=length, max_concurrency=1, **conditions)
+                    offset=offset, length=length, max_concurrency=1, **conditions
+                )
                 return bytes(stream.readall())
         except UsageError as exc:
-            raise UsageError(f"cannot download {container}/{name}: the blob is in the Archive "
-                             "tier", hint=REHYDRATE_HINT.format(container=container, name=name)
-                             ) from exc
+            raise UsageError(
+                f"cannot download {container}/{name}: the blob is in the Archive tier",
+                hint=REHYDRATE_HINT.format(container=container, name=name),
+            ) from exc
 
 
 # --- factories ---------------------------------------------------------------------------------
-def client_options(retry: RetryConfig, concurrency: int, api_version: str | None,
-                   hook: Callable[[Any], None]) -> dict[str, Any]:
+def client_options(
+    retry: RetryConfig, concurrency: int, api_version: str | None, hook: Callable[[Any], None]
+) -> dict[str, Any]:
     options: dict[str, Any] = {
         "transport": make_transport(concurrency + 4),
         "retry_policy": JitteredRetry(retry),
@@ -497,10 +587,19 @@ class _HookRelay:
             self.store.count_request(request)
 
 
-def build_store(account_url: str, *, account_name: str, auth: str, credential: Any,
-                retry: RetryConfig, concurrency: int, api_version: str | None = None,
-                account_key: str | None = None, connection_string: str | None = None,
-                scoped_container: str | None = None) -> AzureBlobStore:
+def build_store(
+    account_url: str,
+    *,
+    account_name: str,
+    auth: str,
+    credential: Any,
+    retry: RetryConfig,
+    concurrency: int,
+    api_version: str | None = None,
+    account_key: str | None = None,
+    connection_string: str | None = None,
+    scoped_container: str | None = None,
+) -> AzureBlobStore:
     relay = _HookRelay()
     options = client_options(retry, concurrency, api_version, relay)
     try:
@@ -509,13 +608,20 @@ def build_store(account_url: str, *, account_name: str, auth: str, credential: A
         else:
             service = BlobServiceClient(account_url, credential=credential, **options)
     except ValueError as exc:
-        raise ConfigError(f"cannot build a storage client for {account_url}: "
-                          f"{str(exc).splitlines()[0]}") from exc
+        raise ConfigError(
+            f"cannot build a storage client for {account_url}: {str(exc).splitlines()[0]}"
+        ) from exc
     token = credential if auth == "identity" else None
-    store = AzureBlobStore(service, account_name=account_name or str(service.account_name),
-                           account_url=account_url or service.url, auth=auth, retry=retry,
-                           account_key=account_key, token_credential=token,
-                           scoped_container=scoped_container)
+    store = AzureBlobStore(
+        service,
+        account_name=account_name or str(service.account_name),
+        account_url=account_url or service.url,
+        auth=auth,
+        retry=retry,
+        account_key=account_key,
+        token_credential=token,
+        scoped_container=scoped_container,
+    )
     relay.store = store
     return store
 

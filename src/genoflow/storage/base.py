@@ -99,8 +99,12 @@ class Lease(abc.ABC):
     def __enter__(self) -> Lease:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.release()
 
 
@@ -140,8 +144,9 @@ class BlobStore(abc.ABC):
             return None
 
     @abc.abstractmethod
-    def list_blobs(self, container: str, prefix: str = "", *, include_tags: bool = False
-                   ) -> Iterator[BlobInfo]:
+    def list_blobs(
+        self, container: str, prefix: str = "", *, include_tags: bool = False
+    ) -> Iterator[BlobInfo]:
         """Blobs whose name starts with ``prefix``, in name order (metadata always included)."""
 
     @abc.abstractmethod
@@ -160,8 +165,13 @@ class BlobStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def set_tiers(self, container: str, changes: Sequence[tuple[str, str]], *,
-                  rehydrate_priority: str | None = None) -> list[TierFailure]:
+    def set_tiers(
+        self,
+        container: str,
+        changes: Sequence[tuple[str, str]],
+        *,
+        rehydrate_priority: str | None = None,
+    ) -> list[TierFailure]:
         """Move blobs to tiers: ``changes`` is (blob name, "Hot"|"Cool"|"Cold"|"Archive").
 
         Uses Blob Batch, at most 256 sub-requests per request; sub-requests that fail with a
@@ -199,8 +209,9 @@ class BlobStore(abc.ABC):
 
     # --- what the transfer layer needs ---------------------------------------------------------
     @abc.abstractmethod
-    def stage_block(self, container: str, name: str, block_id: str, data: bytes | memoryview,
-                    md5: bytes) -> None:
+    def stage_block(
+        self, container: str, name: str, block_id: str, data: bytes | memoryview, md5: bytes
+    ) -> None:
         """Stage one block; ``md5`` (raw 16 bytes) is sent so the service rejects corruption.
 
         A block the service rejects as not matching its MD5 raises IntegrityError.
@@ -215,19 +226,27 @@ class BlobStore(abc.ABC):
         """The ids of the committed blocks of ``name``, in order."""
 
     @abc.abstractmethod
-    def commit_blocks(self, container: str, name: str, block_ids: Sequence[str], *,
-                      content_md5: bytes, tier: str | None = None,
-                      metadata: Mapping[str, str] | None = None,
-                      tags: Mapping[str, str] | None = None,
-                      content_type: str | None = None) -> BlobInfo:
+    def commit_blocks(
+        self,
+        container: str,
+        name: str,
+        block_ids: Sequence[str],
+        *,
+        content_md5: bytes,
+        tier: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> BlobInfo:
         """Commit the staged blocks as the blob's content, storing ``content_md5`` (raw bytes).
 
         Returns the blob's properties as the service reports them after the commit.
         """
 
     @abc.abstractmethod
-    def read_range(self, container: str, name: str, offset: int, length: int,
-                   etag: str | None = None) -> bytes:
+    def read_range(
+        self, container: str, name: str, offset: int, length: int, etag: str | None = None
+    ) -> bytes:
         """``length`` bytes of the blob from ``offset``; with ``etag``, fails if it changed."""
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -27,15 +27,19 @@ def choose_block_size(file_size: int, requested: int | None = None) -> int:
     """The block size for a file: ``requested`` if given and valid, else the smallest whole
     number of MiB >= 8 MiB that keeps the file within 50,000 blocks."""
     if file_size > MAX_BLOCKS * MAX_BLOCK_SIZE:
-        raise InputError(f"file of {file_size} bytes exceeds the block blob limit "
-                         f"({MAX_BLOCKS} blocks of 4000 MiB)")
+        raise InputError(
+            f"file of {file_size} bytes exceeds the block blob limit "
+            f"({MAX_BLOCKS} blocks of 4000 MiB)"
+        )
     if requested is not None:
         if not 0 < requested <= MAX_BLOCK_SIZE:
             raise InputError(f"block size must be 1 byte to 4000 MiB, not {requested}")
         if block_count(file_size, requested) > MAX_BLOCKS:
-            raise InputError(f"a block size of {requested // MIB} MiB needs more than "
-                             f"{MAX_BLOCKS} blocks for this file",
-                             hint="leave storage.block_size_mib unset to choose it from the size")
+            raise InputError(
+                f"a block size of {requested // MIB} MiB needs more than "
+                f"{MAX_BLOCKS} blocks for this file",
+                hint="leave storage.block_size_mib unset to choose it from the size",
+            )
         return requested
     needed = -(-file_size // MAX_BLOCKS)
     whole_mib = -(-needed // MIB) * MIB

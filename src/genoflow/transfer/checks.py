@@ -40,8 +40,9 @@ def check_fastq(path: Path) -> None:
         with _open(path, gzipped) as stream:
             records = _check_records(path, stream)
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"{path}: cannot read it as {'gzipped ' if gzipped else ''}FASTQ: "
-                         f"{exc}") from exc
+        raise InputError(
+            f"{path}: cannot read it as {'gzipped ' if gzipped else ''}FASTQ: {exc}"
+        ) from exc
     if records == 0:
         raise InputError(f"{path}: no FASTQ records (the file is empty)")
 
@@ -58,23 +59,29 @@ def _check_records(path: Path, stream: BinaryIO) -> int:
         header, sequence, plus, quality = (line.rstrip(b"\r\n") for line in lines)
         where = f"{path}: record {number} is not FASTQ"
         if not header.startswith(b"@"):
-            raise InputError(f"{where}: the header line must start with '@'",
-                             hint="is this really a FASTQ file (not FASTA, BAM or text)?")
+            raise InputError(
+                f"{where}: the header line must start with '@'",
+                hint="is this really a FASTQ file (not FASTA, BAM or text)?",
+            )
         if not sequence or not set(sequence) <= _SEQUENCE_LETTERS:
             raise InputError(f"{where}: the sequence line has characters other than bases")
         if not plus.startswith(b"+"):
             raise InputError(f"{where}: the third line must start with '+'")
         if len(quality) != len(sequence):
-            raise InputError(f"{where}: quality and sequence lengths differ "
-                             f"({len(quality)} vs {len(sequence)}; truncated file?)")
+            raise InputError(
+                f"{where}: quality and sequence lengths differ "
+                f"({len(quality)} vs {len(sequence)}; truncated file?)"
+            )
     return FASTQ_RECORDS_CHECKED
 
 
 def _require_gzip(path: Path) -> None:
     with path.open("rb") as stream:
         if stream.read(2) != GZIP_MAGIC:
-            raise InputError(f"{path}: named .gz but it is not gzip-compressed",
-                             hint="compress it with gzip (or bgzip), or rename it")
+            raise InputError(
+                f"{path}: named .gz but it is not gzip-compressed",
+                hint="compress it with gzip (or bgzip), or rename it",
+            )
 
 
 def _check_bam(path: Path) -> None:

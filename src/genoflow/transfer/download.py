@@ -15,11 +15,10 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from genoflow.errors import IntegrityError, UsageError
 from genoflow.storage.base import REHYDRATE_HINT, BlobInfo, BlobStore
@@ -61,16 +60,26 @@ def target_path(name: str, dest: Path) -> Path:
     return dest
 
 
-def download_blob(store: BlobStore, container: str, name: str, dest: Path | str, *,
-                  concurrency: int = DEFAULT_CONCURRENCY, chunk_size: int = DEFAULT_CHUNK,
-                  overwrite: bool = False, progress: Progress | None = None) -> DownloadResult:
+def download_blob(
+    store: BlobStore,
+    container: str,
+    name: str,
+    dest: Path | str,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    chunk_size: int = DEFAULT_CHUNK,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> DownloadResult:
     """Download ``container/name`` into ``dest`` (a directory or a file path), verified."""
     started = time.monotonic()
     info = store.get_blob(container, name)
     if info.archived:
-        raise UsageError(f"cannot download {container}/{name}: the blob is in the Archive tier"
-                         f"{' (' + info.archive_status + ')' if info.archive_status else ''}",
-                         hint=REHYDRATE_HINT.format(container=container, name=name))
+        raise UsageError(
+            f"cannot download {container}/{name}: the blob is in the Archive tier"
+            f"{' (' + info.archive_status + ')' if info.archive_status else ''}",
+            hint=REHYDRATE_HINT.format(container=container, name=name),
+        )
     final = target_path(name, Path(dest))
     final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():
@@ -78,16 +87,36 @@ def download_blob(store: BlobStore, container: str, name: str, dest: Path | str,
         if local:
             if progress:
                 progress(info.size)
-            return DownloadResult(name, container, str(final), info.size,
-                                  time.monotonic() - started, local, True, skipped=True)
+            return DownloadResult(
+                name,
+                container,
+                str(final),
+                info.size,
+                time.monotonic() - started,
+                local,
+                True,
+                skipped=True,
+            )
         if not overwrite:
-            raise UsageError(f"{final} exists and differs from {container}/{name}",
-                             hint="remove it, pass --overwrite, or choose another -o")
+            raise UsageError(
+                f"{final} exists and differs from {container}/{name}",
+                hint="remove it, pass --overwrite, or choose another -o",
+            )
     job = _RangedDownload(store, info, final, chunk_size, progress)
     fetched, reused = job.run(concurrency)
     md5 = _verify_and_place(job.part, job.journal, final, info)
-    return DownloadResult(name, container, str(final), info.size, time.monotonic() - started,
-                          md5, info.md5 is not None, False, fetched, reused)
+    return DownloadResult(
+        name,
+        container,
+        str(final),
+        info.size,
+        time.monotonic() - started,
+        md5,
+        info.md5 is not None,
+        False,
+        fetched,
+        reused,
+    )
 
 
 def _existing_matches(path: Path, info: BlobInfo) -> str | None:
@@ -98,8 +127,14 @@ def _existing_matches(path: Path, info: BlobInfo) -> str | None:
 
 
 class _RangedDownload:
-    def __init__(self, store: BlobStore, info: BlobInfo, final: Path, chunk_size: int,
-                 progress: Progress | None) -> None:
+    def __init__(
+        self,
+        store: BlobStore,
+        info: BlobInfo,
+        final: Path,
+        chunk_size: int,
+        progress: Progress | None,
+    ) -> None:
         self.store, self.info, self.chunk_size, self.progress = store, info, chunk_size, progress
         self.part = final.with_name(final.name + ".part")
         self.journal = final.with_name(final.name + ".part.log")
@@ -140,13 +175,16 @@ class _RangedDownload:
     def _length(self, index: int) -> int:
         return min(self.chunk_size, self.info.size - index * self.chunk_size)
 
-    def _fetch(self, index: int, part: BinaryIO, journal: Any) -> None:
+    def _fetch(self, index: int, part: IO[bytes], journal: IO[str]) -> None:
         offset = index * self.chunk_size
-        data = self.store.read_range(self.info.container, self.info.name, offset,
-                                     self._length(index), etag=self.info.etag)
+        data = self.store.read_range(
+            self.info.container, self.info.name, offset, self._length(index), etag=self.info.etag
+        )
         if len(data) != self._length(index):
-            raise IntegrityError(f"short read of {self.info.container}/{self.info.name} at "
-                                 f"{offset}: {len(data)} bytes")
+            raise IntegrityError(
+                f"short read of {self.info.container}/{self.info.name} at "
+                f"{offset}: {len(data)} bytes"
+            )
         with self._lock:
             part.seek(offset)
             part.write(data)
@@ -167,9 +205,11 @@ def _verify_and_place(part: Path, journal: Path, final: Path, info: BlobInfo) ->
     if info.md5 and md5 != info.md5:
         part.unlink(missing_ok=True)
         journal.unlink(missing_ok=True)
-        raise IntegrityError(f"{info.container}/{info.name}: downloaded data has MD5 {md5}, the "
-                             f"blob's Content-MD5 is {info.md5}; nothing was written to {final}",
-                             hint="download it again; if it fails again the blob is corrupt")
+        raise IntegrityError(
+            f"{info.container}/{info.name}: downloaded data has MD5 {md5}, the "
+            f"blob's Content-MD5 is {info.md5}; nothing was written to {final}",
+            hint="download it again; if it fails again the blob is corrupt",
+        )
     os.replace(part, final)
     journal.unlink(missing_ok=True)
     return md5

@@ -87,12 +87,21 @@ def file_md5(path: Path, progress: Progress | None = None) -> str:
     return digest.hexdigest()
 
 
-def upload_file(store: BlobStore, path: Path | str, container: str, blob_name: str, *,
-                overwrite: bool = False, tier: str | None = None,
-                concurrency: int = DEFAULT_CONCURRENCY, block_size: int | None = None,
-                metadata: Mapping[str, str] | None = None,
-                tags: Mapping[str, str] | None = None, progress: Progress | None = None,
-                restart: bool = False) -> UploadResult:
+def upload_file(
+    store: BlobStore,
+    path: Path | str,
+    container: str,
+    blob_name: str,
+    *,
+    overwrite: bool = False,
+    tier: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    block_size: int | None = None,
+    metadata: Mapping[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+    restart: bool = False,
+) -> UploadResult:
     """Upload ``path`` to ``container/blob_name``; resumes an interrupted upload of it.
 
     Skips (``skipped=True``) when the blob exists with the same size and MD5; refuses to replace a
@@ -108,19 +117,39 @@ def upload_file(store: BlobStore, path: Path | str, container: str, blob_name: s
         if local_md5:
             if progress:
                 progress(size)
-            return UploadResult(blob_name, container, str(path), size,
-                                time.monotonic() - started, local_md5, True, chosen)
+            return UploadResult(
+                blob_name,
+                container,
+                str(path),
+                size,
+                time.monotonic() - started,
+                local_md5,
+                True,
+                chosen,
+            )
         if not overwrite:
             raise UsageError(
                 f"{container}/{blob_name} already exists with different content "
                 f"({existing.size} bytes, md5 {existing.md5 or 'unknown'})",
-                hint="pass --overwrite to replace it, or choose another --prefix")
+                hint="pass --overwrite to replace it, or choose another --prefix",
+            )
     staged = {} if restart else _staged_md5s(store, container, blob_name, chosen)
     job = _BlockUpload(store, container, blob_name, chosen, concurrency, staged, progress)
     ids, digest = job.run(path, size)
     _commit_verified(store, container, blob_name, ids, digest, size, tier, metadata, tags)
-    return UploadResult(blob_name, container, str(path), size, time.monotonic() - started,
-                        digest.hex(), False, chosen, len(ids), job.sent, job.reused)
+    return UploadResult(
+        blob_name,
+        container,
+        str(path),
+        size,
+        time.monotonic() - started,
+        digest.hex(),
+        False,
+        chosen,
+        len(ids),
+        job.sent,
+        job.reused,
+    )
 
 
 def _same_as_existing(path: Path, size: int, existing: BlobInfo) -> str | None:
@@ -131,8 +160,9 @@ def _same_as_existing(path: Path, size: int, existing: BlobInfo) -> str | None:
     return local if local == existing.md5 else None
 
 
-def _staged_md5s(store: BlobStore, container: str, name: str, block_size: int
-                 ) -> dict[int, tuple[str, int]]:
+def _staged_md5s(
+    store: BlobStore, container: str, name: str, block_size: int
+) -> dict[int, tuple[str, int]]:
     """index -> (md5 hex, size) of our blocks already staged with this block size."""
     staged: dict[int, tuple[str, int]] = {}
     for block in store.uncommitted_blocks(container, name):
@@ -145,9 +175,16 @@ def _staged_md5s(store: BlobStore, container: str, name: str, block_size: int
 class _BlockUpload:
     """Reads the file once, in order, and stages the blocks that are not staged yet."""
 
-    def __init__(self, store: BlobStore, container: str, name: str, block_size: int,
-                 concurrency: int, staged: Mapping[int, tuple[str, int]],
-                 progress: Progress | None) -> None:
+    def __init__(
+        self,
+        store: BlobStore,
+        container: str,
+        name: str,
+        block_size: int,
+        concurrency: int,
+        staged: Mapping[int, tuple[str, int]],
+        progress: Progress | None,
+    ) -> None:
         self.store, self.container, self.name = store, container, name
         self.block_size = block_size
         self.concurrency = max(1, concurrency)
@@ -179,12 +216,20 @@ class _BlockUpload:
             for future in futures:
                 future.result()  # re-raises the first failure of a block
         if _fingerprint(path) != before or len(ids) != block_count(size, self.block_size):
-            raise IntegrityError(f"{path} changed while it was being uploaded; nothing was "
-                                 "committed", hint="upload it again once it is complete")
+            raise IntegrityError(
+                f"{path} changed while it was being uploaded; nothing was committed",
+                hint="upload it again once it is complete",
+            )
         return ids, whole.digest()
 
-    def _next_block(self, stream: BinaryIO, index: int, whole: Any, pool: ThreadPoolExecutor,
-                    futures: list[Future[None]]) -> str:
+    def _next_block(
+        self,
+        stream: BinaryIO,
+        index: int,
+        whole: Any,
+        pool: ThreadPoolExecutor,
+        futures: list[Future[None]],
+    ) -> str:
         data = stream.read(self.block_size)
         whole.update(data)
         digest = hashlib.md5(data)
@@ -200,7 +245,8 @@ class _BlockUpload:
             raise IntegrityError(
                 f"{stream.name}: block {index} differs from the block staged by the "
                 "interrupted upload: the file changed since then; nothing was committed",
-                hint="check the file; to upload it as it is now, rerun with --restart")
+                hint="check the file; to upload it as it is now, rerun with --restart",
+            )
         futures.append(pool.submit(self._stage, this_id, data, digest.digest()))
         return this_id
 
@@ -228,11 +274,20 @@ def _fingerprint(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def _commit_verified(store: BlobStore, container: str, name: str, ids: list[str], md5: bytes,
-                     size: int, tier: str | None, metadata: Mapping[str, str] | None,
-                     tags: Mapping[str, str] | None) -> BlobInfo:
-    info = store.commit_blocks(container, name, ids, content_md5=md5, tier=tier,
-                               metadata=metadata, tags=tags)
+def _commit_verified(
+    store: BlobStore,
+    container: str,
+    name: str,
+    ids: list[str],
+    md5: bytes,
+    size: int,
+    tier: str | None,
+    metadata: Mapping[str, str] | None,
+    tags: Mapping[str, str] | None,
+) -> BlobInfo:
+    info = store.commit_blocks(
+        container, name, ids, content_md5=md5, tier=tier, metadata=metadata, tags=tags
+    )
     problems = []
     if info.size != size:
         problems.append(f"size {info.size} != {size}")
@@ -242,7 +297,9 @@ def _commit_verified(store: BlobStore, container: str, name: str, ids: list[str]
         problems.append("committed block list differs from the blocks read")
     if problems:
         store.delete_blobs(container, [name])
-        raise IntegrityError(f"{container}/{name} did not verify after the commit "
-                             f"({'; '.join(problems)}); the blob was deleted",
-                             hint="upload it again")
+        raise IntegrityError(
+            f"{container}/{name} did not verify after the commit "
+            f"({'; '.join(problems)}); the blob was deleted",
+            hint="upload it again",
+        )
     return info
