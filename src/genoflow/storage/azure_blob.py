@@ -8,6 +8,7 @@ are passed as ``StandardBlobTier`` enums, and the connection pool is sized to th
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import random
 import threading
 import time
@@ -539,6 +540,31 @@ class AzureBlobStore(BlobStore):
                 metadata=dict(metadata) if metadata else None,
                 tags=dict(tags) if tags else None,
                 standard_blob_tier=StandardBlobTier(tier) if tier else None,
+            )
+        return self.get_blob(container, name)
+
+    def put_blob(
+        self,
+        container: str,
+        name: str,
+        data: bytes,
+        *,
+        overwrite: bool = True,
+        metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> BlobInfo:
+        md5 = hashlib.md5(data).digest()
+        settings = ContentSettings(
+            content_type="application/octet-stream", content_md5=bytearray(md5)
+        )
+        with self._mapped(f"writing {container}/{name}"):
+            self._blob(container, name).upload_blob(
+                data,
+                overwrite=overwrite,
+                content_settings=settings,
+                validate_content=True,
+                metadata=dict(metadata) if metadata else None,
+                tags=dict(tags) if tags else None,
             )
         return self.get_blob(container, name)
 

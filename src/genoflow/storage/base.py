@@ -244,6 +244,19 @@ class BlobStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def put_blob(
+        self,
+        container: str,
+        name: str,
+        data: bytes,
+        *,
+        overwrite: bool = True,
+        metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> BlobInfo:
+        """Write a small blob in one request (Content-MD5 set and checked by the service)."""
+
+    @abc.abstractmethod
     def read_range(
         self, container: str, name: str, offset: int, length: int, etag: str | None = None
     ) -> bytes:
