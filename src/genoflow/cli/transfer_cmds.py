@@ -231,9 +231,14 @@ def _report(state: CliState, result: dict[str, Any]) -> None:
             f"{result['md5']}); nothing transferred\n"
         )
         return
+    arrow = (
+        f"{result['path']} -> {where}"
+        if result["status"] == "uploaded"
+        else (f"{where} -> {result['path']}")
+    )
     sys.stdout.write(
-        f"{result['status']} {where} <-> {result['path']}: {result['bytes']} bytes "
-        f"in {result['seconds']:.1f} s ({result['mib_per_s']:.1f} MiB/s), "
+        f"{result['status']} {arrow}: {result['bytes']} bytes in "
+        f"{result['seconds']:.1f} s ({result['mib_per_s']:.1f} MiB/s), "
         f"md5 {result['md5']}\n"
     )
 
