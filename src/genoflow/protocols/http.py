@@ -9,20 +9,19 @@ Sleep and clock are injectable: tests never sleep.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception
 from urllib3.exceptions import NewConnectionError
 
+from genoflow.backoff import retry_after_seconds
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import AuthError, ExitCode, GenoflowError, NotFoundError, ServiceError
 from genoflow.errors import UnavailableError as _Unavailable
@@ -187,22 +186,6 @@ def _json_of(response: requests.Response) -> Any:
             f"than JSON: {_snippet(response.text)}",
             status=response.status_code,
         ) from None
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either a number or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    current = now or datetime.now(timezone.utc)
-    return max(0.0, (when - current).total_seconds())
 
 
 def error_text(response: requests.Response) -> str:

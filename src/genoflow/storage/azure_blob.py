@@ -43,6 +43,7 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
+from genoflow.backoff import retry_after_seconds
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import ConfigError, NotFoundError, UnavailableError, UsageError
 from genoflow.redact import register_secret
@@ -87,7 +88,7 @@ class JitteredRetry(ExponentialRetry):  # type: ignore[misc]
     def get_backoff_time(self, settings: dict[str, Any]) -> float:
         history = settings["history"]
         response = history[-1].http_response if history else None
-        retry_after = parse_retry_after(response.headers.get("Retry-After")) if response else None
+        retry_after = retry_after_seconds(response.headers.get("Retry-After")) if response else None
         if retry_after is not None:
             return retry_after
         return jittered(self.config, max(1, settings["count"]))
@@ -131,23 +132,6 @@ class JitteredRetry(ExponentialRetry):  # type: ignore[misc]
             return False
         request.context.transport.sleep(delay)
         return True
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def jittered(retry: RetryConfig, attempt: int) -> float:
