@@ -201,3 +201,18 @@ def demo_reads(tmp_path: Path) -> tuple[Path, Path]:
         path.write_bytes(gzip.compress(records.encode()))
         paths.append(path)
     return paths[0], paths[1]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_config_check_passes_against_azurite_and_the_server(
+    live_server: LiveServer, azurite: Azurite, protocol: str
+) -> None:
+    env = live_server.client_env(azurite, protocol)
+    result = run_cli(["config", "check"], env=env)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("storage: ok") for line in lines)
+    assert any(line.startswith("service: ok") for line in lines)
+    wrong = run_cli(["config", "check"], env={**env, "GENOFLOW_SERVICE__API_KEY": "wrong-000000"})
+    assert wrong.exit_code == 7, wrong.stdout
+    assert "wrong-000000" not in wrong.stdout + wrong.stderr
