@@ -295,12 +295,25 @@ def format_summary(summary: DemoSummary, stack: LocalStack) -> str:
         *("    " + row for row in s.scores.summary().splitlines()),
     ]
     lines += _tier_lines(s)
+    program = genoflow_command()
     lines += [
         "",
-        f"The stack is still running (config: {stack.config_file}); try 'genoflow list'.",
-        "Stop it with:  genoflow local down",
+        f"The stack is still running (config: {stack.config_file}); try '{program} list'.",
+        f"Stop it with:  {program} local down",
     ]
     return "\n".join(lines)
+
+
+def genoflow_command() -> str:
+    """How the user can call genoflow: plain ``genoflow`` when it is on PATH, else the path of
+    the one running now (``make demo`` runs it from .venv/bin, which is rarely on PATH)."""
+    import shutil
+
+    beside = Path(sys.executable).parent / "genoflow"
+    on_path = shutil.which("genoflow")
+    if on_path and Path(on_path).resolve() == beside.resolve():
+        return "genoflow"
+    return os.path.relpath(beside) if beside.exists() else "genoflow"
 
 
 def _tier_lines(s: DemoSummary) -> list[str]:
