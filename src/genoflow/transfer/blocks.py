@@ -9,7 +9,8 @@ second process can tell from the uncommitted block list alone which blocks of th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from genoflow.errors import InputError
 
@@ -72,3 +73,13 @@ def parse_block_id(value: str) -> ParsedId | None:
     if not match:
         return None
     return ParsedId(int(match[1]), int(match[2]), match[3])
+
+
+def transfer_summary(result: Any, status: str) -> dict[str, Any]:
+    """The ``--json`` / summary-line form of an upload or download result."""
+    data: dict[str, Any] = asdict(result)
+    seconds = float(data["seconds"])
+    data["mib_per_s"] = round(data["bytes"] / MIB / seconds, 2) if seconds > 0 else 0.0
+    data["seconds"] = round(seconds, 3)
+    data["status"] = status
+    return data

@@ -16,13 +16,13 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from genoflow.errors import IntegrityError, UsageError
 from genoflow.storage.base import REHYDRATE_HINT, BlobInfo, BlobStore
-from genoflow.transfer.blocks import MIB
+from genoflow.transfer.blocks import MIB, transfer_summary
 from genoflow.transfer.upload import DEFAULT_CONCURRENCY, HASH_CHUNK, Progress, file_md5
 
 DEFAULT_CHUNK = 8 * MIB
@@ -41,16 +41,8 @@ class DownloadResult:
     chunks_fetched: int = 0
     chunks_reused: int = 0
 
-    @property
-    def mib_per_s(self) -> float:
-        return self.bytes / MIB / self.seconds if self.seconds > 0 else 0.0
-
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["mib_per_s"] = round(self.mib_per_s, 2)
-        data["seconds"] = round(self.seconds, 3)
-        data["status"] = "skipped" if self.skipped else "downloaded"
-        return data
+        return transfer_summary(self, "skipped" if self.skipped else "downloaded")
 
 
 def target_path(name: str, dest: Path) -> Path:

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -39,6 +39,7 @@ from genoflow.transfer.blocks import (
     choose_block_size,
     in_flight_limit,
     parse_block_id,
+    transfer_summary,
 )
 
 Progress = Callable[[int], None]
@@ -65,16 +66,8 @@ class UploadResult:
     blocks_sent: int = 0
     blocks_reused: int = 0
 
-    @property
-    def mib_per_s(self) -> float:
-        return self.bytes / MIB / self.seconds if self.seconds > 0 else 0.0
-
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["mib_per_s"] = round(self.mib_per_s, 2)
-        data["seconds"] = round(self.seconds, 3)
-        data["status"] = "skipped" if self.skipped else "uploaded"
-        return data
+        return transfer_summary(self, "skipped" if self.skipped else "uploaded")
 
 
 def file_md5(path: Path, progress: Progress | None = None) -> str:
