@@ -18,7 +18,6 @@ from genoflow.model.runs import RunState
 from genoflow.protocols.msgenomics import wire
 from genoflow.server.service import (
     RequestRejected,
-    RunNotFound,
     RunService,
     to_run,
 )
@@ -114,17 +113,11 @@ def build_router(service: RunService) -> APIRouter:
 
     @router.get("/{workflow_id}", summary="Workflow status")
     def get_workflow(workflow_id: str) -> JSONResponse:
-        try:
-            return JSONResponse(workflow_json(service, service.get(workflow_id)))
-        except RunNotFound as exc:
-            return error(404, str(exc))
+        return JSONResponse(workflow_json(service, service.get(workflow_id)))
 
     @router.delete("/{workflow_id}", summary="Cancel a workflow")
     def cancel_workflow(workflow_id: str) -> JSONResponse:
-        try:
-            return JSONResponse(workflow_json(service, service.cancel(workflow_id)))
-        except RunNotFound as exc:
-            return error(404, str(exc))
+        return JSONResponse(workflow_json(service, service.cancel(workflow_id)))
 
     return router
 

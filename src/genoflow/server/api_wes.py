@@ -19,7 +19,7 @@ from genoflow.errors import GenoflowError
 from genoflow.model.runs import RunState
 from genoflow.protocols.wes import wire
 from genoflow.redact import redact
-from genoflow.server.service import RequestRejected, RunNotFound, RunService, to_run
+from genoflow.server.service import RequestRejected, RunService, to_run
 from genoflow.server.store import StoredRun
 
 # workflow_url values that name the built-in germline pipeline: the old service's process
@@ -98,10 +98,7 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
     def list_runs(
         page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1), page_token: str | None = None
     ) -> JSONResponse:
-        try:
-            offset = decode_token(page_token)
-        except RequestRejected as exc:
-            return error(400, str(exc))
+        offset = decode_token(page_token)
         size = min(page_size, MAX_PAGE_SIZE)
         runs = service.store.list_runs(newest_first=True, offset=offset, limit=size + 1)
         more = len(runs) > size
@@ -148,10 +145,7 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
 
     @router.get("/runs/{run_id}")
     def run_log(run_id: str, request: Request) -> JSONResponse:
-        try:
-            run = service.get(run_id)
-        except RunNotFound as exc:
-            return error(404, str(exc))
+        run = service.get(run_id)
         log = wire.run_to_run_log(
             to_run(run),
             request=_redacted_request(run),
@@ -164,10 +158,7 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
 
     @router.get("/runs/{run_id}/status")
     def run_status(run_id: str) -> JSONResponse:
-        try:
-            run = service.get(run_id)
-        except RunNotFound as exc:
-            return error(404, str(exc))
+        run = service.get(run_id)
         return JSONResponse(
             wire.RunStatus(run_id=str(run.id), state=wire.STATE_TO_WES[run.state]).model_dump()
         )
@@ -176,13 +167,8 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
     def list_tasks(
         run_id: str, page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1), page_token: str | None = None
     ) -> JSONResponse:
-        try:
-            run = service.get(run_id)
-            offset = decode_token(page_token)
-        except RunNotFound as exc:
-            return error(404, str(exc))
-        except RequestRejected as exc:
-            return error(400, str(exc))
+        run = service.get(run_id)
+        offset = decode_token(page_token)
         tasks = _task_logs(service, run)
         page = tasks[offset : offset + page_size]
         more = offset + page_size < len(tasks)
@@ -195,10 +181,7 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
 
     @router.get("/runs/{run_id}/tasks/{task_id}")
     def get_task(run_id: str, task_id: str) -> JSONResponse:
-        try:
-            run = service.get(run_id)
-        except RunNotFound as exc:
-            return error(404, str(exc))
+        run = service.get(run_id)
         for task in _task_logs(service, run):
             if task.id == task_id:
                 return JSONResponse(task.model_dump(mode="json", exclude_none=True))
@@ -206,10 +189,7 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
 
     @router.post("/runs/{run_id}/cancel")
     def cancel_run(run_id: str) -> JSONResponse:
-        try:
-            run = service.cancel(run_id)
-        except RunNotFound as exc:
-            return error(404, str(exc))
+        run = service.cancel(run_id)
         return JSONResponse(wire.RunId(run_id=str(run.id)).model_dump())
 
     return router

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from genoflow import __version__
 from genoflow.server import api_msgenomics, api_wes
-from genoflow.server.service import RunService
+from genoflow.server.service import RequestRejected, RunNotFound, RunService
 
 HEALTH_PATH = "/health"
 _OPEN_PATHS = frozenset({HEALTH_PATH})
@@ -37,28 +37,27 @@ def presented_key(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
+def error_response(
+    path: str, status: int, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """An error in the shape of the API the path belongs to: ``{"Message"}`` for the old
+    service, ``{"msg", "status_code"}`` for WES."""
+    body: dict[str, object] = (
+        {"Message": message}
+        if path.startswith(_MSGEN_PREFIX)
+        else {"msg": message, "status_code": status}
+    )
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def _unauthorized(path: str) -> JSONResponse:
     if path.startswith(_MSGEN_PREFIX):
-        return JSONResponse(
-            {"Message": "Access denied due to missing or invalid subscription key."},
-            status_code=401,
+        return error_response(
+            path, 401, "Access denied due to missing or invalid subscription key."
         )
-    return JSONResponse(
-        {"msg": "missing or invalid API key", "status_code": 401},
-        status_code=401,
-        headers={"WWW-Authenticate": "Bearer"},
+    return error_response(
+        path, 401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"}
     )
-
-
-def _too_large(path: str, limit: int, status: int = 413) -> JSONResponse:
-    message = (
-        f"request body larger than {limit} bytes"
-        if status == 413
-        else "a Content-Length header is required"
-    )
-    if path.startswith(_MSGEN_PREFIX):
-        return JSONResponse({"Message": message}, status_code=status)
-    return JSONResponse({"msg": message, "status_code": status}, status_code=status)
 
 
 def create_app(
@@ -85,10 +84,18 @@ def create_app(
         length = request.headers.get("content-length")
         if request.method in {"POST", "PUT", "PATCH"} and not (length and length.isdigit()):
             # Without a declared length the size limit could not be enforced before reading.
-            return _too_large(path, max_request_bytes, status=411)
+            return error_response(path, 411, "a Content-Length header is required")
         if length and length.isdigit() and int(length) > max_request_bytes:
-            return _too_large(path, max_request_bytes)
+            return error_response(path, 413, f"request body larger than {max_request_bytes} bytes")
         return await call_next(request)
+
+    @app.exception_handler(RunNotFound)
+    async def not_found(request: Request, exc: RunNotFound) -> JSONResponse:
+        return error_response(request.url.path, 404, str(exc))
+
+    @app.exception_handler(RequestRejected)
+    async def rejected(request: Request, exc: RequestRejected) -> JSONResponse:
+        return error_response(request.url.path, 400, str(exc))
 
     @app.get(HEALTH_PATH, tags=["health"])
     def health() -> dict[str, object]:
