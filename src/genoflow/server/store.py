@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -50,8 +50,6 @@ CREATE TABLE IF NOT EXISTS tasks (
     PRIMARY KEY (run_id, name)
 );
 """
-
-ACTIVE_STATES = (RunState.QUEUED, RunState.RUNNING, RunState.CANCELLING)
 
 
 def utcnow() -> datetime:
@@ -288,4 +286,4 @@ def _from_row(row: sqlite3.Row) -> StoredRun:
     )
 
 
-__all__ = ["ACTIVE_STATES", "RunStore", "StoredRun", "StoredTask", "replace", "utcnow"]
+__all__ = ["RunStore", "StoredRun", "StoredTask", "utcnow"]
