@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genoflow.config import Settings
-from genoflow.errors import ConfigError, GenoflowError
+from genoflow.errors import GenoflowError
 from genoflow.redact import redact
 
 
@@ -32,16 +32,9 @@ def _check(name: str, probe: Callable[[], str]) -> CheckResult:
 
 def _storage_probe(settings: Settings, output: bool) -> Callable[[], str]:
     def probe() -> str:
-        storage = settings.config.storage
-        if not (storage.account_name or storage.account_url or storage.connection_string):
-            raise ConfigError(
-                "no storage account configured",
-                hint="set storage.account_name, storage.account_url or storage.connection_string",
-            )
-        from genoflow.storage import open_store
+        from genoflow.storage import open_store  # says "no storage account configured" itself
 
-        store = open_store(storage, output=output)
-        return store.check()
+        return open_store(settings.config.storage, output=output).check()
 
     return probe
 
