@@ -9,7 +9,6 @@ from typing import Any, Optional
 import typer
 
 from genoflow.cli.state import state_of
-from genoflow.errors import ConfigError
 
 app = typer.Typer(
     help="Run the self-hosted analysis service (Microsoft Genomics API + GA4GH WES 1.1).\n\n"
@@ -77,8 +76,6 @@ def reference_add(
     from genoflow.server.references import ReferenceRegistry, add_reference
 
     config = _server_config(ctx, data_dir=data_dir)
-    if not fasta.exists():
-        raise ConfigError(f"FASTA file {fasta} does not exist")
     registry = ReferenceRegistry(config.reference_root, config.references)
     target = add_reference(registry, config.reference_root, name, fasta)
     state = state_of(ctx)
