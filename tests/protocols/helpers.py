@@ -32,12 +32,14 @@ def make_client(
     key: str | None = None,
     attempts: int = 6,
     total: float = 600.0,
+    workflow_engine: str | None = None,
 ) -> ServiceClient:
     service = ServiceConfig(
         protocol=Protocol(protocol),
         url=url,
         api_key=key,
         timeout=5,
+        workflow_engine=workflow_engine,
         retry=RetryConfig(attempts=attempts, initial_delay=1, max_delay=8, total_seconds=total),
     )
     return open_client(service, sleep=clock.sleep, clock=clock.time)

@@ -170,6 +170,26 @@ def test_service_info_parses_toil_1_0(mock, clock):
     assert info["supported_wes_versions"] == ["1.0.0"] and info["protocol"] == "wes"
 
 
+@pytest.mark.parametrize("engine", [None, "cwltool"])
+def test_configured_workflow_engine_is_sent_only_when_set(fake, clock, engine):
+    run = client_for(clock, workflow_engine=engine).submit(two_pair_request())
+    assert fake.requests_seen[run.id].workflow_engine == engine
+
+
+def test_service_info_rejects_an_engine_the_server_does_not_offer(mock, clock):
+    mock.add(
+        "GET",
+        BASE + "/service-info",
+        json={
+            "workflow_type_versions": {"CWL": {"workflow_type_version": ["v1.2"]}},
+            "workflow_engine_versions": {"cwltool": "3.1", "toil": "9.1"},
+        },
+    )
+    assert client_for(clock, workflow_engine="toil").service_info()["protocol"] == "wes"
+    with pytest.raises(ServiceError, match="offers the workflow engines cwltool, toil, not 'x'"):
+        client_for(clock, workflow_engine="x").service_info()
+
+
 def test_service_info_without_cwl_is_an_error(mock, clock):
     mock.add(
         "GET",

@@ -65,6 +65,31 @@ def test_service_info(client: ServiceClient) -> None:
     assert info  # both protocols answer something describing the service
 
 
+def test_wes_service_info_names_the_engine_it_runs(live_server: LiveServer) -> None:
+    versions = _raw(live_server, "/ga4gh/wes/v1/service-info")["workflow_engine_versions"]
+    assert isinstance(versions, dict) and list(versions) == ["cwltool"]
+    assert versions["cwltool"][:1].isdigit()  # the installed cwltool's version
+
+
+def test_wes_workflow_engine_is_honoured_or_refused(
+    live_server: LiveServer, azurite: Azurite
+) -> None:
+    def wes_client(engine: str) -> ServiceClient:
+        service = ServiceConfig(
+            protocol="wes", url=live_server.url, api_key=live_server.api_key, workflow_engine=engine
+        )
+        return open_client(service)
+
+    accepted = wes_client("cwltool").submit(_missing_input_request(azurite, "engineok"))
+    assert _raw(live_server, f"/ga4gh/wes/v1/runs/{accepted.id}")["run_id"] == accepted.id
+    with pytest.raises(ServiceError) as refused:
+        wes_client("cromwell").submit(_missing_input_request(azurite, "enginebad"))
+    message = refused.value.one_line()
+    assert refused.value.exit_code == 2 and "'cromwell'" in message and "cwltool" in message
+    with pytest.raises(ServiceError, match="offers the workflow engines cwltool, not 'cromwell'"):
+        wes_client("cromwell").service_info()
+
+
 def test_submit_get_list_pages_and_cancel(client: ServiceClient, azurite: Azurite) -> None:
     submitted = [client.submit(_missing_input_request(azurite, f"page{i}")) for i in range(5)]
     assert all(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pysam
 import pytest
+import requests
 
 from genoflow.demo import DemoData
 from genoflow.pipelines import TOIL_REQUIREMENT
@@ -36,6 +37,13 @@ def _run_on(engine: str, tmp_path: Path, azurite: Azurite, demo: DemoData, name:
     server = make_server(tmp_path / engine, azurite, demo, engine=engine)
     server.start()
     try:
+        info = requests.get(
+            server.url + "/ga4gh/wes/v1/service-info",
+            headers={"Authorization": f"Bearer {server.api_key}"},
+            timeout=30,
+        ).json()
+        assert list(info["workflow_engine_versions"]) == [engine]
+        assert info["workflow_engine_versions"][engine][:1].isdigit()
         env = _env(server, azurite, f"{name}{engine[:2]}", "msgenomics")
         code, documents, stderr = _submit(
             env, "-b1", str(demo.fastq_r1), "-b2", str(demo.fastq_r2), "--wait"

@@ -80,6 +80,11 @@ class ServiceConfig(_Section):
     timeout: float = Field(30.0, gt=0, description="seconds for one HTTP request")
     poll_interval: float = Field(5.0, gt=0, description="first wait between status polls")
     poll_max_interval: float = Field(60.0, gt=0, description="longest wait between polls")
+    workflow_engine: str | None = Field(
+        None,
+        description="wes only: the engine to ask the server for (Sapporo requires one, e.g. "
+        "cwltool); unset: the server's default",
+    )
     retry: RetryConfig = RetryConfig()
 
     @field_validator("url")

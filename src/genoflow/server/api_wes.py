@@ -19,6 +19,7 @@ from genoflow.errors import GenoflowError
 from genoflow.model.runs import RunState
 from genoflow.protocols.wes import wire
 from genoflow.redact import redact
+from genoflow.server.engine import engine_version
 from genoflow.server.service import RequestRejected, RunService, to_run
 from genoflow.server.store import StoredRun
 
@@ -63,7 +64,9 @@ def _redacted_request(run: StoredRun) -> wire.RunRequest | None:
     return wire.RunRequest.model_validate(json.loads(redact(json.dumps(raw))))
 
 
-def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRouter:
+def build_router(
+    service: RunService, *, allow_custom_workflows: bool, engine: str = "cwltool"
+) -> APIRouter:
     router = APIRouter(prefix=wire.API_PATH, tags=["GA4GH WES 1.1"])
 
     @router.get("/service-info")
@@ -83,7 +86,7 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
             },
             supported_wes_versions=["1.1.0"],
             supported_filesystem_protocols=["https", "http"],
-            workflow_engine_versions={"cwltool": "3", "toil": "9"},
+            workflow_engine_versions={engine: engine_version(engine)},
             default_workflow_engine_parameters=[],
             system_state_counts=counts,
             auth_instructions_url="about:blank",
@@ -127,6 +130,13 @@ def build_router(service: RunService, *, allow_custom_workflows: bool) -> APIRou
                     "disabled (allow_custom_workflows: false)",
                 )
             return error(400, "custom workflows are not supported by this server version")
+        asked = run_request.workflow_engine
+        if asked and asked.lower() != engine:
+            return error(
+                400,
+                f"this server runs workflows with {engine}; workflow_engine {asked!r} is not "
+                f"available here (ask for {engine} or leave workflow_engine unset)",
+            )
         try:
             submit = wire.submit_from_run_request(run_request)
             run = service.submit(

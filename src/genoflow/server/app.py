@@ -66,6 +66,7 @@ def create_app(
     api_keys: Sequence[str],
     max_request_bytes: int,
     allow_custom_workflows: bool = False,
+    engine: str = "cwltool",
 ) -> FastAPI:
     app = FastAPI(
         title="genoflow server",
@@ -102,5 +103,7 @@ def create_app(
         return {"status": "ok", "version": __version__, "active_runs": service.scheduler.active()}
 
     app.include_router(api_msgenomics.build_router(service))
-    app.include_router(api_wes.build_router(service, allow_custom_workflows=allow_custom_workflows))
+    app.include_router(
+        api_wes.build_router(service, allow_custom_workflows=allow_custom_workflows, engine=engine)
+    )
     return app

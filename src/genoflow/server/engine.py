@@ -8,8 +8,11 @@ one left behind.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.metadata
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -21,6 +24,27 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 TERMINATE_GRACE_SECONDS = 10.0
+
+
+@functools.cache
+def engine_version(engine: str) -> str:
+    """The installed version of ``engine`` (cwltool or toil) for service-info, or "unknown"."""
+    try:
+        return importlib.metadata.version(engine)
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    # Toil usually lives in a virtualenv of its own and is only on PATH.
+    executable = shutil.which(engine)
+    if executable is None:
+        return "unknown"
+    try:
+        answer = subprocess.run(
+            [executable, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    words = answer.stdout.split()
+    return words[-1] if answer.returncode == 0 and words else "unknown"
 
 
 @dataclass(frozen=True)

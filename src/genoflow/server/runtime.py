@@ -31,6 +31,7 @@ class Server:
             api_keys=self.config.api_keys,
             max_request_bytes=self.config.max_request_bytes,
             allow_custom_workflows=self.config.allow_custom_workflows,
+            engine=self.config.engine,
         )
 
 

@@ -19,13 +19,6 @@ log = logging.getLogger(__name__)
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
-def workflow_url_for(process: str) -> str:
-    """What ``workflow_url`` names: a URL or ``.cwl`` path is sent as given; a bare process name
-    (``snapgatk``, ``gatk4``) is sent as is, and ``genoflow server`` maps it to its packaged
-    pipeline. For other WES servers, set workflow.process to the CWL document's URL."""
-    return process
-
-
 class WesClient(ServiceClient):
     protocol: ClassVar[str] = "wes"
 
@@ -34,8 +27,10 @@ class WesClient(ServiceClient):
         self.workflow_engine = workflow_engine
 
     def submit(self, request: SubmitRequest) -> Run:
+        # workflow_url is the process name: genoflow server maps it to its packaged pipeline and
+        # reads genoflow's workflow_params (docs/protocols.md).
         run_request = wire.run_request_from_submit(
-            request, workflow_url_for(request.options.process), self.workflow_engine
+            request, request.options.process, self.workflow_engine
         )
         # (None, text) parts: requests sends them as plain multipart/form-data fields.
         parts = [(name, (None, value)) for name, value in run_request.to_form().items()]
@@ -101,6 +96,13 @@ class WesClient(ServiceClient):
             raise ServiceError(
                 "the WES server runs no CWL workflows (workflow_type_versions: "
                 f"{', '.join(info.workflow_type_versions) or 'none'})"
+            )
+        offered = info.workflow_engine_versions
+        if self.workflow_engine and offered and self.workflow_engine not in offered:
+            raise ServiceError(
+                f"the WES server offers the workflow engines {', '.join(sorted(offered))}, "
+                f"not {self.workflow_engine!r}",
+                hint="set service.workflow_engine to one of them, or unset it",
             )
         return {
             "protocol": self.protocol,
