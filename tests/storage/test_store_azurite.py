@@ -43,6 +43,22 @@ def test_tags_and_metadata_merge_and_list_shows_them(store: BlobStore, unique_na
     assert listed.md5 == hashlib.md5(b"vcf").hexdigest() and listed.size == 3
     assert [b.tags for b in store.list_blobs(unique_name, "b/")] == [None]  # only when asked
 
+    # run ids accumulate: an input reused by a second run names both
+    store.set_tags(unique_name, "a/x.vcf", {"run": "11"}, accumulate={"run"})
+    store.set_tags(unique_name, "a/x.vcf", {"run": "12", "t1": "c"}, accumulate={"run"})
+    store.set_tags(unique_name, "a/x.vcf", {"run": "11"}, accumulate={"run"})
+    [listed] = store.list_blobs(unique_name, "a/", include_tags=True)
+    assert listed.tags == {"t1": "c", "t2": "b", "run": "11 12"}
+
+
+def test_merge_tags_keeps_accumulated_values_within_the_tag_limit() -> None:
+    from genoflow.storage.base import TAG_VALUE_LIMIT, merge_tags
+
+    current = {"run": " ".join(str(n) for n in range(100))}  # 289 characters
+    merged = merge_tags(current, {"run": "new"}, accumulate={"run"})
+    assert len(merged["run"]) <= TAG_VALUE_LIMIT and merged["run"].endswith(" 99 new")
+    assert merge_tags({"a": "x"}, {"a": "y"}) == {"a": "y"}
+
 
 def test_set_tiers_batches_256_per_request_and_reports_failures(
     store: BlobStore, unique_name: str

@@ -118,6 +118,14 @@ def test_plan_then_apply_sets_exactly_the_expected_tiers(world) -> None:
     _, again, line = apply_job(stores, containers, service, load_policy(), PriceTable(), NOW)
     assert (line["planned"], line["changed"], line["tagged"]) == (0, 0, 0) and again.ok
     assert tiers(config) == after
+    # the listing says when a tier was set (early-deletion charges, rehydration holds); an
+    # inferred Hot tier was never set
+    changed = {
+        f"{b.container}/{b.name}".split("-", 1)[1]: b.tier_changed
+        for b in read_inventory(stores, containers, service).blobs
+    }
+    assert all(changed[name] is not None for name in EXPECTED)
+    assert {name for name, when in changed.items() if when is None} == set(after) - set(EXPECTED)
 
 
 def test_delete_needs_allow_delete(world) -> None:

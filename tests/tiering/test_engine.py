@@ -13,7 +13,7 @@ from genoflow.tiering.engine import make_plan, output_base_of
 from genoflow.tiering.facts import BlobFacts, RunFacts, RunPhase
 from genoflow.tiering.policy import load_policy, parse_policy
 from genoflow.tiering.prices import GIB, PriceTable
-from tests.tiering.fixtures import BLOBS, IN, NOW, OUT, RUNS, days_ago, output_blob
+from tests.tiering.fixtures import BLOBS, IN, NOW, OUT, RUNS, days_ago, input_blob, output_blob
 
 PRICES = PriceTable()
 
@@ -246,3 +246,66 @@ def test_blob_tagged_with_two_runs_waits_for_both() -> None:
     decisions = make_plan([blob], finished, load_policy(), NOW, PRICES).decisions
     assert [(d.target, d.run_ids) for d in decisions] == [("Cool", ("1", "4"))]
     assert OUT  # the fixture module's containers are the ones the policy examples use
+
+
+def _held_and_moved(blobs, runs, policy_text: str | None = None, now=NOW):
+    policy = load_policy() if policy_text is None else parse_policy(policy_text, "test")
+    plan = make_plan(blobs, runs, policy, now, PRICES)
+    return dict(plan.held), {d.blob.name: d.target for d in plan.decisions}, plan
+
+
+def test_an_active_runs_inputs_are_held_though_their_tag_names_an_older_run() -> None:
+    from genoflow.model.runs import Run, RunState
+    from genoflow.tiering.sources import run_facts
+
+    # The input's tag still names run 1 (ended 100 d ago): run 7 started on it since then.
+    reused = input_blob("1", "s1_1.fq.gz")
+    active = run_facts(Run("7", RunState.RUNNING, input_container=IN, inputs=("s1_1.fq.gz",)))
+    held, moved, _ = _held_and_moved([reused], [*RUNS, active])
+    assert moved == {} and held == {"run not finished": 1}
+    # without the active run, the same blob is archived: the hold above came from run 7
+    assert _held_and_moved([reused], RUNS)[1] == {"s1_1.fq.gz": "Archive"}
+
+
+def test_a_run_id_unknown_to_the_service_stays_in_the_tag_and_holds() -> None:
+    shared = input_blob("1 Z", "s1_1.fq.gz")  # Z: a run of another service on this account
+    held, moved, plan = _held_and_moved([shared], RUNS)
+    assert moved == {} and held == {"run Z unknown to the service": 1}
+    assert plan.tag_updates == []  # rewriting the tag would drop Z and release the blob
+
+
+def test_two_runs_writing_one_output_base_both_hold_its_outputs() -> None:
+    failed_long_ago = input_blob("3", "s9_1.fq.gz", base="s9")
+    rerun_running = input_blob("4", "s9_r_1.fq.gz", base="s9")
+    bam = output_blob("s9.bam", fetched_days_ago=60)
+    policy = "rules: [{name: b, role: output, days: 0, action: Archive}]"
+    held, moved, _ = _held_and_moved([failed_long_ago, rerun_running, bam], RUNS, policy)
+    assert "s9.bam" not in moved and held["run not finished"] >= 1
+    # once the rerun is over too, the BAM moves
+    runs = [r if r.id != "4" else RunFacts("4", RunPhase.failed, ended=days_ago(50)) for r in RUNS]
+    assert _held_and_moved([failed_long_ago, rerun_running, bam], runs, policy)[1] == {
+        "s9.bam": "Archive"
+    }
+
+
+@pytest.mark.parametrize(("changed_days_ago", "archived"), [(3, False), (29, False), (31, True)])
+def test_a_rehydrated_blob_stays_online_before_it_is_archived_again(
+    changed_days_ago: float, archived: bool
+) -> None:
+    # Archived by the inputs-to-archive rule once, then rehydrated to Hot by someone.
+    blob = input_blob("1", "s1_1.fq.gz")
+    blob = BlobFacts(**{**blob.__dict__, "tier_changed": days_ago(changed_days_ago)})
+    held, moved, _ = _held_and_moved([blob], RUNS)
+    assert moved == ({"s1_1.fq.gz": "Archive"} if archived else {})
+    assert held == ({} if archived else {"tier changed < 30 d ago (rehydrated?)": 1})
+
+
+def test_early_deletion_counts_from_the_last_tier_change() -> None:
+    # Created 200 days ago, moved to Cool 10 days ago: 20 days of Cool minimum are left.
+    blob = input_blob("1", "s1_1.fq.gz", size=int(100 * GIB), tier="Cool")
+    blob = BlobFacts(**{**blob.__dict__, "tier_changed": days_ago(10)})
+    _, moved, plan = _held_and_moved(
+        [blob], RUNS, "rules: [{name: c, role: input, days: 20, action: Cold}]"
+    )
+    assert moved == {"s1_1.fq.gz": "Cold"}
+    assert plan.early_deletion == pytest.approx(100 * 0.0152 * 20 / 30)

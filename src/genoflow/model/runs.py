@@ -97,6 +97,8 @@ class Run:
     inputs: tuple[str, ...] = ()
     outputs: Any = None
     bases_processed: int | None = None
+    input_container: str | None = None  # where ``inputs`` are, when the service says
+    summary: bool = False  # from a listing that leaves out inputs, outputs and bases
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, state={self.state.value})"

@@ -352,7 +352,10 @@ class Submitter:
         }
         for name in plan.blob_names():
             try:
-                self.store.set_tags(self.config.storage.input_container, name, tags)
+                # An input reused by several runs names them all: each one holds it.
+                self.store.set_tags(
+                    self.config.storage.input_container, name, tags, accumulate={tagnames.RUN_ID}
+                )
             except GenoflowError as exc:  # tags help cleanup; the run is submitted regardless
                 self.info(f"could not tag input {name}: {exc.one_line()}")
 

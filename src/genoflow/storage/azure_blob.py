@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -57,6 +57,7 @@ from genoflow.storage.base import (
     LockHeldError,
     StagedBlock,
     TierFailure,
+    merge_tags,
     sv_first,
 )
 
@@ -191,6 +192,8 @@ def to_blob_info(container: str, props: BlobProperties, *, with_tags: bool = Fal
         metadata=dict(props.metadata or {}),
         tags=dict(props.tags or {}) if with_tags else None,
         etag=props.etag,
+        # Azure reports no change time for an inferred (default) tier; Azurite reports one.
+        tier_changed=None if props.blob_tier_inferred else props.blob_tier_change_time,
     )
 
 
@@ -299,12 +302,17 @@ class AzureBlobStore(BlobStore):
             ):
                 yield to_blob_info(container, props, with_tags=include_tags)
 
-    def set_tags(self, container: str, name: str, tags: Mapping[str, str]) -> None:
+    def set_tags(
+        self,
+        container: str,
+        name: str,
+        tags: Mapping[str, str],
+        *,
+        accumulate: Collection[str] = (),
+    ) -> None:
         blob = self._blob(container, name)
         with self._mapped(f"setting tags on {container}/{name}"):
-            merged = dict(blob.get_blob_tags())
-            merged.update(tags)
-            blob.set_blob_tags(merged)
+            blob.set_blob_tags(merge_tags(blob.get_blob_tags(), tags, accumulate))
 
     def set_metadata(self, container: str, name: str, metadata: Mapping[str, str]) -> None:
         blob = self._blob(container, name)

@@ -12,7 +12,7 @@ the service rejected as corrupt) or :class:`~genoflow.errors.ServiceError`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -44,6 +44,7 @@ class BlobInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] | None = None
     etag: str | None = None
+    tier_changed: datetime | None = None  # when the tier was last set explicitly
 
     def __repr__(self) -> str:
         return f"BlobInfo({self.container}/{self.name}, {self.size} B, tier={self.tier})"
@@ -150,10 +151,19 @@ class BlobStore(abc.ABC):
         """Blobs whose name starts with ``prefix``, in name order (metadata always included)."""
 
     @abc.abstractmethod
-    def set_tags(self, container: str, name: str, tags: Mapping[str, str]) -> None:
+    def set_tags(
+        self,
+        container: str,
+        name: str,
+        tags: Mapping[str, str],
+        *,
+        accumulate: Collection[str] = (),
+    ) -> None:
         """Merge ``tags`` into the blob's index tags (read, update, write: not atomic).
 
-        A value of ``""`` keeps the key with an empty value; existing keys not named stay.
+        A value of ``""`` keeps the key with an empty value; existing keys not named stay. For
+        the keys in ``accumulate`` the value is a space-separated list of words: the new words
+        are added to the ones already there (oldest dropped past the 256-character limit).
         Works on archived blobs too.
         """
 
@@ -264,6 +274,24 @@ class BlobStore(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections (optional)."""
+
+
+TAG_VALUE_LIMIT = 256
+
+
+def merge_tags(
+    current: Mapping[str, str], new: Mapping[str, str], accumulate: Collection[str] = ()
+) -> dict[str, str]:
+    """``current`` updated with ``new``; keys in ``accumulate`` keep their old words too."""
+    merged = dict(current)
+    for key, value in new.items():
+        if key in accumulate:
+            words = list(dict.fromkeys([*current.get(key, "").split(), *value.split()]))
+            while len(" ".join(words)) > TAG_VALUE_LIMIT and len(words) > 1:
+                words.pop(0)
+            value = " ".join(words)
+        merged[key] = value
+    return merged
 
 
 def blob_url_with_sas(url: str, sas: str | None) -> str:

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from genoflow.model import tags as tagnames
 from genoflow.tiering.facts import (
+    ARCHIVE,
     DELETE,
     BlobFacts,
     BlobRef,
@@ -112,7 +113,7 @@ class RunIndex:
     def __init__(self, runs: Iterable[RunFacts]) -> None:
         self.by_id: dict[str, RunFacts] = {}
         self.by_blob: dict[BlobRef, list[tuple[str, RunFacts]]] = {}
-        self.bases: dict[BlobRef, RunFacts] = {}
+        self.bases: dict[BlobRef, dict[str, RunFacts]] = {}
         for run in runs:
             self.by_id[run.id] = run
             for ref in run.inputs:
@@ -120,23 +121,25 @@ class RunIndex:
             for ref in run.outputs:
                 self.by_blob.setdefault(ref, []).append((tagnames.ROLE_OUTPUT, run))
             for ref in run.output_bases:
-                self.bases[ref] = run
+                self.bases.setdefault(ref, {})[run.id] = run
 
     def learn_output_bases(self, blobs: Iterable[BlobFacts]) -> None:
-        """Inputs tagged at submit name their run's output base: tie those outputs to the run."""
+        """Inputs tagged at submit name their run's output base: tie those outputs to the run.
+
+        Two runs writing to one base (a rerun of the sample) both hold its outputs."""
         for blob in blobs:
             base = blob.tags.get(tagnames.OUTPUT_BASE, "")
             container, _, name = base.partition("/")
             for run_id in blob.tags.get(tagnames.RUN_ID, "").split():
                 if name and run_id in self.by_id:
-                    self.bases.setdefault(BlobRef(container, name), self.by_id[run_id])
+                    self.bases.setdefault(BlobRef(container, name), {})[run_id] = self.by_id[run_id]
 
     def named_by(self, blob: BlobFacts) -> list[tuple[str, RunFacts]]:
         found = list(self.by_blob.get(blob.ref, ()))
         base = output_base_of(blob.name)
-        run = self.bases.get(BlobRef(blob.container, base)) if base else None
-        if run is not None and (tagnames.ROLE_OUTPUT, run) not in found:
-            found.append((tagnames.ROLE_OUTPUT, run))
+        for run in self.bases.get(BlobRef(blob.container, base), {}).values() if base else ():
+            if (tagnames.ROLE_OUTPUT, run) not in found:
+                found.append((tagnames.ROLE_OUTPUT, run))
         return found
 
     def tie(self, blob: BlobFacts) -> Tie:
@@ -224,7 +227,7 @@ def decide(
             fired.append(verdict)
         elif verdict:
             holds.append(verdict)
-    return _choose(blob, tie, policy, fired, holds, allow_delete)
+    return _choose(blob, tie, policy, fired, holds, allow_delete, now)
 
 
 def _choose(
@@ -234,6 +237,7 @@ def _choose(
     fired: list[tuple[Rule, str]],
     holds: list[str],
     allow_delete: bool,
+    now: datetime,
 ) -> Decision | str | None:
     if not allow_delete or tie.role not in policy.deletable_roles:
         if any(rule.action == DELETE for rule, _ in fired):
@@ -246,6 +250,10 @@ def _choose(
         return "rehydration pending"
     if rule.action != DELETE and tier_rank(rule.action) <= tier_rank(blob.current_tier):
         return None  # already at or below the target tier: never warmer, never re-archived
+    if rule.action == ARCHIVE and blob.tier_changed is not None:
+        since_change = days_between(blob.tier_changed, now)
+        if since_change < policy.rearchive_after_days:
+            return f"tier changed < {policy.rearchive_after_days:g} d ago (rehydrated?)"
     return Decision(blob, rule.action, rule.name, why, tuple(run.id for run in tie.runs))
 
 
@@ -299,8 +307,8 @@ def missing_tags(blob: BlobFacts, tie: Tie) -> TagUpdate | None:
     The server writes outputs through a container SAS without tag permission, so outputs learn
     their run from the service's run records and get tagged here (or by 'genoflow fetch').
     """
-    if not tie.runs or any(not run.phase.terminal for run in tie.runs):
-        return None
+    if not tie.runs or tie.unknown_run_ids or any(not run.phase.terminal for run in tie.runs):
+        return None  # an unknown id (another service's run) must stay in the tag: it holds
     wanted = {
         tagnames.RUN_ID: " ".join(sorted(run.id for run in tie.runs)),
         tagnames.ROLE: tie.role,

@@ -14,6 +14,7 @@ from enum import Enum
 # Warmest first: a move is allowed only towards a higher index.
 TIERS: tuple[str, ...] = ("Hot", "Cool", "Cold", "Archive")
 DELETE = "delete"  # the action that removes a blob: "colder" than any tier
+ARCHIVE = "Archive"
 
 SECONDS_PER_DAY = 86400.0
 

@@ -97,6 +97,9 @@ class Policy(BaseModel):
 
     version: Literal[1] = 1
     deletable_roles: tuple[Role, ...] = ()
+    # A blob whose tier changed less than this many days ago is not archived: a blob someone
+    # rehydrated stays online that long before the rules may archive it again.
+    rearchive_after_days: float = Field(30, ge=0)
     rules: tuple[Rule, ...] = ()
 
     @model_validator(mode="after")

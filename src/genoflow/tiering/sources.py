@@ -30,10 +30,12 @@ _PHASES = {
 
 def run_facts(run: Run) -> RunFacts:
     """Unknown, queued, running and cancelling all read as active: their blobs are left alone."""
+    container = run.input_container
     return RunFacts(
         id=run.id,
         phase=_PHASES.get(run.state, RunPhase.active),
         ended=run.ended,
+        inputs=tuple(BlobRef(container, name) for name in run.inputs) if container else (),
         outputs=tuple(output_refs(run.outputs)),
         bases_processed=run.bases_processed,
     )
@@ -69,8 +71,7 @@ def blob_facts(info: BlobInfo) -> BlobFacts:
         created=info.created,
         tags=dict(info.tags or {}),
         archive_status=info.archive_status,
-        # The storage layer may report when the tier was last set (for early-deletion charges).
-        tier_changed=getattr(info, "tier_changed", None),
+        tier_changed=info.tier_changed,
     )
 
 
@@ -81,14 +82,29 @@ def list_blob_facts(store: BlobStore, container: str) -> Iterator[BlobFacts]:
 
 
 def collect_runs(client: ServiceClient, blobs: Iterable[BlobFacts]) -> list[RunFacts]:
-    """Every run the service lists, plus any run a blob's tags name that the listing missed."""
-    runs = {run.id: run_facts(run) for run in client.list(RunFilters())}
-    for run_id in sorted(_tagged_run_ids(blobs) - set(runs)):
-        try:
-            runs[run_id] = run_facts(client.get(run_id))
-        except NotFoundError:
-            continue  # the engine holds blobs of runs the service does not know
+    """Every run the service lists, plus any run a blob's tags name that the listing missed.
+
+    Where the listing gives only summaries (WES), the runs that matter are read in full: the
+    active ones (their inputs must be held even if a blob's tags lag behind) and the ones a blob
+    names (end time, outputs and bases). Other finished runs hold nothing and cost one request
+    each, so they are left as listed."""
+    listed = {run.id: run for run in client.list(RunFilters())}
+    tagged = _tagged_run_ids(blobs)
+    runs: dict[str, RunFacts] = {}
+    for run_id in sorted(set(listed) | tagged):
+        run = listed.get(run_id)
+        if run is None or (run.summary and (run_id in tagged or run.state not in _PHASES)):
+            run = _read(client, run_id) or run
+        if run is not None:  # the engine holds blobs of runs the service does not know
+            runs[run_id] = run_facts(run)
     return list(runs.values())
+
+
+def _read(client: ServiceClient, run_id: str) -> Run | None:
+    try:
+        return client.get(run_id)
+    except NotFoundError:
+        return None
 
 
 def _tagged_run_ids(blobs: Iterable[BlobFacts]) -> set[str]:

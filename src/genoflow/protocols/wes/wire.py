@@ -421,23 +421,31 @@ def summary_to_run(summary: RunSummary) -> Run:
         process=tags.get(PROCESS_TAG),
         sample=tags.get(SAMPLE),
         tags=tags,
+        summary=True,
     )
 
 
-def _input_names(request: RunRequest | None) -> tuple[str, ...]:
+def _inputs(request: RunRequest | None) -> tuple[str | None, tuple[str, ...]]:
+    """(input container, blob names) of a genoflow request; (None, ()) for a foreign one."""
     if request is None:
-        return ()
+        return None, ()
     params = request.workflow_params
     files = (
         [params.get("bam")]
         if params.get("bam")
         else [*params.get("reads_1", []), *params.get("reads_2", [])]
     )
-    return tuple(
-        str(f["location"]).split("?")[0].rsplit("/", 1)[-1]
-        for f in files
-        if isinstance(f, dict) and "location" in f
-    )
+    account_url, container = params.get("input_account_url"), params.get("input_container")
+    if not isinstance(account_url, str) or not isinstance(container, str):
+        return None, ()
+    names = []
+    for file in files:
+        if isinstance(file, dict) and "location" in file:
+            try:
+                names.append(_split_location(str(file["location"]), account_url, container)[0])
+            except ValueError:
+                continue
+    return container, tuple(names)
 
 
 def run_log_to_run(log: RunLog) -> Run:
@@ -445,6 +453,7 @@ def run_log_to_run(log: RunLog) -> Run:
     run_log = log.run_log or Log()
     state = state_of_wes(log.state)
     bases = log.outputs.get("bases_processed") if isinstance(log.outputs, dict) else None
+    input_container, inputs = _inputs(log.request)
     return Run(
         id=log.run_id,
         state=state,
@@ -456,7 +465,8 @@ def run_log_to_run(log: RunLog) -> Run:
         process=tags.get(PROCESS_TAG),
         sample=tags.get(SAMPLE),
         tags=tags,
-        inputs=_input_names(log.request),
+        inputs=inputs,
+        input_container=input_container,
         outputs=log.outputs,
         bases_processed=bases if isinstance(bases, int) else None,
     )
