@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +23,7 @@ from genoflow.tiering.facts import format_time
 from genoflow.tiering.jobs import apply_job, open_stores, plan_job, read_inventory
 from genoflow.tiering.policy import load_policy
 from genoflow.tiering.prices import PriceTable
-from tests.harness import AZURITE_ACCOUNT, AZURITE_KEY, Azurite
+from tests.harness import AZURITE_ACCOUNT, AZURITE_KEY, Azurite, run_cli_subprocess
 from tests.tiering.stub_service import SeededService, run
 
 pytestmark = pytest.mark.azurite
@@ -183,3 +189,86 @@ class SlowService(SeededService):
     def list(self, filters=None, **kwargs):  # type: ignore[no-untyped-def]
         threading.Event().wait(1.0)
         yield from super().list(filters)
+
+
+def test_a_lost_lock_stops_sending_and_release_errors_do_not_mask_the_result(world) -> None:
+    from azure.storage.blob import BlobLeaseClient
+
+    from genoflow.tiering.apply import apply_lock, apply_plan
+
+    config, service = world
+    stores, containers = open_stores(config)
+    out = containers["output"]
+    plan = plan_job(read_inventory(stores, containers, service), load_policy(), PriceTable(), NOW)
+    assert len(plan.decisions) == 6
+    with apply_lock(stores[out], out, seconds=15) as guard:
+        # Another party breaks the lease (as Azure does when it expires): the renewer notices.
+        blob = stores[out]._service.get_blob_client(out, LOCK_NAME)  # type: ignore[attr-defined]
+        BlobLeaseClient(blob).break_lease(lease_break_period=0)
+        for _ in range(100):
+            if guard.lost():
+                break
+            threading.Event().wait(0.1)
+        reason = guard.lost()
+        assert reason and "the apply lock was lost" in reason
+        result = apply_plan(plan, stores, stop=guard.lost)
+    # leaving the block released a broken lease: logged, not raised
+    assert (result.changed, result.failed) == (0, 6 + len(plan.tag_updates))
+    assert all("not sent: the apply lock was lost" in error for error in result.errors)
+    assert tiers(config) == dict.fromkeys(tiers(config), "Hot")
+
+
+def _cli_env(config: StorageConfig) -> dict[str, str]:
+    return {
+        "GENOFLOW_STORAGE__ACCOUNT_URL": str(config.account_url),
+        "GENOFLOW_STORAGE__ACCOUNT_NAME": AZURITE_ACCOUNT,
+        "GENOFLOW_STORAGE__ACCOUNT_KEY": AZURITE_KEY,
+        "GENOFLOW_STORAGE__INPUT_CONTAINER": config.input_container,
+        "GENOFLOW_STORAGE__OUTPUT_CONTAINER": config.output_container,
+        # never reached: the lock is taken before the service is asked anything
+        "GENOFLOW_SERVICE__URL": "http://127.0.0.1:9",
+    }
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether the process has a SIGTERM handler installed (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    return False
+
+
+def test_apply_stopped_by_the_lock_or_sigterm_still_prints_its_json_line(world) -> None:
+    config, _ = world
+    stores, containers = open_stores(config)
+    out = containers["output"]
+    env = _cli_env(config)
+    with stores[out].acquire_lock(out, LOCK_NAME, 60):
+        refused = run_cli_subprocess(["tier", "apply"], env=env, timeout=120)
+        line = json.loads(refused.stdout.strip().splitlines()[-1])
+        assert refused.returncode == 6, refused.stderr
+        assert line["event"] == "genoflow-tier-apply" and line["ok"] is False
+        assert "another apply is running" in line["error"]
+        assert AZURITE_KEY not in refused.stdout + refused.stderr
+
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "genoflow", "tier", "apply", "--lock-wait", "120"],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            for _ in range(300):
+                if _catches_sigterm(waiting.pid):
+                    break
+                threading.Event().wait(0.1)
+            waiting.send_signal(signal.SIGTERM)
+            stdout, stderr = waiting.communicate(timeout=30)
+        finally:
+            waiting.kill()
+    assert waiting.returncode == 130, stderr
+    line = json.loads(stdout.strip().splitlines()[-1])
+    assert line["ok"] is False and line["error"] == "interrupted"
+    assert stderr.strip().splitlines()[-1].endswith("interrupted")
+    assert tiers(config) == dict.fromkeys(tiers(config), "Hot")

@@ -83,6 +83,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     command = build_app()
     try:
         result = command.main(args=args, prog_name=PROG, standalone_mode=False)
+        if result == ExitCode.INTERRUPTED:  # typer answers Ctrl-C (and SIGTERM) with 130, silently
+            return _fail("interrupted", ExitCode.INTERRUPTED, debug)
         return int(result) if isinstance(result, int) else ExitCode.OK
     except GenoflowError as exc:
         return _fail(exc.one_line(), exc.exit_code, debug)

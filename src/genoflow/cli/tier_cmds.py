@@ -6,6 +6,7 @@ Heavy imports (azure, requests) happen inside the command bodies only.
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from genoflow.cli.state import CliState, state_of
-from genoflow.errors import ExitCode, UsageError
+from genoflow.errors import ExitCode, GenoflowError, UsageError
 
 if TYPE_CHECKING:
     from genoflow.tiering.engine import Plan
@@ -146,29 +147,42 @@ def apply_cmd(
 ) -> int:
     """Apply the plan with Blob Batch; print one JSON summary line; exit 0 only if all succeeded.
 
-    One apply at a time across hosts (a lease on a lock blob in the output container).
+    One apply at a time across hosts (a lease on a lock blob in the output container). Stopped
+    early (another apply running, an error, SIGTERM from cron's timeout), it still prints one
+    JSON line, with ok false and the error, and releases the lock; a rerun finishes the rest.
     """
+    import signal
+
     from genoflow.protocols import open_client
+    from genoflow.tiering.apply import stopped_summary
     from genoflow.tiering.jobs import apply_job, open_stores
 
+    # SIGTERM (cron's timeout, systemd stop) unwinds like Ctrl-C: the lock is released at once.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     state = state_of(ctx)
-    rules, prices = _policy_and_prices(state, policy)
-    config = state.settings().config
-    stores, containers = open_stores(config.storage)
-    client = open_client(config.service)
+    started = time.monotonic()
     try:
-        _, result, line = apply_job(
-            stores,
-            containers,
-            client,
-            rules,
-            prices,
-            _now(as_of),
-            allow_delete=allow_delete,
-            lock_wait=lock_wait,
-        )
-    finally:
-        client.close()
+        rules, prices = _policy_and_prices(state, policy)
+        config = state.settings().config
+        stores, containers = open_stores(config.storage)
+        client = open_client(config.service)
+        try:
+            _, result, line = apply_job(
+                stores,
+                containers,
+                client,
+                rules,
+                prices,
+                _now(as_of),
+                allow_delete=allow_delete,
+                lock_wait=lock_wait,
+            )
+        finally:
+            client.close()
+    except (GenoflowError, KeyboardInterrupt) as exc:
+        error = exc.one_line() if isinstance(exc, GenoflowError) else "interrupted"
+        state.emit_json(stopped_summary(error, time.monotonic() - started))
+        raise
     state.emit_json(line)
     if not result.ok:
         state.info(f"{result.failed} change(s) failed; rerun 'genoflow tier apply' to retry them")

@@ -7,6 +7,7 @@ on a lock blob, renewed while working, expiring within a minute if the host dies
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,6 +25,8 @@ from genoflow.tiering.sources import PRIVATE_PREFIX
 if TYPE_CHECKING:
     from genoflow.storage.base import BlobStore, Lease
 
+log = logging.getLogger(__name__)
+
 BATCH_LIMIT = 256
 LOCK_NAME = PRIVATE_PREFIX + "tier-apply.lock"
 LOCK_SECONDS = 30  # a dead host's lock frees itself this fast
@@ -33,6 +36,26 @@ MAX_ERRORS_SHOWN = 20
 
 class ApplyRunningError(UnavailableError):
     """Another ``genoflow tier apply`` holds the lock."""
+
+
+class LockGuard:
+    """The held apply lock. Once renewing it has failed another host may hold it: stop."""
+
+    def __init__(self) -> None:
+        self._lost = threading.Event()
+        self._reason = ""
+
+    def lose(self, reason: str) -> None:
+        self._reason = reason
+        self._lost.set()
+
+    def lost(self) -> str | None:
+        """Why the lock is gone, or None while it is held."""
+        return self._reason if self._lost.is_set() else None
+
+
+def _never() -> str | None:
+    return None
 
 
 @dataclass
@@ -62,17 +85,30 @@ class ApplyResult:
         return self.failed == 0
 
 
-def apply_plan(plan: Plan, stores: Mapping[str, BlobStore], *, workers: int = 4) -> ApplyResult:
-    """Write the plan's tags, tier changes and deletes; ``stores`` maps container -> store."""
+def apply_plan(
+    plan: Plan,
+    stores: Mapping[str, BlobStore],
+    *,
+    workers: int = 4,
+    stop: Callable[[], str | None] = _never,
+) -> ApplyResult:
+    """Write the plan's tags, tier changes and deletes; ``stores`` maps container -> store.
+
+    ``stop`` is asked before each request: once it gives a reason, nothing more is sent and the
+    rest counts as failed with that reason (the next run does it)."""
     result = ApplyResult()
-    _write_tags(plan, stores, result)
+    _write_tags(plan, stores, result, stop)
     moves = [d for d in plan.decisions if d.target != DELETE]
     deletes = [d for d in plan.decisions if d.target == DELETE]
     # Batches go out a few at a time: the service works on one while the next is on the wire.
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for partial in pool.map(lambda job: _move(stores, job), _batches(moves)):
+        for partial in pool.map(lambda job: _move(stores, job, stop), _batches(moves)):
             result.merge(partial)
     for (container, _), chunk in _batches(deletes):
+        reason = stop()
+        if reason:
+            result.fail(len(chunk), f"{container}: {len(chunk)} delete(s) not sent: {reason}")
+            continue
         _delete(stores[container], container, chunk, result)
     return result
 
@@ -88,11 +124,17 @@ def _batches(decisions: Sequence[Decision]) -> Iterator[tuple[tuple[str, str], l
 
 
 def _move(
-    stores: Mapping[str, BlobStore], job: tuple[tuple[str, str], list[Decision]]
+    stores: Mapping[str, BlobStore],
+    job: tuple[tuple[str, str], list[Decision]],
+    stop: Callable[[], str | None],
 ) -> ApplyResult:
     """One batch of tier changes (runs in a worker thread: returns its own result)."""
     (container, tier), chunk = job
     result = ApplyResult()
+    reason = stop()
+    if reason:
+        result.fail(len(chunk), f"{container}: {len(chunk)} move(s) to {tier} not sent: {reason}")
+        return result
     try:
         failures = stores[container].set_tiers(container, [(d.blob.name, tier) for d in chunk])
     except GenoflowError as exc:
@@ -128,8 +170,18 @@ def _delete(store: BlobStore, container: str, chunk: list[Decision], result: App
             result.changed_bytes += decision.blob.size
 
 
-def _write_tags(plan: Plan, stores: Mapping[str, BlobStore], result: ApplyResult) -> None:
-    for update in plan.tag_updates:
+def _write_tags(
+    plan: Plan,
+    stores: Mapping[str, BlobStore],
+    result: ApplyResult,
+    stop: Callable[[], str | None],
+) -> None:
+    for done, update in enumerate(plan.tag_updates):
+        reason = stop()
+        if reason:
+            left = len(plan.tag_updates) - done
+            result.fail(left, f"{left} tag write(s) not sent: {reason}")
+            return
         blob = update.blob
         try:
             stores[blob.container].set_tags(blob.container, blob.name, update.tags)
@@ -147,29 +199,33 @@ def apply_lock(
     wait: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> Iterator[None]:
+) -> Iterator[LockGuard]:
     """Hold the apply lock (a blob lease) for the duration, renewing it in the background.
 
     When another holder has it, retry for up to ``wait`` seconds (a crashed host's lease
-    expires within ``seconds``), then raise ApplyRunningError.
+    expires within ``seconds``), then raise ApplyRunningError. If a renewal fails, the guard
+    says so and the caller stops sending. A failed release is only logged: the lease expires.
     """
     store.ensure_container(container)
     lease = _acquire(store, container, seconds, clock() + wait, sleep, clock)
-    renew_every = seconds / 3
+    guard = LockGuard()
     stop = threading.Event()
     renewer = threading.Thread(
         target=_renew,
-        args=(lease.renew, stop, renew_every),
+        args=(lease.renew, stop, seconds / 3, guard),
         name="genoflow-lock-renewer",
         daemon=True,
     )
     renewer.start()
     try:
-        with lease:
-            yield
+        yield guard
     finally:
         stop.set()
         renewer.join()
+        try:
+            lease.release()
+        except GenoflowError as exc:
+            log.warning("%s (it expires within %d s)", exc.one_line(), seconds)
 
 
 def _acquire(
@@ -196,12 +252,26 @@ def _acquire(
             sleep(min(LOCK_POLL_SECONDS, left))
 
 
-def _renew(renew: Callable[[], None], stop: threading.Event, every: float) -> None:
+def _renew(
+    renew: Callable[[], None], stop: threading.Event, every: float, guard: LockGuard
+) -> None:
     while not stop.wait(every):
         try:
             renew()
-        except GenoflowError:
-            return  # the lease expires on its own; the apply itself stays idempotent
+        except GenoflowError as exc:
+            guard.lose(f"the apply lock was lost ({exc.one_line()})")
+            return
+
+
+def stopped_summary(error: str, seconds: float) -> dict[str, Any]:
+    """The cron line of an apply that stopped before it could report counts."""
+    return {
+        "event": "genoflow-tier-apply",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "ok": False,
+        "error": redact(error),
+        "seconds": round(seconds, 3),
+    }
 
 
 def summary(plan: Plan, result: ApplyResult | None, seconds: float) -> dict[str, Any]:

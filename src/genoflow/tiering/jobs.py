@@ -81,10 +81,11 @@ def apply_job(
     """Lock, read everything afresh, plan and apply; returns the cron summary too."""
     started = time.monotonic()
     lock_container = containers["output"]
-    with apply_lock(stores[lock_container], lock_container, seconds=lock_seconds, wait=lock_wait):
+    lock = apply_lock(stores[lock_container], lock_container, seconds=lock_seconds, wait=lock_wait)
+    with lock as guard:
         inventory = read_inventory(stores, containers, client)
         plan = plan_job(inventory, policy, prices, now, allow_delete=allow_delete)
-        result = apply_plan(plan, stores, workers=workers)
+        result = apply_plan(plan, stores, workers=workers, stop=guard.lost)
     return plan, result, summary(plan, result, time.monotonic() - started)
 
 
