@@ -129,3 +129,33 @@ def test_bad_policy_is_a_one_line_usage_error(tmp_path: Path) -> None:
     result = run_cli(["tier", "lifecycle-policy", "--policy", str(bad)], cwd=tmp_path)
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "rules[0] (x).action" in result.stderr
+
+
+def test_lifecycle_export_never_deletes_rounds_days_up_and_keeps_names_unique() -> None:
+    from genoflow.tiering.lifecycle import lifecycle_policy
+    from genoflow.tiering.policy import parse_policy
+
+    policy = parse_policy(
+        """
+deletable_roles: [untracked]
+rules:
+  - {name: stray, role: untracked, container: inputs, since: modified, days: 30, action: delete}
+  - {name: old-in, role: input, since: modified, days: 7.5, action: Archive}
+  - {name: oldin, role: input, since: created, days: 1, action: Cool}
+""",
+        "t",
+    )
+    export = lifecycle_policy(policy, {"input": "inputs", "output": "outputs"})
+    assert [name for name, _ in export.not_expressed] == ["stray"]
+    assert "deletes" in export.not_expressed[0][1]
+    assert [rule["name"] for rule in export.policy["rules"]] == ["oldin", "oldin2"]
+    archive = export.policy["rules"][0]["definition"]["actions"]["baseBlob"]
+    assert archive == {
+        "tierToArchive": {
+            "daysAfterModificationGreaterThan": 8,  # never earlier than the policy's 7.5
+            "daysAfterLastTierChangeGreaterThan": 30,  # a rehydrated blob stays online
+        }
+    }
+    assert all(
+        "delete" not in rule["definition"]["actions"]["baseBlob"] for rule in export.policy["rules"]
+    )

@@ -2,11 +2,15 @@
 
 Azure applies such a policy about once a day and sees only age, name prefix and index tags.
 Rules that depend on what only genoflow knows (a run's state, whether outputs were fetched) are
-left out and listed as such, never loosened: a loosened rule would tier blobs of running runs.
+left out and listed as such. What is exported cannot check that a blob's run has ended, so it
+is listed as approximated, and it is limited to tier moves (which a rehydration undoes): delete
+rules are never exported, since Azure would delete inputs of runs still going. Days round up,
+and Archive waits ``rearchive_after_days`` after the last tier change as genoflow does.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,10 +49,11 @@ def lifecycle_policy(policy: Policy, containers: dict[str, str]) -> LifecycleExp
         if why_not:
             export.not_expressed.append((rule.name, why_not))
             continue
-        rules.extend(_azure_rules(rule, containers))
+        rules.extend(_azure_rules(rule, containers, policy.rearchive_after_days))
         note = _note(rule)
         if note:
             export.approximated.append((rule.name, note))
+    _unique_names(rules)
     if len(rules) > MAX_RULES:
         export.not_expressed.append(("*", f"{len(rules)} rules exceed Azure's {MAX_RULES}"))
         del rules[MAX_RULES:]
@@ -63,8 +68,11 @@ def _inexpressible(rule: Rule, policy: Policy) -> str | None:
     if rule.role != "untracked" and set(rule.run_states) != set(TERMINAL_STATES):
         states = ", ".join(state.value for state in rule.run_states)
         return f"applies only to {states} runs; Azure does not know run states"
-    if rule.action == DELETE and rule.role not in policy.deletable_roles:
-        return "deletes a role the policy does not mark deletable"
+    if rule.action == DELETE:
+        return (
+            "deletes: Azure cannot check that a blob's run has ended, so deletes are left to "
+            "'genoflow tier apply --allow-delete'"
+        )
     return None
 
 
@@ -82,7 +90,9 @@ def _note(rule: Rule) -> str | None:
     return "; ".join(notes) or None
 
 
-def _azure_rules(rule: Rule, containers: dict[str, str]) -> list[dict[str, Any]]:
+def _azure_rules(
+    rule: Rule, containers: dict[str, str], rearchive_after_days: float
+) -> list[dict[str, Any]]:
     container = rule.container or containers.get(rule.role)
     prefixes = [f"{container}/{rule.prefix}"] if container else [rule.prefix] if rule.prefix else []
     kinds: tuple[str | None, ...] = rule.kinds or (None,)
@@ -98,7 +108,11 @@ def _azure_rules(rule: Rule, containers: dict[str, str]) -> list[dict[str, Any]]
             filters["prefixMatch"] = prefixes
         if match:
             filters["blobIndexMatch"] = match
-        action = {_ACTIONS[rule.action]: {_CONDITIONS[rule.since]: int(rule.days)}}
+        # Azure's "greater than N days": rounding up never acts earlier than the policy.
+        condition: dict[str, int] = {_CONDITIONS[rule.since]: math.ceil(rule.days)}
+        if rule.action == "Archive":
+            condition["daysAfterLastTierChangeGreaterThan"] = math.ceil(rearchive_after_days)
+        action = {_ACTIONS[rule.action]: condition}
         name = _azure_name(rule.name + (f"-{kind}" if kind else ""))
         made.append(
             {
@@ -109,6 +123,17 @@ def _azure_rules(rule: Rule, containers: dict[str, str]) -> list[dict[str, Any]]
             }
         )
     return made
+
+
+def _unique_names(rules: list[dict[str, Any]]) -> None:
+    """Names that collapsed to the same letters and digits get a number (Azure rejects twins)."""
+    seen: set[str] = set()
+    for rule in rules:
+        name, number = rule["name"], 2
+        while name in seen:
+            name, number = f"{rule['name'][:250]}{number}", number + 1
+        rule["name"] = name
+        seen.add(name)
 
 
 def _azure_name(name: str) -> str:
