@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from genoflow.errors import ExitCode, UsageError
+from genoflow.errors import ExitCode, NotFoundError, UsageError
 from genoflow.model import tags as t
+from genoflow.model.runs import Run, RunState
 from genoflow.orchestration.fetch import fetch_outputs, parse_kinds
 from genoflow.tiering.jobs import open_stores
 from tests.harness import Azurite, run_cli
@@ -93,10 +94,41 @@ def test_fetch_verifies_tags_refuses_running_and_archived(
     assert "rehydrate" in archived.value.one_line()
     assert not (tmp_path / "again").exists()
 
+    # A run that lists its outputs (WES) and one of them is gone: say so, download nothing.
+    listed = Run(
+        id="3",
+        state=RunState.SUCCEEDED,
+        outputs={
+            "vcf": f"{config.account_url}/{out}/s1.vcf",
+            "bam": f"{config.account_url}/{out}/gone.bam",
+        },
+    )
+    with pytest.raises(NotFoundError, match=f"not in {out}: gone.bam"):
+        fetch_outputs(
+            SeededService([listed]), stores[out], out, "3", tmp_path / "r3", kinds=None, now=NOW
+        )
+    assert not (tmp_path / "r3").exists()
+    only_vcf = fetch_outputs(
+        SeededService([listed]),
+        stores[out],
+        out,
+        "3",
+        tmp_path / "r3",
+        kinds=parse_kinds("vcf"),
+        now=NOW,
+    )
+    assert [f.path.name for f in only_vcf.files] == ["s1.vcf"]
+
 
 def test_parse_kinds_rejects_unknown() -> None:
     with pytest.raises(UsageError, match="unknown kind"):
         parse_kinds("bam,cram")
+
+
+def test_variant_kinds_bring_their_index_along() -> None:
+    assert parse_kinds("vcf") == {"vcf", "gvcf", "tbi"}
+    assert parse_kinds("gvcf,logs") == {"gvcf", "tbi", "logs"}
+    assert parse_kinds("bam") == {"bam"} and parse_kinds(None) is None
 
 
 def test_lifecycle_policy_exports_age_rules_and_says_what_it_left_out(tmp_path: Path) -> None:

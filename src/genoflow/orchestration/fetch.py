@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from genoflow.storage.base import BlobInfo, BlobStore
 
 FETCHABLE_KINDS = ("bam", "bai", "vcf", "gvcf", "tbi", "logs")
+# A variant file is of little use without its index; a run asked for gVCF has no plain VCF.
+_BRINGS_ALONG = {"vcf": ("gvcf", "tbi"), "gvcf": ("tbi",)}
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def parse_kinds(text: str | None) -> frozenset[str] | None:
             f"--only: unknown kind(s) {', '.join(unknown)}",
             hint=f"use a comma-separated list of {', '.join(FETCHABLE_KINDS)}",
         )
-    return frozenset(kinds)
+    return frozenset(kinds).union(*(_BRINGS_ALONG.get(kind, ()) for kind in kinds))
 
 
 def fetch_outputs(
@@ -92,11 +94,17 @@ def fetch_outputs(
 
     run = client.get(run_id)
     _require_finished(run)
-    blobs = [
-        b
-        for b in find_outputs(run, store, container, inputs)
-        if kinds is None or tagnames.kind_of(b.name) in kinds
-    ]
+
+    def wanted(name: str) -> bool:
+        return kinds is None or tagnames.kind_of(name) in kinds
+
+    missing = [name for name in listed_but_missing(run, store, container) if wanted(name)]
+    if missing:
+        raise NotFoundError(
+            f"run {run_id} lists outputs that are not in {container}: {', '.join(missing)}",
+            hint="they were moved or deleted; fetch the others with --only",
+        )
+    blobs = [b for b in find_outputs(run, store, container, inputs) if wanted(b.name)]
     if not blobs:
         raise NotFoundError(
             f"no outputs of run {run_id} found in container {container}",
@@ -167,6 +175,12 @@ def find_outputs(
         if matched:
             return matched
     return []
+
+
+def listed_but_missing(run: Run, store: BlobStore, container: str) -> list[str]:
+    """Outputs the run names (WES ``outputs``) that are not in ``container``."""
+    named = sorted({ref.name for ref in output_refs(run.outputs) if ref.container == container})
+    return [name for name in named if store.find_blob(container, name) is None]
 
 
 def _output_bases(run: Run, container: str, inputs: tuple[BlobStore, str] | None) -> list[str]:
