@@ -181,3 +181,35 @@ def test_download_with_wrong_content_md5_fails_and_leaves_nothing(
     with pytest.raises(IntegrityError, match="MD5"):
         download_blob(store, unique_name, "bad.bin", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_retry_round_keeps_what_earlier_rounds_did(store: BlobStore) -> None:
+    """Round 1: a succeeds, b gets a 503; the retry for b cannot be sent at all."""
+    from types import SimpleNamespace
+
+    from genoflow.errors import UnavailableError
+
+    def answer(status: int) -> SimpleNamespace:
+        return SimpleNamespace(status_code=status, headers={}, reason="")
+
+    rounds: list[list[str]] = []
+
+    def send(chunk):  # type: ignore[no-untyped-def]
+        rounds.append(list(chunk))
+        if len(rounds) == 1:
+            return [answer(202), answer(503)]
+        raise UnavailableError("storage unreachable")
+
+    failures = store._run_batches(  # type: ignore[attr-defined]
+        "c", ["a", "b"], send, ok=(200, 202), sleep=lambda _: None
+    )
+    assert rounds == [["a", "b"], ["b"]]
+    assert [(f.name, f.status, f.message) for f in failures] == [("b", 0, "storage unreachable")]
+
+    def never_answered(chunk):  # type: ignore[no-untyped-def]
+        raise UnavailableError("storage unreachable")
+
+    with pytest.raises(UnavailableError):  # nothing was done: the caller sees the error itself
+        store._run_batches(  # type: ignore[attr-defined]
+            "c", ["a"], never_answered, ok=(200, 202), sleep=lambda _: None
+        )

@@ -45,7 +45,13 @@ from azure.storage.blob import (
 
 from genoflow.backoff import retry_after_seconds
 from genoflow.config.schema import RetryConfig
-from genoflow.errors import ConfigError, NotFoundError, UnavailableError, UsageError
+from genoflow.errors import (
+    ConfigError,
+    GenoflowError,
+    NotFoundError,
+    UnavailableError,
+    UsageError,
+)
 from genoflow.redact import register_secret
 from genoflow.storage._errors import TRANSIENT_STATUSES, mapped
 from genoflow.storage.base import (
@@ -377,13 +383,22 @@ class AzureBlobStore(BlobStore):
         failures: dict[str, BatchFailure] = {}
         pending = names
         delays = backoff_delays(self.retry)
+        answered = False  # once a batch was answered, a later error must not hide its results
         while pending:
             retry_next: list[str] = []
             for start in range(0, len(pending), BATCH_LIMIT):
                 chunk = pending[start : start + BATCH_LIMIT]
-                with self._mapped(f"sending a blob batch to {container}"):
-                    responses = send(chunk)
+                try:
+                    with self._mapped(f"sending a blob batch to {container}"):
+                        responses = send(chunk)
+                except GenoflowError as exc:
+                    if not answered:
+                        raise
+                    for name in chunk:
+                        failures[name] = BatchFailure(name, 0, None, exc.one_line())
+                    continue
                 self.batch_requests += 1
+                answered = True
                 for name, response in zip(chunk, responses, strict=True):
                     status = int(response.status_code)
                     if status in ok:
