@@ -95,8 +95,13 @@ def test_submit_uploads_makes_sas_and_is_idempotent(mock, env, reads, azurite, u
     assert again.exit_code == 0 and "already submitted as run 1" in again.stderr
     assert again.stdout.strip() == "1" and len(fake.workflows) == 1
 
-    forced = run_cli([*args, "--force"], env=env)
+    forced = run_cli([*args, "-of", "NA12878b", "--force"], env=env)
     assert forced.exit_code == 0 and len(fake.workflows) == 2
+    # both runs read these inputs: the tags name both, each with its own output base
+    tags = _input_tags(azurite, unique_name + "-in", "NA12878_1.fq.gz")
+    out = unique_name + "-out"
+    assert tags[tagnames.RUN_ID] == "1 2"
+    assert tags[tagnames.OUTPUT_BASE] == f"1={out}/NA12878 2={out}/NA12878b"
 
 
 def test_lost_submit_answer_leaves_exactly_one_run(mock, env, reads):

@@ -120,6 +120,9 @@ def test_plan_then_apply_sets_exactly_the_expected_tiers(world) -> None:
         .get_blob_tags()
     )
     assert tagged[t.RUN_ID] == "2" and tagged[t.ROLE] == "output" and s2.tier == "Hot"
+    out = config.output_container
+    [s1] = [b for b in stores[out].list_blobs(out, "s1", include_tags=True) if b.name == "s1.bam"]
+    assert s1.tags and s1.tags[t.RUN_ID] == "1" and s1.tags[t.FETCHED]  # fetch time kept
 
     _, again, line = apply_job(stores, containers, service, load_policy(), PriceTable(), NOW)
     assert (line["planned"], line["changed"], line["tagged"]) == (0, 0, 0) and again.ok

@@ -185,7 +185,8 @@ def test_outputs_are_tied_through_the_output_base_and_get_tags() -> None:
     plan = make_plan(BLOBS, RUNS, load_policy(), NOW, PRICES)
     updates = {u.blob.name: dict(u.tags) for u in plan.tag_updates}
     assert updates["s2.bam"] == {t.RUN_ID: "2", t.ROLE: "output", t.KIND: "bam"}
-    assert updates["s3.bam"][t.FETCHED]  # existing tags are kept
+    # only the keys to change: the store merges them into the tags as they are when written
+    assert t.FETCHED not in updates["s3.bam"] and updates["s3.bam"][t.RUN_ID] == "3"
     assert "s4.bam" not in updates  # run 4 is still running: tagged once it ends
     assert "s1_1.fq.gz" not in updates  # complete already
     assert output_base_of("dir/s1.g.vcf.gz.tbi") == "dir/s1" and output_base_of("x.txt") is None
@@ -309,3 +310,29 @@ def test_early_deletion_counts_from_the_last_tier_change() -> None:
     )
     assert moved == {"s1_1.fq.gz": "Cold"}
     assert plan.early_deletion == pytest.approx(100 * 0.0152 * 20 / 30)
+
+
+def test_each_run_sharing_inputs_ties_only_its_own_output_base() -> None:
+    # Inputs read by run 1 (-of s1, ended 100 d ago) and by run 4 (-of s1b, still running).
+    shared = input_blob("1 4", "s1_1.fq.gz")
+    shared = BlobFacts(
+        **{**shared.__dict__, "tags": {**shared.tags, t.OUTPUT_BASE: f"1={OUT}/s1 4={OUT}/s1b"}}
+    )
+    first, rerun = output_blob("s1.bam", fetched_days_ago=60), output_blob("s1b.bam")
+    policy = "rules: [{name: b, role: output, days: 0, action: Archive}]"
+    held, moved, _ = _held_and_moved([shared, first, rerun], RUNS, policy)
+    assert moved == {"s1.bam": "Archive"} and held == {"run not finished": 2}
+
+
+@pytest.mark.parametrize(
+    ("value", "run_id", "expected"),
+    [
+        ("1=out/s1 2=out/s1b", "1", [("out", "s1")]),
+        ("1=out/s1 2=out/s1b", "2", [("out", "s1b")]),
+        ("1=out/s1", "3", []),  # run 3 is not in the run tag
+        ("out/s1", "2", [("out", "s1")]),  # the older form: every run the blob names
+        ("2=out/a=b", "2", [("out", "a=b")]),
+    ],
+)
+def test_output_base_tag_per_run(value: str, run_id: str, expected: list[tuple[str, str]]) -> None:
+    assert t.output_bases({t.RUN_ID: "1 2", t.OUTPUT_BASE: value}, run_id) == expected

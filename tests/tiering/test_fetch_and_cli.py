@@ -191,3 +191,33 @@ rules:
     assert all(
         "delete" not in rule["definition"]["actions"]["baseBlob"] for rule in export.policy["rules"]
     )
+
+
+@pytest.mark.azurite
+def test_fetch_takes_each_runs_own_outputs_when_runs_share_inputs(
+    azurite: Azurite, unique_name: str, tmp_path: Path
+) -> None:
+    config = storage_config(azurite, unique_name)
+    stores, _ = open_stores(config)
+    inp, out = config.input_container, config.output_container
+    for container in (inp, out):
+        stores[container].ensure_container(container)
+    for name in ("s7.vcf", "s7b.vcf"):
+        stores[out].put_blob(out, name, name.encode())
+    # submitted twice: run 1 with the default output base, run 2 with -of s7b
+    stores[inp].put_blob(
+        inp, "s7_1.fq.gz", b"@r", tags={t.RUN_ID: "1 2", t.OUTPUT_BASE: f"1={out}/s7 2={out}/s7b"}
+    )
+    client = SeededService([run("1", "succeeded", 1, sample="s7"), run("2", "succeeded", 1)])
+    for run_id, expected in (("1", "s7.vcf"), ("2", "s7b.vcf")):
+        result = fetch_outputs(
+            client,
+            stores[out],
+            out,
+            run_id,
+            tmp_path / run_id,
+            kinds=None,
+            now=NOW,
+            inputs=(stores[inp], inp),
+        )
+        assert [f.path.name for f in result.files] == [expected]

@@ -6,13 +6,17 @@ valid blob index tag values (letters, digits, space and ``+-.:=_/``, at most 256
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 RUN_ID = "genoflow-run"  # the run id as the service knows it
 ROLE = "genoflow-role"  # "input" or "output"
 KIND = "genoflow-kind"  # fastq, bam, bai, vcf, gvcf, tbi, logs
 SAMPLE = "genoflow-sample"  # sample name
 SUBMISSION_KEY = "genoflow-key"  # idempotency key of the submission
 FETCHED = "genoflow-fetched"  # UTC time the outputs were fetched, ISO 8601 (…Z)
-OUTPUT_BASE = "genoflow-output"  # on inputs: "<output container>/<output base>" of the run
+# On inputs: "<run id>=<output container>/<output base>" for each run that read them,
+# space-separated (an older form without "<run id>=" applies to every run the blob names).
+OUTPUT_BASE = "genoflow-output"
 
 ROLE_INPUT = "input"
 ROLE_OUTPUT = "output"
@@ -42,3 +46,25 @@ def kind_of(blob_name: str) -> str | None:
         if name.endswith(suffix):
             return kind
     return None
+
+
+def output_base_word(run_id: str, container: str, base: str) -> str:
+    """One run's entry in the OUTPUT_BASE tag."""
+    return f"{run_id}={container}/{base}"
+
+
+def output_bases(tags: Mapping[str, str], run_id: str) -> list[tuple[str, str]]:
+    """(container, base) pairs the OUTPUT_BASE tag gives for ``run_id`` (if RUN_ID names it)."""
+    if run_id not in tags.get(RUN_ID, "").split():
+        return []
+    found = []
+    for word in tags.get(OUTPUT_BASE, "").split():
+        owner, separator, location = word.partition("=")
+        if not separator:
+            owner, location = "", word  # the older form: any run the blob names
+        elif owner != run_id:
+            continue
+        container, _, base = location.partition("/")
+        if container and base and (container, base) not in found:
+            found.append((container, base))
+    return found

@@ -188,10 +188,8 @@ def _output_bases(run: Run, container: str, inputs: tuple[BlobStore, str] | None
     if inputs is not None:
         input_store, input_container = inputs
         for info in input_store.list_blobs(input_container, include_tags=True):
-            tags = info.tags or {}
-            if run.id in tags.get(tagnames.RUN_ID, "").split():
-                out_container, _, base = tags.get(tagnames.OUTPUT_BASE, "").partition("/")
-                if base and out_container == container and base not in bases:
+            for out_container, base in tagnames.output_bases(info.tags or {}, run.id):
+                if out_container == container and base not in bases:
                     bases.append(base)
     if run.sample and run.sample not in bases:
         bases.append(run.sample)

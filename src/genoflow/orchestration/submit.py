@@ -348,13 +348,18 @@ class Submitter:
             tagnames.SAMPLE: sample,
             tagnames.SUBMISSION_KEY: key,
             tagnames.RUN_ID: run_id,
-            tagnames.OUTPUT_BASE: f"{output_container}/{options.output_filename_base}",
+            tagnames.OUTPUT_BASE: tagnames.output_base_word(
+                run_id, output_container, options.output_filename_base
+            ),
         }
         for name in plan.blob_names():
             try:
                 # An input reused by several runs names them all: each one holds it.
                 self.store.set_tags(
-                    self.config.storage.input_container, name, tags, accumulate={tagnames.RUN_ID}
+                    self.config.storage.input_container,
+                    name,
+                    tags,
+                    accumulate={tagnames.RUN_ID, tagnames.OUTPUT_BASE},
                 )
             except GenoflowError as exc:  # tags help cleanup; the run is submitted regardless
                 self.info(f"could not tag input {name}: {exc.one_line()}")

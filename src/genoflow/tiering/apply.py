@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from genoflow.errors import GenoflowError, UnavailableError
+from genoflow.model import tags as tagnames
 from genoflow.redact import redact
 from genoflow.tiering.engine import Decision, Plan
 from genoflow.tiering.facts import DELETE
@@ -184,7 +185,9 @@ def _write_tags(
             return
         blob = update.blob
         try:
-            stores[blob.container].set_tags(blob.container, blob.name, update.tags)
+            stores[blob.container].set_tags(
+                blob.container, blob.name, update.tags, accumulate={tagnames.RUN_ID}
+            )
             result.tagged += 1
         except GenoflowError as exc:
             result.fail(1, f"{blob.container}/{blob.name}: tags: {exc.one_line()}")

@@ -128,10 +128,10 @@ class RunIndex:
 
         Two runs writing to one base (a rerun of the sample) both hold its outputs."""
         for blob in blobs:
-            base = blob.tags.get(tagnames.OUTPUT_BASE, "")
-            container, _, name = base.partition("/")
             for run_id in blob.tags.get(tagnames.RUN_ID, "").split():
-                if name and run_id in self.by_id:
+                if run_id not in self.by_id:
+                    continue
+                for container, name in tagnames.output_bases(blob.tags, run_id):
                     self.bases.setdefault(BlobRef(container, name), {})[run_id] = self.by_id[run_id]
 
     def named_by(self, blob: BlobFacts) -> list[tuple[str, RunFacts]]:
@@ -317,4 +317,6 @@ def missing_tags(blob: BlobFacts, tie: Tie) -> TagUpdate | None:
         return None  # the kind is derivable from the name: not worth a write on its own
     if tie.kind:
         wanted[tagnames.KIND] = tie.kind
-    return TagUpdate(blob, {**blob.tags, **wanted})
+    # Only the keys to change: set_tags merges them into the tags as they are when written, so
+    # a fetch time or run id written since the listing is not overwritten.
+    return TagUpdate(blob, wanted)
