@@ -124,7 +124,18 @@ def test_fetch_tier_plan_apply_and_cost_against_the_live_server(
     assert (f"{demo_data.sample}.bam", "Cool") in moves
     assert (demo_data.fastq_r1.name, "Cool") in moves
     assert not any(name.endswith((".vcf", ".bai")) for name, _ in moves)  # stay Hot
-    applied = run_cli_subprocess(["tier", "apply", "--as-of", later], env=env)
+    future = run_cli_subprocess(["tier", "apply", "--as-of", later], env=env)
+    assert future.returncode == 2 and "in the future" in future.stderr  # plan previews, apply acts
+    assert json.loads(future.stdout)["ok"] is False
+    # what the default policy does in 40 days, a policy with 0 days does today
+    policy = tmp_path / "now.yaml"
+    policy.write_text(
+        "rules:\n"
+        "  - {name: inputs-now, role: input, days: 0, action: Cool}\n"
+        "  - {name: bam-now, role: output, kinds: [bam], days: 0, wait_for_fetch: true, "
+        "action: Cool}\n"
+    )
+    applied = run_cli_subprocess(["tier", "apply", "--policy", str(policy)], env=env)
     assert applied.returncode == 0, applied.stderr
     store = _store(azurite)
     assert store.get_blob(f"{unique_name}-out", f"{demo_data.sample}.bam").tier == "Cool"

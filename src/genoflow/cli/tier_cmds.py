@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -28,6 +28,10 @@ tier_app = typer.Typer(
 
 POLICY_HELP = "Tiering policy YAML (default: tiering.policy, else the packaged default policy)."
 AS_OF_HELP = "Evaluate ages as if it were this UTC time (ISO 8601), e.g. to preview a date."
+APPLY_AS_OF_HELP = (
+    "Judge ages as of this earlier UTC time (ISO 8601); a future time is refused: preview it "
+    "with 'tier plan --as-of'."
+)
 
 
 def _now(as_of: str | None) -> datetime:
@@ -38,6 +42,21 @@ def _now(as_of: str | None) -> datetime:
     moment = parse_time(as_of)
     if moment is None:
         raise UsageError(f"--as-of {as_of!r} is not an ISO 8601 time", hint="e.g. 2026-09-01")
+    return moment
+
+
+# Clock skew between hosts allowed before an --as-of counts as the future.
+AS_OF_SKEW = timedelta(minutes=5)
+
+
+def _apply_time(as_of: str | None) -> datetime:
+    """The time apply judges ages at: now, or an earlier --as-of, never a later one."""
+    moment = _now(as_of)
+    if moment > datetime.now(timezone.utc) + AS_OF_SKEW:
+        raise UsageError(
+            f"--as-of {as_of} is in the future: apply would move blobs before their time",
+            hint="preview a later date with 'genoflow tier plan --as-of'; apply acts on ages now",
+        )
     return moment
 
 
@@ -136,7 +155,7 @@ def apply_cmd(
     allow_delete: bool = typer.Option(
         False, "--allow-delete", help="Carry out delete rules (only for deletable roles)."
     ),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help=AS_OF_HELP),  # noqa: UP045
+    as_of: Optional[str] = typer.Option(None, "--as-of", help=APPLY_AS_OF_HELP),  # noqa: UP045
     lock_wait: float = typer.Option(
         0.0,
         "--lock-wait",
@@ -162,6 +181,7 @@ def apply_cmd(
     state = state_of(ctx)
     started = time.monotonic()
     try:
+        now = _apply_time(as_of)
         rules, prices = _policy_and_prices(state, policy)
         config = state.settings().config
         stores, containers = open_stores(config.storage)
@@ -173,7 +193,7 @@ def apply_cmd(
                 client,
                 rules,
                 prices,
-                _now(as_of),
+                now,
                 allow_delete=allow_delete,
                 lock_wait=lock_wait,
             )
