@@ -99,11 +99,20 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _fail("interrupted", ExitCode.INTERRUPTED, debug)
     except BrokenPipeError:
         return ExitCode.OK
+    except OSError as exc:
+        if exc.filename is None:  # not a local path: a bug if it got this far
+            return _internal_error(exc, debug)
+        # A local path the user gave (an -o that is a file, a read-only directory...).
+        return _fail(f"{exc.filename}: {exc.strerror or exc}", ExitCode.USAGE, debug)
     except Exception as exc:  # a bug: still one line unless --debug
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        return _fail(
-            message + ("" if debug else " (run with --debug for details)"), ExitCode.INTERNAL, debug
-        )
+        return _internal_error(exc, debug)
+
+
+def _internal_error(exc: BaseException, debug: bool) -> int:
+    message = f"internal error: {type(exc).__name__}: {exc}"
+    return _fail(
+        message + ("" if debug else " (run with --debug for details)"), ExitCode.INTERNAL, debug
+    )
 
 
 def _count_rest(args: Sequence[str]) -> int:

@@ -210,7 +210,7 @@ def submit(
     api_url: str | None = API_URL,
     access_key: str | None = ACCESS_KEY,
     wait_: bool = typer.Option(False, "--wait", help="Block until the run finishes."),
-    timeout: float | None = typer.Option(None, "--timeout", help="With --wait: seconds."),
+    timeout: float | None = typer.Option(None, "--timeout", min=0, help="With --wait: seconds."),
     force: bool = typer.Option(False, "--force", help="Submit even if an identical run exists."),
     concurrency: int = typer.Option(
         4, "--concurrency", min=1, max=32, help="Batch: submissions at once."
@@ -578,7 +578,7 @@ def wait(
     ctx: typer.Context,
     run_ids: list[str] = typer.Argument(None, metavar="ID...", show_default=False),
     workflow_ids: list[str] = WORKFLOW_IDS,
-    timeout: float | None = typer.Option(None, "--timeout", help="Give up after S seconds."),
+    timeout: float | None = typer.Option(None, "--timeout", min=0, help="Give up after S seconds."),
     fmt: str = typer.Option("table", "--format", help="table or msgen."),
     api_url: str | None = API_URL,
     access_key: str | None = ACCESS_KEY,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
+import socket
 from dataclasses import dataclass
 from typing import Any
 
+from genoflow.errors import UsageError
 from genoflow.server.config import ServerConfig
 from genoflow.server.references import ReferenceRegistry
 from genoflow.server.scheduler import Scheduler
@@ -67,6 +70,7 @@ def serve(config: ServerConfig) -> None:
     import uvicorn
 
     route_server_logs()
+    listening = bind_socket(config.host, config.port)  # fails before anything starts
     server = build_server(config)
     server.scheduler.start()
     uv_config = uvicorn.Config(
@@ -86,10 +90,31 @@ def serve(config: ServerConfig) -> None:
         config.engine,
     )
     try:
-        uv_server.run()
+        uv_server.run(sockets=[listening])
     finally:
         server.scheduler.stop()
         server.store.close()
+        listening.close()
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """The server's listening socket, or a one-line UsageError saying why it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = (
+            "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        )
+        raise UsageError(
+            f"port {port} on {host} {reason}",
+            hint="choose another with --port (or 'port:' in server.yaml), or stop what holds it",
+        ) from None
+    sock.set_inheritable(False)
+    return sock
 
 
 def install_signal_exit() -> None:
