@@ -19,9 +19,7 @@ def test_an_unwritable_output_path_is_a_one_line_usage_error(tmp_path: Path) -> 
 
 def test_a_path_through_a_file_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "reads.fq").write_text("@r\n")
-    result = run_cli(
-        ["config", "init", str(tmp_path / "reads.fq" / "genoflow.yaml")], cwd=tmp_path
-    )
+    result = run_cli(["config", "init", str(tmp_path / "reads.fq" / "genoflow.yaml")], cwd=tmp_path)
     assert result.exit_code == 2, result.stderr
     assert "reads.fq" in result.stderr and "internal error" not in result.stderr
 
