@@ -102,6 +102,15 @@ def test_up_status_up_again_down_leaves_no_process(project: Path) -> None:
     assert after.returncode == 6 and json.loads(after.stdout)["state"] == "down"
     assert "not running" in cli(project, "local", "down").stderr
 
+    # Up again: the same URLs (the config and the submit journal name them).
+    assert cli(project, "local", "up").returncode == 0
+    try:
+        restarted = json.loads(cli(project, "--json", "local", "status").stdout)
+        urls = {s["name"]: s["url"] for s in restarted["services"]}
+        assert urls == {name: s["url"] for name, s in services.items()}
+    finally:
+        assert cli(project, "local", "down").returncode == 0
+
 
 def test_up_refuses_to_overwrite_a_config_it_did_not_write(project: Path) -> None:
     config = project / "genoflow.yaml"
