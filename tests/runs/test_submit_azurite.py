@@ -156,3 +156,41 @@ def test_batch_continues_past_a_bad_row(mock, env, tmp_path):
     descriptions = sorted(w.Description or "" for w in fake.workflows.values())
     assert len(descriptions) == 2 and descriptions[0].startswith("first sample [gf:")
     assert all(w.Status == ms.STATUS_QUEUED for w in fake.workflows.values())
+
+
+def test_submit_refuses_what_would_fail_at_the_run_end(mock, env, reads, azurite, unique_name):
+    from azure.storage.blob import BlobServiceClient
+
+    fake = FakeMsGenomics(mock)
+    service = BlobServiceClient(
+        azurite.account_url,
+        credential={"account_name": "devstoreaccount1", "account_key": AZURITE_KEY},
+    )
+    outputs = service.get_container_client(unique_name + "-out")
+    outputs.create_container()
+    outputs.upload_blob("NA12878.vcf", b"##fileformat=VCFv4.2\n")  # an earlier run's result
+
+    refused = run_cli(["submit", "-b1", str(reads[0]), "-b2", str(reads[1])], env=env)
+    assert refused.exit_code == 2 and "outputs named 'NA12878' already exist" in refused.stderr
+    assert "-of" in refused.stderr and fake.workflows == {}
+    replaced = run_cli(
+        ["submit", "-b1", str(reads[0]), "-b2", str(reads[1]), "-ow", "true"], env=env
+    )
+    assert replaced.exit_code == 0, replaced.stderr
+
+    inputs = service.get_container_client(unique_name + "-in")
+    inputs.get_blob_client("NA12878_1.fq.gz").set_standard_blob_tier("Archive")
+    archived = run_cli(
+        ["submit", "-b1", "NA12878_1.fq.gz", "-b2", "NA12878_2.fq.gz", "-of", "again"], env=env
+    )
+    assert archived.exit_code == 2 and "in the Archive tier" in archived.stderr
+    assert "rehydrate" in archived.stderr and len(fake.workflows) == 1
+
+
+def test_submit_checks_a_local_bam_before_uploading(mock, env, tmp_path):
+    fake = FakeMsGenomics(mock)
+    fake_bam = tmp_path / "sample.bam"
+    fake_bam.write_text("this is not a BAM file\n")
+    result = run_cli(["submit", "-b1", str(fake_bam)], env=env)
+    assert result.exit_code == 2 and "BAM" in result.stderr, result.stderr
+    assert "uploaded" not in result.stderr and fake.workflows == {}

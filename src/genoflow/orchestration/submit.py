@@ -227,6 +227,8 @@ class Submitter:
             if existing is not None:
                 self._tag_inputs(plan, sample, key, options, existing.id)
                 return SubmitOutcome(sample, existing, key, existing=True, uploaded=uploaded)
+        if not options.overwrite:
+            self._refuse_existing_outputs(options.output_filename_base)
         request = self._request(plan, sample, options, key, output_account)
         run = self._post(request)
         self._tag_inputs(plan, sample, key, options, run.id)
@@ -253,13 +255,12 @@ class Submitter:
     def _upload(self, plan: InputPlan, sample: str) -> tuple[str, ...]:
         if not plan.local:
             return ()
-        from genoflow.transfer.checks import check_fastq
+        from genoflow.transfer.checks import check_input
         from genoflow.transfer.upload import upload_file
 
         container = self.config.storage.input_container
-        if plan.kind is InputKind.FASTQ:
-            for path in plan.local.values():
-                check_fastq(path)
+        for path in plan.local.values():
+            check_input(path)
         self.store.ensure_container(container)
         done = []
         for name, path in plan.local.items():
@@ -284,7 +285,31 @@ class Submitter:
                 f"input blob {name!r} not found in container {container!r}",
                 hint="upload it first (genoflow upload), or give the local path",
             )
+        if info.archived:
+            from genoflow.storage.base import REHYDRATE_HINT
+
+            raise InputError(
+                f"input blob {container}/{name} is in the Archive tier: the run could not read it",
+                hint=REHYDRATE_HINT.format(container=container, name=name),
+            )
         return info.md5 or f"size={info.size};etag={info.etag}"
+
+    def _refuse_existing_outputs(self, base: str) -> None:
+        """The run would fail at its end (Error Code [101]): say so before submitting."""
+        from genoflow.tiering.engine import output_base_of
+
+        container = self.config.storage.output_container
+        try:
+            blobs = self.output_store.list_blobs(container, base)
+            existing = [b.name for b in blobs if output_base_of(b.name) == base]
+        except NotFoundError:  # no output container yet: nothing to overwrite
+            return
+        if existing:
+            raise InputError(
+                f"outputs named {base!r} already exist in {container}: {', '.join(existing[:3])}"
+                + (" ..." if len(existing) > 3 else ""),
+                hint="choose another output base with -of, or replace them with -ow true",
+            )
 
     def _request(
         self, plan: InputPlan, sample: str, options: PipelineOptions, key: str, output_account: str

@@ -85,7 +85,12 @@ def _require_gzip(path: Path) -> None:
 
 
 def _check_bam(path: Path) -> None:
-    _require_gzip(path)
+    with path.open("rb") as stream:
+        if stream.read(2) != GZIP_MAGIC:
+            raise InputError(
+                f"{path}: named .bam but it is not a BAM file (not BGZF-compressed)",
+                hint="is it SAM or text? convert it with 'samtools view -b', or rename it",
+            )
     try:
         with gzip.open(path, "rb") as stream:
             magic = stream.read(4)
