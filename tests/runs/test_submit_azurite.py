@@ -194,3 +194,11 @@ def test_submit_checks_a_local_bam_before_uploading(mock, env, tmp_path):
     result = run_cli(["submit", "-b1", str(fake_bam)], env=env)
     assert result.exit_code == 2 and "BAM" in result.stderr, result.stderr
     assert "uploaded" not in result.stderr and fake.workflows == {}
+
+
+def test_a_mistyped_local_path_is_named_as_such(mock, env, tmp_path):
+    FakeMsGenomics(mock)
+    missing = str(tmp_path / "nope_R1.fq.gz")
+    result = run_cli(["submit", "-b1", missing, "-b2", missing + "2"], env=env)
+    assert result.exit_code == 2
+    assert f"{missing}: no such local file" in result.stderr and "name of a blob" in result.stderr

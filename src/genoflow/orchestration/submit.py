@@ -70,6 +70,13 @@ def plan_inputs(reads_1: Sequence[str], reads_2: Sequence[str]) -> InputPlan:
     def blob_name_of(entry: str) -> str:
         path = Path(entry).expanduser()
         if not path.is_file():
+            if entry.startswith(("/", "~", "./", "../")) or path.is_dir():
+                # Meant as a local path (a blob name cannot look like this): say what is wrong.
+                what = "is a directory" if path.is_dir() else "no such local file"
+                raise InputError(
+                    f"{entry}: {what}",
+                    hint="give a FASTQ/BAM file, or the name of a blob in storage.input_container",
+                )
             check_blob_name(entry)
             return entry
         name = path.name
