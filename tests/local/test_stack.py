@@ -97,6 +97,8 @@ def test_up_status_up_again_down_leaves_no_process(project: Path) -> None:
     assert not alive, [p.cmdline() for p in alive]
     assert len(gone) >= 4  # azurite, server, cwltool, bwa at least
     assert not processes_mentioning(project)  # nothing of the stack's, under any parent
+    logs = "".join(p.read_text() for p in (project / ".genoflow").glob("*.log"))
+    assert "sig=" not in logs  # the run's SAS URLs went through Azurite and the server
 
     after = cli(project, "--json", "local", "status")
     assert after.returncode == 6 and json.loads(after.stdout)["state"] == "down"

@@ -222,6 +222,8 @@ class LocalStack:
             "--skipApiVersionCheck",
             "--disableTelemetry",
             "--loose",
+            # No access log: it would hold every request URL, SAS signatures included.
+            "--silent",
         ]
         (self.root / "azurite").mkdir(parents=True, exist_ok=True)
         record = processes.start_detached(
