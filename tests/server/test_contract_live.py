@@ -138,6 +138,17 @@ def test_unknown_reference_is_a_400_naming_known_ones(
     assert "hg99" in info.value.one_line() and REFERENCE in info.value.one_line()
 
 
+def test_unknown_process_is_a_400_naming_known_ones(
+    client: ServiceClient, azurite: Azurite
+) -> None:
+    request = _missing_input_request(azurite, "badproc")
+    options = PipelineOptions(process="nosuchproc", process_args=f"R={REFERENCE}")
+    with pytest.raises(ServiceError) as info:
+        client.submit(SubmitRequest(**{**request.__dict__, "options": options}))
+    assert info.value.exit_code == 2
+    assert "nosuchproc" in info.value.one_line() and "snapgatk" in info.value.one_line()
+
+
 def test_wire_shapes_from_the_server(
     live_server: LiveServer, client: ServiceClient, azurite: Azurite
 ) -> None:
@@ -241,3 +252,20 @@ def test_config_check_passes_against_azurite_and_the_server(
     wrong = run_cli(["config", "check"], env={**env, "GENOFLOW_SERVICE__API_KEY": "wrong-000000"})
     assert wrong.exit_code == 7, wrong.stdout
     assert "wrong-000000" not in wrong.stdout + wrong.stderr
+
+
+def test_a_posted_workflow_is_refused_unless_custom_workflows_are_allowed(
+    live_server: LiveServer,
+) -> None:
+    answer = requests.post(
+        live_server.url + "/ga4gh/wes/v1/runs",
+        files={
+            "workflow_url": (None, "https://workflows.invalid/wf.cwl"),
+            "workflow_type": (None, "CWL"),
+            "workflow_type_version": (None, "v1.2"),
+            "workflow_params": (None, "{}"),
+        },
+        headers={"Authorization": f"Bearer {live_server.api_key}"},
+        timeout=30,
+    )
+    assert answer.status_code == 403 and "custom workflows are disabled" in answer.json()["msg"]

@@ -20,14 +20,12 @@ from genoflow.model.runs import RunState
 from genoflow.protocols.wes import wire
 from genoflow.redact import redact
 from genoflow.server.engine import engine_version
-from genoflow.server.service import RequestRejected, RunService, to_run
+from genoflow.server.service import PROCESSES, RequestRejected, RunService, to_run
 from genoflow.server.store import StoredRun
 
 # workflow_url values that name the built-in germline pipeline: the old service's process
 # names (what genoflow's WES client sends) and the pipeline's own names.
-BUILTIN_WORKFLOWS = frozenset(
-    {"snapgatk", "gatk4", "gatk4-promo", "genoflow-pipeline", "genoflow-pipeline.cwl"}
-)
+BUILTIN_WORKFLOWS = PROCESSES | {"genoflow-pipeline.cwl"}
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
@@ -121,7 +119,12 @@ def build_router(
             run_request = wire.RunRequest.from_form(fields)
         except (ValidationError, ValueError) as exc:
             return error(400, f"invalid run request: {_first_error(exc)}")
-        if run_request.workflow_url not in BUILTIN_WORKFLOWS or attachments:
+        url = run_request.workflow_url
+        bare_name = not attachments and "/" not in url and not url.endswith((".cwl", ".wdl"))
+        if bare_name and url not in BUILTIN_WORKFLOWS:  # a mistyped process, not a workflow
+            known = ", ".join(sorted(PROCESSES))
+            return error(400, f"Unknown process {url!r}; this server runs: {known}")
+        if url not in BUILTIN_WORKFLOWS or attachments:
             if not allow_custom_workflows:
                 return error(
                     403,

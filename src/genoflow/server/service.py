@@ -33,6 +33,10 @@ class RunNotFound(Exception):
     pass
 
 
+# The old service's process names and the pipeline's own: all run the same germline pipeline.
+PROCESSES = frozenset({"snapgatk", "gatk4", "gatk4-promo", "genoflow-pipeline"})
+
+
 def resolved_process(process: str) -> str:
     """The old service answered with the resolved process version, e.g. ``snapgatk-20190409_1``."""
     return f"{process or 'snapgatk'}-genoflow_{__version__}"
@@ -100,6 +104,11 @@ class RunService:
         return run
 
     def validate(self, request: SubmitRequest) -> None:
+        process = request.options.process or "snapgatk"
+        if process not in PROCESSES:
+            raise RequestRejected(
+                f"Unknown process {process!r}; this server runs: {', '.join(sorted(PROCESSES))}"
+            )
         reference = request.options.effective_reference
         if not self.references.known(reference):
             known = ", ".join(self.references.names()) or "none configured"
