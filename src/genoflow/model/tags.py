@@ -61,7 +61,7 @@ def output_bases(tags: Mapping[str, str], run_id: str) -> list[tuple[str, str]]:
     for word in tags.get(OUTPUT_BASE, "").split():
         owner, separator, location = word.partition("=")
         if not separator:
-            owner, location = "", word  # the older form: any run the blob names
+            location = word  # the older form: any run the blob names
         elif owner != run_id:
             continue
         container, _, base = location.partition("/")
