@@ -285,27 +285,49 @@ def test_unknown_reference_is_refused_at_submit(
 def test_existing_output_without_overwrite_fails(
     live_server: LiveServer, azurite: Azurite, demo_data: DemoData, unique_name: str
 ) -> None:
+    """The CLI refuses before submitting; a client that does not check gets Error Code [101]."""
+    from genoflow.config.schema import ServiceConfig
+    from genoflow.model.submission import InputKind, PipelineOptions, SubmitRequest
+    from genoflow.protocols import open_client
+    from genoflow.transfer import upload_file
+    from tests.harness import AZURITE_ACCOUNT
+    from tests.server.conftest import REFERENCE
+
     env = _env(live_server, azurite, unique_name)
     store = _store(azurite)
-    store.ensure_container(f"{unique_name}-out")
-    from genoflow.transfer import upload_file
+    inp, out = f"{unique_name}-in", f"{unique_name}-out"
+    store.ensure_container(out)
+    upload_file(store, demo_data.reference, out, f"{demo_data.sample}.bam")
+    args = ["submit", "-b1", str(demo_data.fastq_r1), "-b2", str(demo_data.fastq_r2), "--json"]
+    refused = run_cli_subprocess(args, env=env)
+    assert refused.returncode == 2 and "already exist" in refused.stderr, refused.stderr
 
-    upload_file(store, demo_data.reference, f"{unique_name}-out", f"{demo_data.sample}.bam")
-    proc = run_cli_subprocess(
-        [
-            "submit",
-            "-b1",
-            str(demo_data.fastq_r1),
-            "-b2",
-            str(demo_data.fastq_r2),
-            "--wait",
-            "--json",
-        ],
-        env=env,
+    names = (demo_data.fastq_r1.name, demo_data.fastq_r2.name)  # uploaded by the CLI above
+    request = SubmitRequest(
+        sample=demo_data.sample,
+        kind=InputKind.FASTQ,
+        reads_1=names[:1],
+        reads_2=names[1:],
+        options=PipelineOptions(process_args=f"R={REFERENCE}", reference=REFERENCE),
+        input_account=AZURITE_ACCOUNT,
+        input_container=inp,
+        output_account=AZURITE_ACCOUNT,
+        output_container=out,
+        input_sas={name: store.blob_read_sas(inp, name, 1) for name in names},
+        output_sas=store.container_sas(out, 1, "rwd"),
+        input_account_url=azurite.account_url,
+        output_account_url=azurite.account_url,
     )
-    assert proc.returncode == 3, proc.stderr
-    assert "Output blob already exists and the overwrite option was set to False" in proc.stdout
+    client = open_client(
+        ServiceConfig(protocol="msgenomics", url=live_server.url, api_key=live_server.api_key)
+    )
+    run = client.submit(request)
+    deadline = time.monotonic() + 600
+    while not run.state.terminal and time.monotonic() < deadline:
+        time.sleep(0.5)
+        run = client.get(run.id)
+    assert run.message and "Output blob already exists" in run.message, run
     # nothing was replaced
-    assert store.get_blob(f"{unique_name}-out", f"{demo_data.sample}.bam").size == (
+    assert store.get_blob(out, f"{demo_data.sample}.bam").size == (
         demo_data.reference.stat().st_size
     )
