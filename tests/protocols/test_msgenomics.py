@@ -25,17 +25,6 @@ ROOT = URL + "/api/workflows/"
 
 
 @pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def fake(mock: responses.RequestsMock) -> FakeMsGenomics:
     return FakeMsGenomics(mock)
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import responses
 
 from genoflow.errors import AuthError, NotFoundError, ServiceError, UnavailableError
 from genoflow.model.runs import RunFilters, RunState
@@ -14,22 +13,11 @@ from genoflow.model.tags import SAMPLE, SUBMISSION_KEY
 from genoflow.protocols.http import BadRequestError
 from genoflow.protocols.wes import wire
 from tests.protocols.fakes import FakeWes
-from tests.protocols.helpers import FakeClock, make_client, two_pair_request
+from tests.protocols.helpers import make_client, two_pair_request
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "protocols"
 URL = "http://wes.test"
 BASE = URL + "/ga4gh/wes/v1"
-
-
-@pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

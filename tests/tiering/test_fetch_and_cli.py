@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from genoflow.config.schema import StorageConfig
 from genoflow.errors import ExitCode, NotFoundError, UsageError
 from genoflow.model import tags as t
 from genoflow.model.runs import Run, RunState
 from genoflow.orchestration.fetch import fetch_outputs, parse_kinds
+from genoflow.storage.base import BlobStore
 from genoflow.tiering.jobs import open_stores
 from tests.harness import Azurite, run_cli
 from tests.tiering.stub_service import SeededService, run
@@ -21,17 +23,25 @@ from tests.tiering.test_apply_azurite import storage_config
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 
 
+def _containers(
+    azurite: Azurite, name: str
+) -> tuple[StorageConfig, dict[str, BlobStore], str, str]:
+    """The storage config, stores by container, and the created input and output containers."""
+    config = storage_config(azurite, name)
+    stores, _ = open_stores(config)
+    inp, out = config.input_container, config.output_container
+    for container in (inp, out):
+        stores[container].ensure_container(container)
+    return config, dict(stores), inp, out
+
+
 @pytest.mark.azurite
 def test_fetch_verifies_tags_refuses_running_and_archived(
     azurite: Azurite, unique_name: str, tmp_path: Path
 ) -> None:
     from azure.storage.blob import ContentSettings
 
-    config = storage_config(azurite, unique_name)
-    stores, _ = open_stores(config)
-    inp, out = config.input_container, config.output_container
-    for container in (inp, out):
-        stores[container].ensure_container(container)
+    config, stores, inp, out = _containers(azurite, unique_name)
     service = stores[out]._service  # type: ignore[attr-defined]
     contents = {"s1.bam": b"BAM" * 1000, "s1.bam.bai": b"BAI", "s1.vcf": b"##fileformat=VCF\n"}
     for name, data in contents.items():
@@ -197,11 +207,7 @@ rules:
 def test_fetch_takes_each_runs_own_outputs_when_runs_share_inputs(
     azurite: Azurite, unique_name: str, tmp_path: Path
 ) -> None:
-    config = storage_config(azurite, unique_name)
-    stores, _ = open_stores(config)
-    inp, out = config.input_container, config.output_container
-    for container in (inp, out):
-        stores[container].ensure_container(container)
+    _, stores, inp, out = _containers(azurite, unique_name)
     for name in ("s7.vcf", "s7b.vcf"):
         stores[out].put_blob(out, name, name.encode())
     # submitted twice: run 1 with the default output base, run 2 with -of s7b

@@ -98,13 +98,14 @@ def fetch_outputs(
     def wanted(name: str) -> bool:
         return kinds is None or tagnames.kind_of(name) in kinds
 
-    missing = [name for name in listed_but_missing(run, store, container) if wanted(name)]
+    found, missing = find_outputs(run, store, container, inputs)
+    missing = [name for name in missing if wanted(name)]
     if missing:
         raise NotFoundError(
             f"run {run_id} lists outputs that are not in {container}: {', '.join(missing)}",
             hint="they were moved or deleted; fetch the others with --only",
         )
-    blobs = [b for b in find_outputs(run, store, container, inputs) if wanted(b.name)]
+    blobs = [b for b in found if wanted(b.name)]
     if not blobs:
         raise NotFoundError(
             f"no outputs of run {run_id} found in container {container}",
@@ -163,24 +164,20 @@ def fetched_tags(blob: BlobInfo, run_id: str, now: datetime) -> dict[str, str]:
 
 def find_outputs(
     run: Run, store: BlobStore, container: str, inputs: tuple[BlobStore, str] | None = None
-) -> list[BlobInfo]:
-    """The run's output blobs, in name order (see the module docstring for how)."""
+) -> tuple[list[BlobInfo], list[str]]:
+    """The run's output blobs in name order (see the module docstring for how), and the names
+    of outputs the run lists (WES ``outputs``) that are not in ``container``."""
     named = sorted({ref.name for ref in output_refs(run.outputs) if ref.container == container})
     if named:
-        found = [store.find_blob(container, name) for name in named]
-        return [info for info in found if info is not None]
+        found = {name: store.find_blob(container, name) for name in named}
+        missing = [name for name, info in found.items() if info is None]
+        return [info for info in found.values() if info is not None], missing
     for base in _output_bases(run, container, inputs):
         prefix_blobs = store.list_blobs(container, base, include_tags=True)
         matched = [b for b in prefix_blobs if output_base_of(b.name) == base]
         if matched:
-            return matched
-    return []
-
-
-def listed_but_missing(run: Run, store: BlobStore, container: str) -> list[str]:
-    """Outputs the run names (WES ``outputs``) that are not in ``container``."""
-    named = sorted({ref.name for ref in output_refs(run.outputs) if ref.container == container})
-    return [name for name in named if store.find_blob(container, name) is None]
+            return matched, []
+    return [], []
 
 
 def _output_bases(run: Run, container: str, inputs: tuple[BlobStore, str] | None) -> list[str]:

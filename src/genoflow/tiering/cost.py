@@ -22,6 +22,15 @@ class Holding:
         self.bytes += size
         self.monthly += monthly
 
+    @classmethod
+    def sum_of(cls, holdings: Iterable[Holding]) -> Holding:
+        total = cls()
+        for holding in holdings:
+            total.blobs += holding.blobs
+            total.bytes += holding.bytes
+            total.monthly += holding.monthly
+        return total
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "blobs": self.blobs,
@@ -38,12 +47,7 @@ class RunHolding:
 
     @property
     def total(self) -> Holding:
-        total = Holding()
-        for holding in self.by_tier.values():
-            total.blobs += holding.blobs
-            total.bytes += holding.bytes
-            total.monthly += holding.monthly
-        return total
+        return Holding.sum_of(self.by_tier.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,13 +68,7 @@ class CostReport:
 
     @property
     def total(self) -> Holding:
-        total = Holding()
-        for tiers in self.by_container.values():
-            for holding in tiers.values():
-                total.blobs += holding.blobs
-                total.bytes += holding.bytes
-                total.monthly += holding.monthly
-        return total
+        return Holding.sum_of(h for tiers in self.by_container.values() for h in tiers.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {

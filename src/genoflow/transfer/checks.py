@@ -75,22 +75,22 @@ def _check_records(path: Path, stream: BinaryIO) -> int:
     return FASTQ_RECORDS_CHECKED
 
 
-def _require_gzip(path: Path) -> None:
+def _require_gzip(
+    path: Path,
+    problem: str = "named .gz but it is not gzip-compressed",
+    hint: str = "compress it with gzip (or bgzip), or rename it",
+) -> None:
     with path.open("rb") as stream:
         if stream.read(2) != GZIP_MAGIC:
-            raise InputError(
-                f"{path}: named .gz but it is not gzip-compressed",
-                hint="compress it with gzip (or bgzip), or rename it",
-            )
+            raise InputError(f"{path}: {problem}", hint=hint)
 
 
 def _check_bam(path: Path) -> None:
-    with path.open("rb") as stream:
-        if stream.read(2) != GZIP_MAGIC:
-            raise InputError(
-                f"{path}: named .bam but it is not a BAM file (not BGZF-compressed)",
-                hint="is it SAM or text? convert it with 'samtools view -b', or rename it",
-            )
+    _require_gzip(
+        path,
+        "named .bam but it is not a BAM file (not BGZF-compressed)",
+        "is it SAM or text? convert it with 'samtools view -b', or rename it",
+    )
     try:
         with gzip.open(path, "rb") as stream:
             magic = stream.read(4)

@@ -301,6 +301,9 @@ class PipelineParams(_Wire):
         data = self.model_dump(by_alias=True, exclude_none=True)
         return data
 
+    def input_files(self) -> list[CwlFile]:
+        return [self.bam] if self.bam else [*self.reads_1, *self.reads_2]
+
 
 def _account_url(request: SubmitRequest, output: bool) -> str:
     url = request.output_account_url if output else request.input_account_url
@@ -367,11 +370,9 @@ def submit_from_run_request(run_request: RunRequest) -> SubmitRequest:
     """The server's reading of a genoflow RunRequest (raises pydantic/ValueError when the
     params are not genoflow's)."""
     params = PipelineParams.model_validate(run_request.workflow_params)
-    files = [params.bam] if params.bam else [*params.reads_1, *params.reads_2]
     located = {
         f.location: _split_location(f.location, params.input_account_url, params.input_container)
-        for f in files
-        if f
+        for f in params.input_files()
     }
     names = {loc: name for loc, (name, _) in located.items()}
     options = PipelineOptions(
@@ -429,23 +430,15 @@ def _inputs(request: RunRequest | None) -> tuple[str | None, tuple[str, ...]]:
     """(input container, blob names) of a genoflow request; (None, ()) for a foreign one."""
     if request is None:
         return None, ()
-    params = request.workflow_params
-    files = (
-        [params.get("bam")]
-        if params.get("bam")
-        else [*params.get("reads_1", []), *params.get("reads_2", [])]
-    )
-    account_url, container = params.get("input_account_url"), params.get("input_container")
-    if not isinstance(account_url, str) or not isinstance(container, str):
+    try:
+        params = PipelineParams.model_validate(request.workflow_params)
+        names = tuple(
+            _split_location(f.location, params.input_account_url, params.input_container)[0]
+            for f in params.input_files()
+        )
+    except ValueError:  # pydantic's ValidationError is one: not genoflow's params
         return None, ()
-    names = []
-    for file in files:
-        if isinstance(file, dict) and "location" in file:
-            try:
-                names.append(_split_location(str(file["location"]), account_url, container)[0])
-            except ValueError:
-                continue
-    return container, tuple(names)
+    return params.input_container, names
 
 
 def run_log_to_run(log: RunLog) -> Run:
