@@ -18,6 +18,7 @@ import yaml
 
 from genoflow.demo import DemoData, simulate
 from tests.harness import AZURITE_ACCOUNT, AZURITE_KEY, Azurite, free_port
+from tests.server.inproc import inproc  # noqa: F401 - the in-process server fixture
 
 API_KEY = "test-api-key-5d1f0c9e7a3b"
 SECOND_KEY = "test-api-key-rotated-2b8e"

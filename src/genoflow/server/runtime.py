@@ -12,7 +12,7 @@ from typing import Any
 from genoflow.errors import UsageError
 from genoflow.server.config import ServerConfig
 from genoflow.server.references import ReferenceRegistry
-from genoflow.server.scheduler import Scheduler
+from genoflow.server.scheduler import Execute, Scheduler
 from genoflow.server.service import RunService
 from genoflow.server.store import RunStore
 
@@ -38,15 +38,20 @@ class Server:
         )
 
 
-def build_server(config: ServerConfig) -> Server:
+def build_server(config: ServerConfig, executor: Execute | None = None) -> Server:
+    """The server's parts; ``executor`` replaces the real one (e.g. a ``StubExecutor``)."""
     from genoflow.server.executor import RunExecutor
 
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = RunStore(config.database)
     references = ReferenceRegistry(config.reference_root, config.references)
-    executor = RunExecutor(config, store, references)
+    if executor is None:
+        executor = RunExecutor(config, store, references)
     scheduler = Scheduler(
-        store, executor, max_concurrent=config.max_concurrent_runs, workdir_of=executor.workdir_of
+        store,
+        executor,
+        max_concurrent=config.max_concurrent_runs,
+        workdir_of=lambda run_id: (config.work_root / str(run_id)).resolve(),
     )
     service = RunService(store, scheduler, references, tenant_id=config.tenant_id)
     return Server(config=config, store=store, scheduler=scheduler, service=service)
