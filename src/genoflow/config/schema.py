@@ -12,9 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-CONTAINER_RE = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
-BLOB_NAME_RE = re.compile(r"^[A-Za-z0-9._/-]{1,1024}$")
-ACCOUNT_RE = re.compile(r"^[a-z0-9]{3,24}$")
+from genoflow.model.submission import ACCOUNT_RE, BLOB_NAME_RE, CONTAINER_RE
 
 
 class Protocol(str, Enum):

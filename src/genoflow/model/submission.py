@@ -15,10 +15,17 @@ from pathlib import PurePosixPath
 from genoflow.errors import InputError, UsageError
 
 BLOB_NAME_RE = re.compile(r"^[A-Za-z0-9._/-]{1,1024}$")
+# Azure's own naming rules: storage accounts and containers.
+ACCOUNT_RE = re.compile(r"^[a-z0-9]{3,24}$")
+CONTAINER_RE = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
+SAMPLE_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+MAX_OUTPUT_BASE = 900  # room for the longest output suffix within the 1,024-character limit
 FASTQ_RE = re.compile(r"\.(fq|fastq)(\.gz)?$", re.IGNORECASE)
 BAM_RE = re.compile(r"\.(bam|sam)$", re.IGNORECASE)
 MAX_DESCRIPTION = 500
 MAX_READ_GROUP = 1000
+# ProcessArgs keys: R (reference) from the first service builds, GERC/BGZIP from later ones.
+PROCESS_ARG_KEYS = ("R", "GERC", "BGZIP")
 REFERENCES = ("b37m1", "hg19m1", "hg38m1", "hg38m1x")
 REF_CONFIDENCE = ("none", "gvcf")
 
@@ -50,11 +57,16 @@ class PipelineOptions:
         return self.process_args or f"R={self.reference}"
 
     @property
+    def process_arg_values(self) -> dict[str, str]:
+        """``K=V;K=V`` as a mapping, keys upper-cased (``R=b37m1;GERC=GVCF``)."""
+        pairs = (part.split("=", 1) for part in self.effective_process_args.split(";"))
+        return {
+            key.strip().upper(): value.strip() for key, value in (p for p in pairs if len(p) == 2)
+        }
+
+    @property
     def effective_reference(self) -> str:
-        args = dict(
-            part.split("=", 1) for part in self.effective_process_args.split(";") if "=" in part
-        )
-        return args.get("R", self.reference)
+        return self.process_arg_values.get("R", self.reference)
 
     @property
     def effective_bqsr(self) -> bool:
@@ -62,13 +74,17 @@ class PipelineOptions:
 
     @property
     def effective_ref_confidence(self) -> str:
-        return (self.emit_ref_confidence or "none").lower()
+        chosen = self.emit_ref_confidence or self.process_arg_values.get("GERC") or "none"
+        return chosen.lower()
 
     @property
     def effective_bgzip(self) -> bool:
         """bgzip was on by default for gVCF and off for VCF."""
         if self.bgzip_output is not None:
             return self.bgzip_output
+        from_args = self.process_arg_values.get("BGZIP")
+        if from_args is not None:
+            return from_args.lower() in ("true", "1", "yes")
         return self.effective_ref_confidence == "gvcf"
 
 
@@ -118,11 +134,31 @@ class SubmitRequest:
 # --- validation (each raises a one-line UsageError/InputError) -----------------------------------
 
 
-def check_blob_name(name: str) -> None:
-    if not BLOB_NAME_RE.match(name) or name.startswith("/"):
+def check_blob_name(name: str, what: str = "blob name") -> None:
+    """Azure's rules plus genoflow's: no ``.``/``..`` or empty segments, which the HTTP layer
+    would normalise into another container, and no leading or trailing ``/``."""
+    segments = name.split("/")
+    if not BLOB_NAME_RE.match(name) or any(segment in ("", ".", "..") for segment in segments):
         raise InputError(
-            f"invalid blob name {name!r}",
-            hint="use only A-Z a-z 0-9 . _ / - (1-1024 characters, not starting with /)",
+            f"invalid {what} {name!r}",
+            hint="use only A-Z a-z 0-9 . _ / - (1-1024 characters), with no empty, '.' or '..' "
+            "path segments and no leading or trailing '/'",
+        )
+
+
+def check_account_name(name: str, what: str = "storage account") -> None:
+    if not ACCOUNT_RE.match(name):
+        raise InputError(
+            f"invalid {what} name {name!r}",
+            hint="a storage account name is 3-24 lowercase letters or digits",
+        )
+
+
+def check_container_name(name: str, what: str = "container") -> None:
+    if not CONTAINER_RE.match(name):
+        raise InputError(
+            f"invalid {what} name {name!r}",
+            hint="3-63 lowercase letters, digits or hyphens, no leading, trailing or double hyphen",
         )
 
 
@@ -175,32 +211,84 @@ def pair_warnings(reads_1: Sequence[str], reads_2: Sequence[str]) -> list[str]:
 
 
 def check_options(options: PipelineOptions) -> None:
+    """Every pipeline option the service must honour, checked the same way by client and
+    server: an option that cannot be honoured is an error, never silently dropped."""
     if options.description is not None and len(options.description) > MAX_DESCRIPTION:
         raise UsageError(
             f"the description has {len(options.description)} characters; "
             f"at most {MAX_DESCRIPTION} are allowed"
         )
-    if options.read_group is not None and (
-        not options.read_group.startswith("@RG") or len(options.read_group) > MAX_READ_GROUP
-    ):
-        raise UsageError(
-            "the read group must start with @RG and be at most 1000 characters",
-            hint=r"e.g. -rg '@RG\tID:lane1\tSM:NA12878'",
-        )
+    if options.read_group is not None:
+        check_read_group(options.read_group)
     confidence = options.emit_ref_confidence
     if confidence is not None and confidence.lower() not in REF_CONFIDENCE:
-        raise UsageError(f"emit-ref-confidence {confidence!r} is not one of none, gvcf")
-    for part in filter(None, (options.process_args or "").split(";")):
-        if "=" not in part:
-            raise UsageError(
-                f"process args {options.process_args!r} are not K=V;K=V", hint="e.g. -pa R=b37m1"
-            )
-    base = options.output_filename_base
-    if base and (not BLOB_NAME_RE.match(base) or base.startswith("/")):
         raise UsageError(
-            f"output file name base {base!r} is not a valid blob name",
-            hint="use only A-Z a-z 0-9 . _ / -",
+            f"emit-ref-confidence {confidence!r} is not one of {', '.join(REF_CONFIDENCE)}"
         )
+    _check_process_args(options.process_args)
+    base = options.output_filename_base
+    if base:
+        check_blob_name(base, "output file name base")
+        if len(base) > MAX_OUTPUT_BASE:
+            raise UsageError(
+                f"output file name base has {len(base)} characters; at most {MAX_OUTPUT_BASE}"
+            )
+
+
+def check_read_group(read_group: str) -> None:
+    r"""One ``@RG`` line with an ``ID:`` field; tabs as real tabs or the two characters ``\t``."""
+    fields = read_group.replace("\t", "\\t").split("\\t")
+    problem = None
+    if len(read_group) > MAX_READ_GROUP:
+        problem = f"has {len(read_group)} characters; at most {MAX_READ_GROUP} are allowed"
+    elif any(ord(char) < 32 and char != "\t" for char in read_group):
+        problem = "must be one line (no newline or control characters)"
+    elif fields[0] != "@RG" or not any(f.startswith("ID:") and len(f) > 3 for f in fields[1:]):
+        problem = "must start with @RG and have an ID: field"
+    if problem:
+        raise UsageError(f"the read group {problem}", hint=r"e.g. -rg '@RG\tID:lane1\tSM:NA12878'")
+
+
+def _check_process_args(process_args: str | None) -> None:
+    for part in (process_args or "").split(";"):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not value.strip():
+            raise UsageError(
+                f"process args {process_args!r} are not K=V;K=V", hint="e.g. -pa R=b37m1"
+            )
+        if key.strip().upper() not in PROCESS_ARG_KEYS:
+            raise UsageError(
+                f"process arg {key.strip()!r} is not one this pipeline honours",
+                hint=f"known: {', '.join(PROCESS_ARG_KEYS)} (e.g. -pa R=b37m1)",
+            )
+        if key.strip().upper() == "GERC" and value.strip().lower() not in REF_CONFIDENCE:
+            raise UsageError(f"process arg GERC={value.strip()} is not one of none, gvcf")
+
+
+def validate_request(request: SubmitRequest) -> None:
+    """A whole submission, as the server checks it at the door (and the client before it
+    posts): options, input names and kinds, storage account and container names."""
+    check_options(request.options)
+    if not SAMPLE_RE.match(request.sample):
+        raise InputError(
+            f"sample name {request.sample!r} is not valid",
+            hint="use 1-128 letters, digits, '.', '_' or '-'",
+        )
+    check_account_name(request.input_account, "input storage account")
+    check_account_name(request.output_account, "output storage account")
+    check_container_name(request.input_container, "input container")
+    check_container_name(request.output_container, "output container")
+    names = request.blob_names()
+    if not names:
+        raise InputError("no input blobs were given")
+    for name in names:
+        check_blob_name(name, "input blob name")
+    if request.kind is InputKind.BAM:
+        classify_inputs(request.reads_1, ())
+    else:
+        classify_inputs(request.reads_1, request.reads_2)
 
 
 _READ_SUFFIX = re.compile(

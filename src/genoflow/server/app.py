@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from genoflow import __version__
 from genoflow.server import api_msgenomics, api_wes
+from genoflow.server.bodies import BodyError
 from genoflow.server.service import RequestRejected, RunNotFound, RunService
+
+log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/health"
 _OPEN_PATHS = frozenset({HEALTH_PATH})
@@ -38,7 +45,7 @@ def presented_key(request: Request) -> str | None:
 
 
 def error_response(
-    path: str, status: int, message: str, headers: dict[str, str] | None = None
+    path: str, status: int, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """An error in the shape of the API the path belongs to: ``{"Message"}`` for the old
     service, ``{"msg", "status_code"}`` for WES."""
@@ -95,10 +102,35 @@ def create_app(
         return error_response(request.url.path, 404, str(exc))
 
     @app.exception_handler(RequestRejected)
-    async def rejected(request: Request, exc: RequestRejected) -> JSONResponse:
+    @app.exception_handler(BodyError)
+    async def rejected(request: Request, exc: Exception) -> JSONResponse:
         return error_response(request.url.path, 400, str(exc))
 
-    @app.get(HEALTH_PATH, tags=["health"])
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI answers 422 in its own shape; both APIs document 400 in theirs.
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"] if part not in ("query", "path"))
+        return error_response(request.url.path, 400, f"invalid {where}: {first['msg']}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # 404 for unknown paths, 405 for wrong methods: in the API's error shape too.
+        return error_response(
+            request.url.path, exc.status_code, str(exc.detail), headers=exc.headers
+        )
+
+    @app.exception_handler(ClientDisconnect)
+    async def disconnected(request: Request, exc: ClientDisconnect) -> Response:
+        # The client went away mid-body: nobody reads this answer, and it is not a bug.
+        log.info(
+            "%s %s: client disconnected before sending the whole body",
+            request.method,
+            request.url.path,
+        )
+        return Response(status_code=400)
+
+    @app.api_route(HEALTH_PATH, methods=["GET", "HEAD"], tags=["health"])
     def health() -> dict[str, object]:
         return {"status": "ok", "version": __version__, "active_runs": service.scheduler.active()}
 

@@ -97,7 +97,7 @@ class _Wire(BaseModel):
 
 # --- requests -------------------------------------------------------------------------------
 
-_JSON_FIELDS = ("workflow_params", "tags", "workflow_engine_parameters")
+JSON_FIELDS = ("workflow_params", "tags", "workflow_engine_parameters")
 
 
 class RunRequest(_Wire):
@@ -112,7 +112,7 @@ class RunRequest(_Wire):
     workflow_engine_version: str | None = None
     workflow_engine_parameters: dict[str, str] | None = None
 
-    @field_validator(*_JSON_FIELDS, mode="before")
+    @field_validator(*JSON_FIELDS, mode="before")
     @classmethod
     def _decode(cls, value: Any) -> Any:
         if isinstance(value, (str, bytes)):
@@ -130,7 +130,7 @@ class RunRequest(_Wire):
         for name, value in self.model_dump().items():
             if value is None:
                 continue
-            form[name] = json.dumps(value) if name in _JSON_FIELDS else str(value)
+            form[name] = json.dumps(value) if name in JSON_FIELDS else str(value)
         return form
 
     @classmethod
@@ -369,12 +369,22 @@ def _split_location(location: str, account_url: str, container: str) -> tuple[st
 def submit_from_run_request(run_request: RunRequest) -> SubmitRequest:
     """The server's reading of a genoflow RunRequest (raises pydantic/ValueError when the
     params are not genoflow's)."""
+    known = {field.alias or name for name, field in PipelineParams.model_fields.items()}
+    unknown = sorted(set(run_request.workflow_params) - known)
+    if unknown:  # a parameter the pipeline does not take would be silently ignored
+        raise ValueError(f"unknown workflow_params: {', '.join(unknown)}")
     params = PipelineParams.model_validate(run_request.workflow_params)
     located = {
         f.location: _split_location(f.location, params.input_account_url, params.input_container)
         for f in params.input_files()
     }
     names = {loc: name for loc, (name, _) in located.items()}
+    output_prefix = f"{params.output_account_url.rstrip('/')}/{params.output_container}"
+    if params.output_url.partition("?")[0].rstrip("/") != output_prefix:
+        raise ValueError(
+            f"output_url {params.output_url.partition('?')[0]!r} is not the output container "
+            f"{output_prefix!r}"
+        )
     options = PipelineOptions(
         process=params.process,
         process_args=params.process_args,
