@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from genoflow.errors import ConfigError
+from genoflow.model.submission import ACCOUNT_RE, check_account_name
 from genoflow.redact import register_secret
 
 API_KEYS_ENV = "GENOFLOW_SERVER_API_KEYS"
 DEFAULT_ENDPOINT_TEMPLATE = "https://{account}.blob.core.windows.net"
+_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~/-]*)?$")
 
 
 class ToilConfig(BaseModel):
@@ -46,10 +49,56 @@ class ServerConfig(BaseModel):
     endpoint_template: str = DEFAULT_ENDPOINT_TEMPLATE
     allow_custom_workflows: bool = False
     max_request_bytes: int = Field(1_048_576, ge=1024)
+    request_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="a request's headers and body must arrive within this"
+    )
+    keep_alive_seconds: int = Field(5, ge=1, le=3600, description="idle keep-alive limit")
+    max_connections: int | None = Field(
+        1000, ge=1, description="open connections and requests in flight; beyond: 503"
+    )
     tenant_id: int = 1
+    # --- run executor: storage deadlines and disk (docs/server.md, "Deadlines and disk") ---
+    storage_connect_timeout_seconds: float = Field(
+        20.0, gt=0, le=600, description="connect timeout of one storage request"
+    )
+    storage_read_timeout_seconds: float = Field(
+        60.0, gt=0, le=3600, description="a storage request with no byte for this long fails"
+    )
+    transfer_deadline_seconds: float = Field(
+        21_600.0, gt=0, description="storage time a run may spend in all (reads, checks, writes)"
+    )
+    keep_failed_workdirs: bool = Field(
+        True, description="keep work/<id> of failed or cancelled runs (inputs always removed)"
+    )
+    disk_space_factor: float = Field(
+        3.0, ge=0, description="free space needed before a run: factor x input size + minimum"
+    )
+    min_free_disk_gib: float = Field(1.0, ge=0, description="free space needed besides")
+
+    @field_validator("storage_endpoints")
+    @classmethod
+    def _endpoints(cls, value: dict[str, str]) -> dict[str, str]:
+        for account, url in value.items():
+            if not ACCOUNT_RE.match(account):
+                raise ValueError(f"{account!r} is not a storage account name (3-24 a-z 0-9)")
+            if not _URL_RE.match(url):
+                raise ValueError(f"{account}: {url!r} is not an http(s) URL")
+        return {account: url.rstrip("/") for account, url in value.items()}
+
+    @field_validator("endpoint_template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if "{account}" not in value or not _URL_RE.match(value.replace("{account}", "a")):
+            raise ValueError("must be an http(s) URL containing {account}")
+        return value.rstrip("/")
 
     def endpoint_for(self, account: str) -> str:
-        """Blob endpoint of a storage account: explicit map first, then the template."""
+        """Blob endpoint of a storage account: explicit map first, then the template.
+
+        Endpoints come from configuration only, never from request data: the account name is
+        checked against Azure's rules first, so it cannot smuggle a host, port or path into
+        the template (no server-side request forgery through a submit)."""
+        check_account_name(account)
         return self.storage_endpoints.get(account) or self.endpoint_template.format(account=account)
 
     @property
@@ -81,8 +130,14 @@ def load_server_config(
     if path is not None:
         data = _read_yaml(path)
     keys = environ.get(API_KEYS_ENV)
-    if keys:
-        data["api_keys"] = [key.strip() for key in keys.split(",") if key.strip()]
+    if keys is not None and keys.strip():
+        listed = [key.strip() for key in keys.split(",") if key.strip()]
+        if not listed:  # " , " must not silently replace the configured keys with none
+            raise ConfigError(
+                f"{API_KEYS_ENV} is set but holds no key",
+                hint="give comma-separated keys, or unset it to use api_keys from the config",
+            )
+        data["api_keys"] = listed
     data.update({key: value for key, value in overrides.items() if value is not None})
     try:
         config = ServerConfig.model_validate(data)
