@@ -12,6 +12,7 @@ import functools
 import importlib.metadata
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -160,3 +161,98 @@ def stop_leftover_group(pgid: int | None, workdir: Path) -> bool:
         return False
     stop_process_group(pgid)
     return True
+
+
+# --- why the engine failed ---------------------------------------------------------------------
+_JOB = re.compile(r"\[job ([^\]]+)\]")
+_EXITED = re.compile(r"\[job ([^\]]+)\] exited with status: (-?\d+)")
+_PERMANENT_FAIL = re.compile(r"\[job ([^\]]+)\] completed permanentFail")
+_LOG_REDIRECT = re.compile(r" 2> (\S+)")
+NO_SPACE = "No space left on device"
+TAIL_LINES = 5
+_TAIL_BYTES = 64 * 1024
+MAX_MESSAGE = 1000
+
+
+@dataclass(frozen=True)
+class EngineFailure:
+    """The failing step of an engine run, its exit status and the tail of its tool log."""
+
+    step: str | None
+    status: int | None
+    log_name: str | None
+    tail: list[str]
+    disk_full: bool
+
+    def describe(self) -> str:
+        """One paragraph: which step, how it ended (and what that likely means), its log tail."""
+        where = f"in step {self.step}" if self.step else "in the workflow engine"
+        status = "" if self.status is None else f" (exit status {self.status}{_meaning(self)})"
+        log_name = self.log_name or "the engine log"
+        tail = f"; last lines of {log_name}: {' | '.join(self.tail)}" if self.tail else ""
+        return f"the pipeline failed {where}{status}{tail}"
+
+
+def describe_engine_failure(stderr: Path) -> EngineFailure:
+    """Read the engine's stderr (cwltool's ``[job NAME]`` lines) and the failing tool's log."""
+    text = _tail_text(stderr)
+    step, status = _failed_job(text)
+    log_path = _tool_logs(text).get(step) if step else None
+    tool_text = _tail_text(log_path) if log_path else ""
+    tail = _last_lines(tool_text or text)
+    full = NO_SPACE in tool_text or NO_SPACE in text
+    return EngineFailure(step, status, log_path.name if log_path else None, tail, full)
+
+
+def _failed_job(text: str) -> tuple[str | None, int | None]:
+    exited = _EXITED.search(text)
+    if exited:
+        return exited[1], int(exited[2])
+    failed = _PERMANENT_FAIL.search(text)
+    return (failed[1], None) if failed else (None, None)
+
+
+def _tool_logs(text: str) -> dict[str, Path]:
+    """job name -> the file its stderr went to (the ``2> path`` ending its command line)."""
+    logs: dict[str, Path] = {}
+    job = None
+    for line in text.splitlines():
+        named = _JOB.search(line)
+        if named:
+            job = named[1]
+        redirect = _LOG_REDIRECT.search(line)
+        if job and redirect:
+            logs[job] = Path(redirect[1])
+    return logs
+
+
+def _tail_text(path: Path) -> str:
+    """The last 64 KiB of a log (tool logs of a whole genome run are large)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - _TAIL_BYTES))
+            return handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _last_lines(text: str) -> list[str]:
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    return [line[:160] for line in lines[-TAIL_LINES:]]
+
+
+def _meaning(failure: EngineFailure) -> str:
+    """What an exit status likely means: a signal (137: killed, out of memory?)."""
+    status = failure.status
+    if status is None:
+        return ""
+    number = -status if status < 0 else status - 128 if status > 128 else 0
+    killed = number == signal.SIGKILL or any("Killed" in line for line in failure.tail)
+    if killed:
+        return ": killed (SIGKILL), most likely out of memory"
+    if number > 0:
+        try:
+            return f": ended by signal {signal.Signals(number).name}"
+        except ValueError:
+            return f": ended by signal {number}"
+    return ""

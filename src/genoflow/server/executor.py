@@ -7,6 +7,7 @@ container SAS, each committed under its final name only once complete -> ``<base
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import threading
@@ -16,15 +17,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genoflow.config.schema import RetryConfig
 from genoflow.errors import GenoflowError
 from genoflow.model.submission import InputKind, SubmitRequest
 from genoflow.redact import redact
 from genoflow.server.config import ServerConfig
-from genoflow.server.engine import run_engine
+from genoflow.server.deadlines import RunCancelled, StorageBudget, StorageStep
+from genoflow.server.disk import (
+    check_free_space,
+    disk_full,
+    human_size,
+    is_disk_full,
+    needed_bytes,
+)
+from genoflow.server.engine import MAX_MESSAGE, describe_engine_failure, run_engine
 from genoflow.server.references import ReferenceRegistry
 from genoflow.server.scheduler import Outcome, RunFailure
 from genoflow.server.service import output_base, request_from_json
 from genoflow.server.store import RunStore, StoredRun, utcnow
+from genoflow.storage import BlobRef, ContainerRef
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +45,16 @@ CODE_OUTPUT_EXISTS = 101
 CODE_OUTPUT_WRITE = 102
 CODE_REFERENCE = 103
 CODE_PIPELINE = 600
+# A hung storage host can hold one request this long at most; a run's retries stop sooner.
+MAX_RETRY_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class InputBlob:
+    name: str
+    ref: BlobRef
+    size: int
+    step: StorageStep
 
 
 @dataclass(frozen=True)
@@ -62,11 +83,25 @@ class RunExecutor:
         shutil.rmtree(workdir, ignore_errors=True)  # a re-queued run starts clean
         (workdir / "inputs").mkdir(parents=True)
         run_log = RunLog(workdir / "genoflow.log")
+        budget = StorageBudget(cancel, self._config.transfer_deadline_seconds)
+        committed = False
         try:
-            return self._execute(run, request, workdir, run_log, cancel)
+            outcome = self._execute(run, request, workdir, run_log, budget)
+            committed = bool(outcome.outputs)
+            return outcome
+        except RunCancelled:
+            return Outcome(outputs={}, bases_processed=0)
         finally:
-            shutil.rmtree(workdir / "inputs", ignore_errors=True)
-            shutil.rmtree(workdir / "tmp", ignore_errors=True)
+            budget.stop.set()  # an abandoned transfer sends nothing more and never commits
+            self._clean(workdir, committed)
+
+    def _clean(self, workdir: Path, committed: bool) -> None:
+        """Outputs committed: nothing local is needed. Failed: keep logs, drop the inputs."""
+        if committed or not self._config.keep_failed_workdirs:
+            shutil.rmtree(workdir, ignore_errors=True)
+            return
+        shutil.rmtree(workdir / "inputs", ignore_errors=True)
+        shutil.rmtree(workdir / "tmp", ignore_errors=True)
 
     def _execute(
         self,
@@ -74,39 +109,64 @@ class RunExecutor:
         request: SubmitRequest,
         workdir: Path,
         run_log: RunLog,
-        cancel: threading.Event,
+        budget: StorageBudget,
     ) -> Outcome:
         outputs = self._output_container(request)
         base = output_base(request)
         names = planned_outputs(base, request)
         if not request.options.overwrite:
-            self._refuse_existing(outputs, names)
+            self._refuse_existing(outputs, names, budget)
         reference = self._reference(request)
-        local_inputs = self._download_inputs(request, workdir / "inputs", cancel, run_log)
-        if cancel.is_set():
-            return Outcome(outputs={}, bases_processed=0)
+        sources = self._open_inputs(request, budget)
+        self._check_disk(sources, run_log)
+        local_inputs = self._download_inputs(sources, workdir / "inputs", budget, run_log)
         stats = self._check_inputs(request, local_inputs, run_log)
         self._store.update(run.id, bases_processed=stats.bases)
         produced, notes = self._run_pipeline(
-            run, request, reference, local_inputs, workdir, base, cancel, run_log
+            run, request, reference, local_inputs, workdir, base, budget.cancel, run_log
         )
-        if cancel.is_set() or produced is None:
+        if budget.cancel.is_set() or produced is None:
             return Outcome(outputs={}, bases_processed=stats.bases)
         files = self._collect(produced, names, workdir, run_log, request)
-        written = self._upload(outputs, files, request.options.overwrite, cancel)
+        written = self._upload(outputs, files, budget)
         message = "Completed successfully" + "".join(f". Note: {note}" for note in notes)
         return Outcome(outputs=written, bases_processed=stats.bases, message=message)
 
     # --- steps -----------------------------------------------------------------------------
-    def _output_container(self, request: SubmitRequest) -> Any:
+    def _storage_options(self) -> dict[str, Any]:
+        """Per-request timeouts and a retry budget that bound a request to a hung host."""
+        config = self._config
+        total = min(MAX_RETRY_SECONDS, config.transfer_deadline_seconds)
+        return {
+            "retry": RetryConfig(total_seconds=total),
+            "timeouts": (
+                config.storage_connect_timeout_seconds,
+                config.storage_read_timeout_seconds,
+            ),
+        }
+
+    def _output_container(self, request: SubmitRequest) -> ContainerRef:
         from genoflow.storage import open_container_with_sas
 
-        base = request.output_account_url or self._config.endpoint_for(request.output_account)
-        return open_container_with_sas(f"{base}/{request.output_container}", request.output_sas)
+        base = self._config.endpoint_for(request.output_account)
+        return open_container_with_sas(
+            f"{base}/{request.output_container}", request.output_sas, **self._storage_options()
+        )
 
-    def _refuse_existing(self, outputs: Any, names: Sequence[str]) -> None:
+    def _output_step(self, request: SubmitRequest, what: str) -> StorageStep:
+        account = request.output_account
+        return StorageStep(what, account, self._config.endpoint_for(account))
+
+    def _refuse_existing(
+        self, outputs: ContainerRef, names: Sequence[str], budget: StorageBudget
+    ) -> None:
+        step = StorageStep(
+            f"checking for existing outputs in container {outputs.container}",
+            outputs.store.account_name,
+            outputs.store.account_url,
+        )
         try:
-            existing = [name for name in names if _exists(outputs, name)]
+            existing = budget.run(step, lambda: [name for name in names if _exists(outputs, name)])
         except GenoflowError as exc:
             raise RunFailure(
                 f"Error Code [{CODE_OUTPUT_WRITE}]: cannot use the output "
@@ -129,30 +189,62 @@ class RunExecutor:
                 f"Error Code [{CODE_REFERENCE}]: {exc.one_line()}", CODE_REFERENCE
             ) from None
 
-    def _download_inputs(
-        self, request: SubmitRequest, directory: Path, cancel: threading.Event, run_log: RunLog
-    ) -> list[Path]:
+    def _open_inputs(self, request: SubmitRequest, budget: StorageBudget) -> list[InputBlob]:
+        """Each input's blob and size (read before anything is downloaded: the disk check)."""
         from genoflow.storage import open_blob_with_sas
+
+        endpoint = self._config.endpoint_for(request.input_account)
+        found = []
+        for name in request.blob_names():
+            sas = request.input_sas.get(name, "")
+            url = f"{endpoint}/{request.input_container}/{name}?{sas}"
+            step = StorageStep(f"reading input {name}", request.input_account, endpoint)
+            try:
+                ref = open_blob_with_sas(url, **self._storage_options())
+                info = budget.run(step, functools.partial(ref.store.get_blob, ref.container, name))
+            except GenoflowError as exc:
+                raise _unreachable(name, exc) from None
+            found.append(InputBlob(name, ref, info.size, step))
+        return found
+
+    def _check_disk(self, sources: Sequence[InputBlob], run_log: RunLog) -> None:
+        total = sum(source.size for source in sources)
+        config = self._config
+        needed = needed_bytes(total, config.disk_space_factor, config.min_free_disk_gib)
+        check_free_space(config.work_root.resolve(), needed)
+        run_log.write(f"inputs: {human_size(total)}; free space checked for ~{human_size(needed)}")
+
+    def _download_inputs(
+        self,
+        sources: Sequence[InputBlob],
+        directory: Path,
+        budget: StorageBudget,
+        run_log: RunLog,
+    ) -> list[Path]:
         from genoflow.transfer import download_blob
 
-        base = request.input_account_url or self._config.endpoint_for(request.input_account)
         paths = []
-        for name in request.blob_names():
-            if cancel.is_set():
-                break
-            sas = request.input_sas.get(name, "")
-            url = f"{base}/{request.input_container}/{name}?{sas}"
-            target = directory / name.replace("/", "__")
+        for source in sources:
+            ref, target = source.ref, directory / source.name.replace("/", "__")
             try:
-                ref = open_blob_with_sas(url)
-                download_blob(ref.store, ref.container, ref.name, target)
+                budget.run(
+                    source.step,
+                    functools.partial(
+                        download_blob,
+                        ref.store,
+                        ref.container,
+                        ref.name,
+                        target,
+                        cancel=budget.stop,
+                    ),
+                )
             except GenoflowError as exc:
-                raise RunFailure(
-                    f"Error Code [{CODE_INPUT_UNREACHABLE}]: Error locating input files: "
-                    f"{name}: {redact(exc.one_line())}",
-                    CODE_INPUT_UNREACHABLE,
-                ) from None
-            run_log.write(f"read input {name} ({target.stat().st_size} bytes)")
+                raise _unreachable(source.name, exc) from None
+            except OSError as exc:
+                if is_disk_full(exc):
+                    raise disk_full(f"downloading input {source.name}", directory) from None
+                raise
+            run_log.write(f"read input {source.name} ({target.stat().st_size} bytes)")
             paths.append(target)
         return paths
 
@@ -214,7 +306,7 @@ class RunExecutor:
             job_file,
             workdir / "out",
             workdir,
-            self._engine_args(),
+            self._engine_args(workdir),
         )
         self._store.record_task(run.id, "pipeline", command, start=utcnow())
         result = run_engine(
@@ -233,20 +325,18 @@ class RunExecutor:
         if result.cancelled:
             return None, job.notes
         if result.exit_code != 0:
-            tail = _last_error_line(workdir / "engine.stderr")
-            raise RunFailure(
-                f"Error Code [{CODE_PIPELINE}]: the pipeline failed (engine exit "
-                f"code {result.exit_code}): {tail}",
-                CODE_PIPELINE,
-            )
+            raise _pipeline_failure(workdir, result.exit_code)
         stdout = (workdir / "engine.stdout").read_text(encoding="utf-8")
         return collect_outputs(stdout[stdout.find("{") :]), job.notes
 
     def _record_pgid(self, run_id: int, pgid: int) -> None:
         self._store.update(run_id, engine_pgid=pgid)
 
-    def _engine_args(self) -> list[str]:
+    def _engine_args(self, workdir: Path) -> list[str]:
         args = list(self._config.engine_args)
+        if self._config.engine == "cwltool":
+            # tool logs outside the step dirs, which cwltool deletes even when a step failed
+            args += ["--log-dir", str(workdir / "tool-logs")]
         if self._config.engine == "toil":
             args += ["--batchSystem", self._config.toil.batch_system, *self._config.toil.args]
         return args
@@ -268,23 +358,37 @@ class RunExecutor:
             files.append(OutputFile(produced.vcf_index, names[3], "tbi"))
         if request.options.include_logs:
             listing = [f.blob_name for f in files] + [names[-1]]
-            zip_path = build_logs_zip(workdir, listing, produced.logs, run_log)
+            try:
+                zip_path = build_logs_zip(workdir, listing, produced.logs, run_log)
+            except OSError as exc:
+                if is_disk_full(exc):
+                    raise disk_full(f"writing {names[-1]}", workdir) from None
+                raise
             files.append(OutputFile(zip_path, names[-1], "logs"))
         return files
 
     def _upload(
-        self, outputs: Any, files: Sequence[OutputFile], overwrite: bool, cancel: threading.Event
+        self, outputs: ContainerRef, files: Sequence[OutputFile], budget: StorageBudget
     ) -> dict[str, Any]:
         from genoflow.transfer import upload_file
 
         written: dict[str, Any] = {}
+        store = outputs.store
         for item in files:
-            if cancel.is_set():
-                break
+            step = StorageStep(
+                f"writing output {item.blob_name}", store.account_name, store.account_url
+            )
+            upload = functools.partial(
+                upload_file,
+                store,
+                item.local,
+                outputs.container,
+                item.blob_name,
+                overwrite=True,
+                cancel=budget.stop,
+            )
             try:
-                result = upload_file(
-                    outputs.store, item.local, outputs.container, item.blob_name, overwrite=True
-                )
+                result = budget.run(step, upload)
             except GenoflowError as exc:
                 raise RunFailure(
                     f"Error Code [{CODE_OUTPUT_WRITE}]: could not write output "
@@ -347,13 +451,26 @@ def _redacted_text(path: Path) -> str:
         return ""
 
 
-def _exists(outputs: Any, name: str) -> bool:
+def _unreachable(name: str, exc: GenoflowError) -> RunFailure:
+    return RunFailure(
+        f"Error Code [{CODE_INPUT_UNREACHABLE}]: Error locating input files: "
+        f"{name}: {redact(exc.one_line())}",
+        CODE_INPUT_UNREACHABLE,
+    )
+
+
+def _exists(outputs: ContainerRef, name: str) -> bool:
     return outputs.store.find_blob(outputs.container, name) is not None
 
 
-def _last_error_line(stderr: Path) -> str:
-    lines = [line for line in _redacted_text(stderr).splitlines() if line.strip()]
-    for line in reversed(lines):
-        if "error" in line.lower() or "fail" in line.lower():
-            return line.strip()[:300]
-    return lines[-1].strip()[:300] if lines else "no output"
+def _pipeline_failure(workdir: Path, exit_code: int) -> RunFailure:
+    """Code 104 when a tool ran out of disk, else 600 with the failing step, its exit status
+    and the last lines of its log (redacted, one paragraph of at most ~1000 characters)."""
+    failure = describe_engine_failure(workdir / "engine.stderr")
+    if failure.disk_full:
+        return disk_full(f"running the pipeline (step {failure.step or 'unknown'})", workdir)
+    text = redact(failure.describe())
+    message = f"Error Code [{CODE_PIPELINE}]: {text} (engine exit code {exit_code})"
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 3] + "..."
+    return RunFailure(message, CODE_PIPELINE)

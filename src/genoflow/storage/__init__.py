@@ -218,8 +218,12 @@ def open_container_with_sas(
     *,
     retry: RetryConfig | None = None,
     concurrency: int = 8,
+    timeouts: tuple[float, float] | None = None,
 ) -> ContainerRef:
-    """Open a container from its URL and a SAS token (or a URL that carries the token)."""
+    """Open a container from its URL and a SAS token (or a URL that carries the token).
+
+    ``timeouts``: (connect, read) seconds of one request; a server bounds a hung host with them.
+    """
     from genoflow.storage import azure_blob as az
 
     account_url, container, _, query = split_blob_url(container_url)
@@ -234,18 +238,27 @@ def open_container_with_sas(
         retry=retry or RetryConfig(),
         concurrency=concurrency,
         scoped_container=container,
+        timeouts=timeouts,
     )
     return ContainerRef(store=store, container=container)
 
 
 def open_blob_with_sas(
-    blob_url_with_sas: str, *, retry: RetryConfig | None = None, concurrency: int = 8
+    blob_url_with_sas: str,
+    *,
+    retry: RetryConfig | None = None,
+    concurrency: int = 8,
+    timeouts: tuple[float, float] | None = None,
 ) -> BlobRef:
     """Open one blob from its URL with a SAS query string (as the service hands inputs over)."""
     account_url, container, name, query = split_blob_url(blob_url_with_sas)
     if not name:
         raise ConfigError("the URL names a container, not a blob")
     ref = open_container_with_sas(
-        f"{account_url}/{container}", query, retry=retry, concurrency=concurrency
+        f"{account_url}/{container}",
+        query,
+        retry=retry,
+        concurrency=concurrency,
+        timeouts=timeouts,
     )
     return BlobRef(store=ref.store, container=container, name=name)

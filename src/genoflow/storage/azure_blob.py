@@ -597,10 +597,16 @@ class AzureBlobStore(BlobStore):
 
 # --- factories ---------------------------------------------------------------------------------
 def client_options(
-    retry: RetryConfig, concurrency: int, api_version: str | None, hook: Callable[[Any], None]
+    retry: RetryConfig,
+    concurrency: int,
+    api_version: str | None,
+    hook: Callable[[Any], None],
+    timeouts: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
+    """``timeouts``: (connect, read) seconds of one request (default 20, 120)."""
+    connect, read = timeouts or (20.0, 120.0)
     options: dict[str, Any] = {
-        "transport": make_transport(concurrency + 4),
+        "transport": make_transport(concurrency + 4, connect, read),
         "retry_policy": JitteredRetry(retry),
         "raw_request_hook": hook,
     }
@@ -632,9 +638,10 @@ def build_store(
     account_key: str | None = None,
     connection_string: str | None = None,
     scoped_container: str | None = None,
+    timeouts: tuple[float, float] | None = None,
 ) -> AzureBlobStore:
     relay = _HookRelay()
-    options = client_options(retry, concurrency, api_version, relay)
+    options = client_options(retry, concurrency, api_version, relay, timeouts)
     try:
         if connection_string:
             service = BlobServiceClient.from_connection_string(connection_string, **options)

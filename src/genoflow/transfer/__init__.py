@@ -6,6 +6,7 @@
 """
 
 from genoflow.transfer.blocks import choose_block_size
+from genoflow.transfer.cancel import TransferCancelled
 from genoflow.transfer.checks import check_fastq, check_input
 from genoflow.transfer.download import DownloadResult, download_blob, target_path
 from genoflow.transfer.upload import DEFAULT_CONCURRENCY, UploadResult, file_md5, upload_file
@@ -13,6 +14,7 @@ from genoflow.transfer.upload import DEFAULT_CONCURRENCY, UploadResult, file_md5
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DownloadResult",
+    "TransferCancelled",
     "UploadResult",
     "check_fastq",
     "check_input",

@@ -23,6 +23,7 @@ from typing import IO, Any
 from genoflow.errors import IntegrityError, UsageError
 from genoflow.storage.base import REHYDRATE_HINT, BlobInfo, BlobStore
 from genoflow.transfer.blocks import MIB, transfer_summary
+from genoflow.transfer.cancel import check_cancel
 from genoflow.transfer.upload import DEFAULT_CONCURRENCY, HASH_CHUNK, Progress, file_md5
 
 DEFAULT_CHUNK = 8 * MIB
@@ -62,8 +63,13 @@ def download_blob(
     chunk_size: int = DEFAULT_CHUNK,
     overwrite: bool = False,
     progress: Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> DownloadResult:
-    """Download ``container/name`` into ``dest`` (a directory or a file path), verified."""
+    """Download ``container/name`` into ``dest`` (a directory or a file path), verified.
+
+    ``cancel`` set from another thread stops it between chunks (:class:`TransferCancelled`);
+    once set, nothing is renamed into place.
+    """
     started = time.monotonic()
     info = store.get_blob(container, name)
     if info.archived:
@@ -72,6 +78,7 @@ def download_blob(
             f"{' (' + info.archive_status + ')' if info.archive_status else ''}",
             hint=REHYDRATE_HINT.format(container=container, name=name),
         )
+    check_cancel(cancel, f"downloading {container}/{name}")
     final = target_path(name, Path(dest))
     final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():
@@ -94,8 +101,9 @@ def download_blob(
                 f"{final} exists and differs from {container}/{name}",
                 hint="remove it, pass --overwrite, or choose another -o",
             )
-    job = _RangedDownload(store, info, final, chunk_size, progress)
+    job = _RangedDownload(store, info, final, chunk_size, progress, cancel)
     fetched, reused = job.run(concurrency)
+    check_cancel(cancel, f"downloading {container}/{name}")
     md5 = _verify_and_place(job.part, job.journal, final, info)
     return DownloadResult(
         name,
@@ -126,8 +134,10 @@ class _RangedDownload:
         final: Path,
         chunk_size: int,
         progress: Progress | None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.store, self.info, self.chunk_size, self.progress = store, info, chunk_size, progress
+        self.cancel = cancel
         self.part = final.with_name(final.name + ".part")
         self.journal = final.with_name(final.name + ".part.log")
         self._lock = threading.Lock()
@@ -169,6 +179,7 @@ class _RangedDownload:
 
     def _fetch(self, index: int, part: IO[bytes], journal: IO[str]) -> None:
         offset = index * self.chunk_size
+        check_cancel(self.cancel, f"downloading {self.info.container}/{self.info.name}")
         data = self.store.read_range(
             self.info.container, self.info.name, offset, self._length(index), etag=self.info.etag
         )

@@ -41,6 +41,7 @@ from genoflow.transfer.blocks import (
     parse_block_id,
     transfer_summary,
 )
+from genoflow.transfer.cancel import check_cancel
 
 Progress = Callable[[int], None]
 DEFAULT_CONCURRENCY = 8
@@ -94,11 +95,14 @@ def upload_file(
     tags: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     restart: bool = False,
+    cancel: threading.Event | None = None,
 ) -> UploadResult:
     """Upload ``path`` to ``container/blob_name``; resumes an interrupted upload of it.
 
     Skips (``skipped=True``) when the blob exists with the same size and MD5; refuses to replace a
     different blob unless ``overwrite``. ``restart`` ignores blocks staged by an earlier attempt.
+    ``cancel`` set from another thread stops it between blocks (:class:`TransferCancelled`);
+    once set, the blob is never committed.
     """
     path = Path(path)
     started = time.monotonic()
@@ -127,8 +131,9 @@ def upload_file(
                 hint="pass --overwrite to replace it, or choose another --prefix",
             )
     staged = {} if restart else _staged_md5s(store, container, blob_name, chosen)
-    job = _BlockUpload(store, container, blob_name, chosen, concurrency, staged, progress)
+    job = _BlockUpload(store, container, blob_name, chosen, concurrency, staged, progress, cancel)
     ids, digest = job.run(path, size)
+    check_cancel(cancel, f"uploading {container}/{blob_name}")
     _commit_verified(store, container, blob_name, ids, digest, size, tier, metadata, tags)
     return UploadResult(
         blob_name,
@@ -177,8 +182,10 @@ class _BlockUpload:
         concurrency: int,
         staged: Mapping[int, tuple[str, int]],
         progress: Progress | None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.store, self.container, self.name = store, container, name
+        self.cancel = cancel
         self.block_size = block_size
         self.concurrency = max(1, concurrency)
         self.staged = staged
@@ -199,6 +206,7 @@ class _BlockUpload:
             try:
                 for index in range(block_count(size, self.block_size)):
                     self._slots.acquire()
+                    check_cancel(self.cancel, f"uploading {self.container}/{self.name}")
                     if self._failed.is_set():
                         break
                     ids.append(self._next_block(stream, index, whole, pool, futures))
@@ -247,6 +255,7 @@ class _BlockUpload:
         try:
             if self._throttle:
                 time.sleep(self._throttle)
+            check_cancel(self.cancel, f"uploading {self.container}/{self.name}")
             self.store.stage_block(self.container, self.name, this_id, data, md5)
             with self._count_lock:
                 self.sent += 1
