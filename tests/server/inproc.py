@@ -21,6 +21,7 @@ from genoflow.protocols.msgenomics import wire as msgen_wire
 from genoflow.protocols.wes import wire as wes_wire
 from genoflow.server.config import ServerConfig
 from genoflow.server.runtime import Server, build_server
+from genoflow.server.store import RunStore
 from genoflow.server.stub import StubExecutor
 
 API_KEY = "inproc-api-key-7c2e91d4"
@@ -37,7 +38,7 @@ class InProc:
     data_dir: Path
 
     @property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> RunStore:
         return self.server.store
 
     def anonymous(self) -> TestClient:
@@ -66,7 +67,7 @@ class InProc:
         form = wes_wire.run_request_from_submit(request, "snapgatk").to_form()
         return self.client.post(WES, data=form)
 
-    def wait_state(self, run_id: int | str, *states: str, timeout: float = 10.0) -> Any:
+    def wait_state(self, run_id: int | str, *states: str, timeout: float = 10.0) -> bool:
         return wait_for(lambda: self.store.get(int(run_id)).state.value in states, timeout)
 
 
@@ -115,9 +116,16 @@ def _client(server: Server) -> TestClient:
     return TestClient(server.app(), headers={"Ocp-Apim-Subscription-Key": API_KEY})
 
 
-def start_inproc(data_dir: Path, stub: StubExecutor | None = None, **extra: Any) -> InProc:
+def start_inproc(
+    data_dir: Path,
+    stub: StubExecutor | None = None,
+    store: Callable[[ServerConfig], RunStore] | None = None,
+    **extra: Any,
+) -> InProc:
+    """``store``: makes the run store from the config (e.g. a store whose disk fills up)."""
     stub = stub or StubExecutor()
-    server = build_server(inproc_config(data_dir, **extra), executor=stub)
+    config = inproc_config(data_dir, **extra)
+    server = build_server(config, executor=stub, store=store(config) if store else None)
     server.scheduler.start()
     return InProc(server=server, stub=stub, client=_client(server), data_dir=data_dir)
 

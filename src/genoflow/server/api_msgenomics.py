@@ -21,7 +21,7 @@ from genoflow.server.service import (
     RunService,
     to_run,
 )
-from genoflow.server.store import StoredRun
+from genoflow.server.store import ListQuery, StoredRun
 
 _CLAUSE = re.compile(
     r"^\s*(?:substringof\('(?P<text>(?:[^']|'')*)',\s*(?P<field>Description|Process)\)"
@@ -48,15 +48,41 @@ def parse_filter(expression: str | None) -> list[tuple[str, str]]:
     return clauses
 
 
-def _matches(run: StoredRun, clauses: list[tuple[str, str]]) -> bool:
+_KEY_MARK = re.compile(r"^\[gf:([0-9a-f]{32})\]$")
+
+
+def list_query(
+    clauses: list[tuple[str, str]], *, newest_first: bool, skip: int, top: int | None
+) -> ListQuery:
+    """The SQL query for parsed ``$filter`` clauses: a submission-key marker is answered from
+    the indexed key column (and still checked against the Description)."""
+    states: set[RunState] = set()
+    status_given = False
+    descriptions: list[str] = []
+    processes: list[str] = []
+    key: str | None = None
     for field, value in clauses:
-        if field == "Status" and wire.STATE_TO_STATUS[run.state] != int(value):
-            return False
-        if field == "Description" and value not in run.description:
-            return False
-        if field == "Process" and value not in run.process:
-            return False
-    return True
+        if field == "Status":
+            wanted = {s for s, code in wire.STATE_TO_STATUS.items() if code == int(value)}
+            states = wanted if not status_given else states & wanted
+            status_given = True
+        elif field == "Description":
+            descriptions.append(value)
+            marker = _KEY_MARK.match(value)
+            key = marker.group(1) if marker else key
+        else:
+            processes.append(value)
+    if status_given and not states:
+        states = {RunState.UNKNOWN}  # a status no run has: an empty answer
+    return ListQuery(
+        newest_first=newest_first,
+        states=sorted(states, key=lambda s: s.value),
+        description_contains=descriptions,
+        process_contains=processes,
+        submission_key=key,
+        offset=skip,
+        limit=top,
+    )
 
 
 def workflow_json(service: RunService, run: StoredRun) -> dict[str, Any]:
@@ -103,13 +129,8 @@ def build_router(service: RunService) -> APIRouter:
         except RequestRejected as exc:
             return JSONResponse({"message": str(exc)}, status_code=400)
         newest_first = orderby.strip().lower().endswith("desc")
-        runs = [
-            run
-            for run in service.store.list_runs(newest_first=newest_first)
-            if _matches(run, clauses)
-        ]
-        page = runs[skip:] if top is None else runs[skip : skip + top]
-        return JSONResponse([workflow_json(service, run) for run in page])
+        query = list_query(clauses, newest_first=newest_first, skip=skip, top=top)
+        return JSONResponse([workflow_json(service, run) for run in service.store.query(query)])
 
     @router.get("/{workflow_id}", summary="Workflow status")
     def get_workflow(workflow_id: str) -> JSONResponse:

@@ -21,7 +21,7 @@ from genoflow.protocols.wes import wire
 from genoflow.redact import redact
 from genoflow.server.engine import engine_version
 from genoflow.server.service import PROCESSES, RequestRejected, RunService, to_run
-from genoflow.server.store import StoredRun
+from genoflow.server.store import ListQuery, StoredRun
 
 # workflow_url values that name the built-in germline pipeline: the old service's process
 # names (what genoflow's WES client sends) and the pipeline's own names.
@@ -97,11 +97,21 @@ def build_router(
 
     @router.get("/runs")
     def list_runs(
-        page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1), page_token: str | None = None
+        page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1),
+        page_token: str | None = None,
+        submission_key: str | None = Query(
+            None,
+            max_length=128,
+            description="genoflow extension: only runs submitted with this key (tag "
+            "genoflow-key); other WES servers ignore it",
+        ),
     ) -> JSONResponse:
         offset = decode_token(page_token)
         size = min(page_size, MAX_PAGE_SIZE)
-        runs = service.store.list_runs(newest_first=True, offset=offset, limit=size + 1)
+        query = ListQuery(
+            newest_first=True, submission_key=submission_key, offset=offset, limit=size + 1
+        )
+        runs = service.store.query(query)
         more = len(runs) > size
         summaries = [
             wire.run_to_summary(to_run(run)).model_dump(mode="json") for run in runs[:size]

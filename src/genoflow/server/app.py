@@ -132,7 +132,13 @@ def create_app(
 
     @app.api_route(HEALTH_PATH, methods=["GET", "HEAD"], tags=["health"])
     def health() -> dict[str, object]:
-        return {"status": "ok", "version": __version__, "active_runs": service.scheduler.active()}
+        pending = service.scheduler.pending_writes()  # run ends the store has yet to record
+        return {
+            "status": "degraded" if pending else "ok",
+            "version": __version__,
+            "active_runs": service.scheduler.active(),
+            "pending_writes": pending,
+        }
 
     app.include_router(api_msgenomics.build_router(service))
     app.include_router(

@@ -38,12 +38,15 @@ class Server:
         )
 
 
-def build_server(config: ServerConfig, executor: Execute | None = None) -> Server:
-    """The server's parts; ``executor`` replaces the real one (e.g. a ``StubExecutor``)."""
+def build_server(
+    config: ServerConfig, executor: Execute | None = None, store: RunStore | None = None
+) -> Server:
+    """The server's parts; ``executor`` and ``store`` replace the real ones in tests (e.g. a
+    ``StubExecutor``, a store whose disk fills up)."""
     from genoflow.server.executor import RunExecutor
 
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = RunStore(config.database)
+    store = store or RunStore(config.database, work_root=config.work_root)
     references = ReferenceRegistry(config.reference_root, config.references)
     if executor is None:
         executor = RunExecutor(config, store, references)

@@ -3,26 +3,32 @@
 Each run's work (download, checks, engine, upload) is done by an ``execute`` callable; the
 scheduler owns only the state machine around it: QUEUED -> RUNNING -> SUCCEEDED | FAILED, and
 cancellation (QUEUED -> CANCELLED at once; RUNNING -> CANCELLING -> CANCELLED once the engine's
-process group is gone). On start it recovers runs a previous server left in flight.
+process group is gone). On start it recovers runs a previous server left in flight. A graceful
+stop re-queues the runs it interrupts without counting the attempt (only crashes count). A final
+state write the store refuses is kept and retried in the background until it lands, so a run is
+never left "In progress" after its end.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from genoflow.model.runs import RunState
 from genoflow.server.engine import stop_leftover_group
-from genoflow.server.store import RunStore, StoredRun, utcnow
+from genoflow.server.store import RunStore, StoredRun, StoreUnavailable, utcnow
 
 log = logging.getLogger(__name__)
 
 # A run interrupted by a server crash is re-queued this many times, then failed.
 MAX_ATTEMPTS = 2
 RESTART_FAILURE_CODE = 900
+# Seconds between background attempts of a final state write the store refused.
+REPAIR_INTERVAL = 2.0
 
 
 class RunFailure(Exception):
@@ -52,8 +58,13 @@ class Scheduler:
         *,
         max_concurrent: int,
         workdir_of: Callable[[int], Path],
+        repair_interval: float = REPAIR_INTERVAL,
     ) -> None:
         self._store = store
+        self._repair_interval = repair_interval
+        # run id -> (expected states, changes) of a final write still to be made
+        self._pending: dict[int, tuple[Sequence[RunState], Mapping[str, Any]]] = {}
+        self._repairer = threading.Thread(target=self._repair, name="repair", daemon=True)
         self._execute = execute
         self._max = max_concurrent
         self._workdir_of = workdir_of
@@ -67,6 +78,7 @@ class Scheduler:
     def start(self) -> None:
         self.recover()
         self._dispatcher.start()
+        self._repairer.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop dispatching; cancel running engines (their runs are re-queued on next start)."""
@@ -78,6 +90,7 @@ class Scheduler:
             event.set()
         for worker in workers:
             worker.join(timeout)
+        self._flush_pending()  # a last attempt; what is still pending is recovered on start
 
     def notify(self) -> None:
         """A run was queued."""
@@ -140,15 +153,26 @@ class Scheduler:
         with self._lock:
             return len(self._workers)
 
+    def pending_writes(self) -> int:
+        """Final state writes the store refused, still being retried (shown by /health)."""
+        with self._lock:
+            return len(self._pending)
+
     def _dispatch(self) -> None:
         while not self._stopping.is_set():
             self._wake.wait(timeout=1.0)
             self._wake.clear()
-            while not self._stopping.is_set() and self.active() < self._max:
-                run = self._claim_next()
-                if run is None:
-                    break
-                self._start_worker(run)
+            try:
+                self._dispatch_queued()
+            except StoreUnavailable as exc:  # the queue waits; the next wake-up tries again
+                log.warning("dispatcher: %s", exc)
+
+    def _dispatch_queued(self) -> None:
+        while not self._stopping.is_set() and self.active() < self._max:
+            run = self._claim_next()
+            if run is None:
+                return
+            self._start_worker(run)
 
     def _claim_next(self) -> StoredRun | None:
         while True:
@@ -182,6 +206,8 @@ class Scheduler:
             self._finish(run, cancel)
             ended = self._store.get(run.id)
             log.info("run %s: %s: %s", run.id, ended.state.value, ended.message)
+        except StoreUnavailable as exc:
+            log.warning("run %s: %s", run.id, exc)
         finally:
             with self._lock:
                 self._cancels.pop(run.id, None)
@@ -207,9 +233,10 @@ class Scheduler:
         if cancel.is_set():
             self._end(run.id, cancel, RunState.CANCELLED, "Cancelled", 0)
             return
-        self._store.transition(
+        # From CANCELLING too: a cancel that came after the work was done changes nothing.
+        self._final_write(
             run.id,
-            [RunState.RUNNING],
+            [RunState.RUNNING, RunState.CANCELLING],
             state=RunState.SUCCEEDED,
             ended=utcnow(),
             outputs=outcome.outputs,
@@ -221,11 +248,12 @@ class Scheduler:
     def _end(
         self, run_id: int, cancel: threading.Event, state: RunState, message: str, code: int
     ) -> None:
-        if cancel.is_set() and not self._stopping.is_set():
-            state, message, code = RunState.CANCELLED, "Cancelled", 0
         if self._stopping.is_set() and cancel.is_set():
-            return  # server shutdown: leave it RUNNING so the next start re-queues it
-        self._store.transition(
+            self._requeue_on_stop(run_id)
+            return
+        if cancel.is_set():
+            state, message, code = RunState.CANCELLED, "Cancelled", 0
+        self._final_write(
             run_id,
             [RunState.RUNNING, RunState.CANCELLING],
             state=state,
@@ -234,3 +262,56 @@ class Scheduler:
             failure_code=code,
             engine_pgid=None,
         )
+
+    def _requeue_on_stop(self, run_id: int) -> None:
+        """A graceful stop is not a crash: the run goes back to the queue, this attempt not
+        counted (a run whose cancel was asked for ends cancelled)."""
+        try:
+            run = self._store.get(run_id)
+            if run.state is RunState.CANCELLING:
+                self._final_write(
+                    run_id,
+                    [RunState.CANCELLING],
+                    state=RunState.CANCELLED,
+                    ended=utcnow(),
+                    message="Cancelled",
+                    engine_pgid=None,
+                )
+                return
+            self._store.transition(
+                run_id,
+                [RunState.RUNNING],
+                state=RunState.QUEUED,
+                attempts=max(0, run.attempts - 1),
+                engine_pgid=None,
+                message="Re-queued: the server stopped during the run",
+            )
+            log.warning("run %s: re-queued (the server is stopping)", run_id)
+        except StoreUnavailable as exc:  # left RUNNING: recovered (as a crash) on next start
+            log.warning("run %s: could not re-queue it: %s", run_id, exc)
+
+    # --- final writes the store refused -------------------------------------------------
+    def _final_write(self, run_id: int, expected: Sequence[RunState], **changes: Any) -> None:
+        try:
+            self._store.transition(run_id, expected, **changes)
+        except StoreUnavailable as exc:
+            log.warning("run %s: its end could not be recorded (%s); retrying", run_id, exc)
+            with self._lock:
+                self._pending[run_id] = (expected, changes)
+
+    def _repair(self) -> None:
+        while not self._stopping.wait(self._repair_interval):
+            if self.pending_writes():
+                self._flush_pending()
+
+    def _flush_pending(self) -> None:
+        with self._lock:
+            pending = list(self._pending.items())
+        for run_id, (expected, changes) in pending:
+            try:
+                self._store.transition(run_id, expected, **changes)
+            except StoreUnavailable:
+                continue
+            with self._lock:
+                self._pending.pop(run_id, None)
+            log.warning("run %s: its end is recorded now", run_id)

@@ -93,14 +93,17 @@ class RunService:
     ) -> StoredRun:
         self.validate(request)
         stored = {"submit": request_to_json(request), **(extra or {})}
-        run = self.store.create(
+        # One transaction: a duplicate of a queued/running/succeeded run returns that run.
+        run, created = self.store.create_or_get(
             protocol,
             stored,
             description=description,
             process=resolved_process(request.options.process),
             tags=tags,
+            submission_key=request.submission_key,
         )
-        self.scheduler.notify()
+        if created:
+            self.scheduler.notify()
         return run
 
     def validate(self, request: SubmitRequest) -> None:

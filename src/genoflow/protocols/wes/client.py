@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from genoflow.errors import ServiceError
 from genoflow.model.runs import Run, RunFilters, RunState
 from genoflow.model.submission import SubmitRequest
+from genoflow.model.tags import SUBMISSION_KEY
 from genoflow.protocols.base import DEFAULT_PAGE_SIZE, ServiceClient, matching, pages
 from genoflow.protocols.http import BadRequestError, HttpClient
 from genoflow.protocols.wes import wire
@@ -60,16 +61,25 @@ class WesClient(ServiceClient):
     def list(
         self, filters: RunFilters | None = None, page_size: int = DEFAULT_PAGE_SIZE
     ) -> Iterator[Run]:
-        filters = filters or RunFilters()
+        return matching(self._pages({}, page_size), filters or RunFilters())
 
+    def find_by_key(self, key: str) -> Run | None:
+        """One request on genoflow server, which answers ``submission_key=`` from an index
+        (a documented extension); other WES servers ignore it and are paged through."""
+        for run in self._pages({"submission_key": key}, DEFAULT_PAGE_SIZE):
+            if run.tags.get(SUBMISSION_KEY) == key:
+                return run
+        return None
+
+    def _pages(self, extra: Mapping[str, str], page_size: int) -> Iterator[Run]:
         def fetch(number: int, token: str | None) -> tuple[list[Run], str | None]:
-            params = {"page_size": str(page_size)}
+            params = {"page_size": str(page_size), **extra}
             if token:
                 params["page_token"] = token
             answer = _parse(wire.RunListResponse, self.http.get_json("runs", params=params))
             return [wire.summary_to_run(summary) for summary in answer.runs], answer.next_page_token
 
-        return matching(pages(fetch, page_size), filters)
+        return pages(fetch, page_size)
 
     def tasks(self, run_id: str, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[wire.TaskLog]:
         """The run's task logs; nothing for servers without task endpoints (Sapporo: 400)."""
