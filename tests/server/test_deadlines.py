@@ -189,5 +189,9 @@ def test_hung_storage_fails_within_deadline_cancel_is_prompt_and_queue_moves(
     assert 3 + waited <= DEADLINE + 8
     done, _ = _wait_ended(server, good, timeout=300)
     assert done["Status"] == 20000, done
+    work = server.data_dir / "work"
+    assert not (work / str(good)).exists()  # outputs committed: nothing kept locally
+    assert (work / str(stuck) / "genoflow.log").is_file()  # failed: logs kept, inputs not
+    assert not list((work / str(stuck)).glob("inputs/*"))
     assert list(store.list_blobs(out)) == []  # nothing committed by the stuck runs
     assert "sig=" not in server.log_text().replace("sig=***", "")

@@ -1,0 +1,127 @@
+"""Disk and engine failures on a live server with real tools: work dirs removed after success,
+the free-space check before a run, disk full while downloading (a real small tmpfs), and a tool
+that fails in the aligner named with its exit status and log tail."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from genoflow.demo import DemoData
+from tests.harness import Azurite
+from tests.server.conftest import LiveServer, make_server
+from tests.server.test_deadlines import _submit_azurite, _wait_ended
+
+pytestmark = [pytest.mark.azurite, pytest.mark.pipeline, pytest.mark.slow]
+
+
+def _mount_tmpfs(path: Path, size: str) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    answer = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if answer.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {answer.stderr.strip()}")
+
+
+@pytest.fixture
+def small_disk_server(
+    request: pytest.FixtureRequest, tmp_path: Path, azurite: Azurite, demo_data: DemoData
+) -> Iterator[LiveServer]:
+    """A server whose work/ is a tmpfs of the size the test's parameter says."""
+    size, extra = request.param
+    live = make_server(tmp_path / "srv", azurite, demo_data, **extra)
+    work = live.data_dir / "work"
+    _mount_tmpfs(work, size)
+    try:
+        live.start()
+        yield live
+    finally:
+        live.stop()
+        subprocess.run(["umount", str(work)], check=False)
+
+
+@pytest.mark.parametrize("small_disk_server", [("64m", {"min_free_disk_gib": 1})], indirect=True)
+def test_too_little_free_space_fails_before_download(
+    small_disk_server: LiveServer, azurite: Azurite, demo_data: DemoData, unique_name: str
+) -> None:
+    run_id = _submit_azurite(small_disk_server, azurite, demo_data, unique_name)
+    failed, _ = _wait_ended(small_disk_server, run_id, timeout=60)
+    message = str(failed["Message"])
+    assert failed["Status"] == 50000, failed
+    assert message.startswith("Error Code [104]: not enough disk space in "), message
+    assert "needed ~1.0 GiB, free 64.0 MiB" in message, message
+    assert not list((small_disk_server.data_dir / "work" / str(run_id)).glob("inputs/*"))
+
+
+@pytest.mark.parametrize(
+    "small_disk_server",
+    [("512k", {"min_free_disk_gib": 0, "disk_space_factor": 0})],
+    indirect=True,
+)
+def test_disk_full_while_downloading_names_the_step(
+    small_disk_server: LiveServer, azurite: Azurite, demo_data: DemoData, unique_name: str
+) -> None:
+    run_id = _submit_azurite(small_disk_server, azurite, demo_data, unique_name)
+    failed, _ = _wait_ended(small_disk_server, run_id, timeout=60)
+    message = str(failed["Message"])
+    assert failed["Status"] == 50000, failed
+    assert message.startswith("Error Code [104]: disk full in "), message
+    assert f"while downloading input {demo_data.fastq_r1.name}" in message, message
+    assert "No space left on device" in message
+
+
+@pytest.fixture
+def broken_index_server(
+    tmp_path: Path, azurite: Azurite, demo_data: DemoData
+) -> Iterator[LiveServer]:
+    """The reference's bwa index truncated: bwa mem crashes in the align step."""
+    live = make_server(tmp_path / "srv", azurite, demo_data)
+    (bwt,) = (live.data_dir / "references").rglob("*.bwt")
+    bwt.write_bytes(bwt.read_bytes()[:100])
+    live.start()
+    yield live
+    live.stop()
+
+
+def test_tool_failure_names_step_exit_status_and_log_tail(
+    broken_index_server: LiveServer, azurite: Azurite, demo_data: DemoData, unique_name: str
+) -> None:
+    server = broken_index_server
+    run_id = _submit_azurite(server, azurite, demo_data, unique_name)
+    failed, _ = _wait_ended(server, run_id, timeout=300)
+    message = str(failed["Message"])
+    assert failed["Status"] == 50000, failed
+    assert message.startswith(
+        "Error Code [600]: the pipeline failed in step align (exit status "
+    ), message
+    assert "last lines of align.log: " in message, message
+    assert "bwa" in message.split("align.log: ", 1)[1], message
+    assert len(message) <= 1000 and "\n" not in message
+    assert "sig=" not in message
+    # a failed run keeps its logs (keep_failed_workdirs) but not its inputs
+    workdir = server.data_dir / "work" / str(run_id)
+    assert (workdir / "engine.stderr").is_file()
+    assert not (workdir / "inputs").exists()
+
+
+@pytest.mark.parametrize(
+    "small_disk_server",
+    [("3m", {"min_free_disk_gib": 0, "disk_space_factor": 0})],  # inputs fit, the BAM does not
+    indirect=True,
+)
+def test_disk_full_in_the_pipeline_names_the_step(
+    small_disk_server: LiveServer, azurite: Azurite, demo_data: DemoData, unique_name: str
+) -> None:
+    run_id = _submit_azurite(small_disk_server, azurite, demo_data, unique_name)
+    failed, _ = _wait_ended(small_disk_server, run_id, timeout=120)
+    message = str(failed["Message"])
+    assert failed["Status"] == 50000, failed
+    assert message.startswith("Error Code [104]: disk full in "), message
+    assert "while running the pipeline (step align)" in message, message
