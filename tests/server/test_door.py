@@ -97,7 +97,11 @@ def _msgen_body(**overrides: Any) -> dict[str, Any]:
         "Process": "snapgatk",
         "ProcessArgs": "R=b37m1",
         "InputArgs": inputs,
-        "OutputArgs": {"ACCOUNT": AZURITE_ACCOUNT, "CONTAINER": "outputs", "CONTAINER_SAS": "sig=c"},
+        "OutputArgs": {
+            "ACCOUNT": AZURITE_ACCOUNT,
+            "CONTAINER": "outputs",
+            "CONTAINER_SAS": "sig=c",
+        },
         "OptionalArgs": {},
     }
     for section, values in overrides.items():
@@ -270,7 +274,7 @@ def _closed_by_server(sock: socket.socket, within: float) -> bool:
     try:
         while sock.recv(4096):
             pass
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return False
     except ConnectionResetError:
         return True

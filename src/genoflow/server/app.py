@@ -11,9 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from genoflow import __version__
-from genoflow.server import api_msgenomics, api_wes
+from genoflow.server import api_msgenomics, api_wes, openapi
 from genoflow.server.bodies import BodyError
 from genoflow.server.service import RequestRejected, RunNotFound, RunService
 
@@ -67,6 +68,16 @@ def _unauthorized(path: str) -> JSONResponse:
     )
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def create_app(
     service: RunService,
     *,
@@ -116,9 +127,10 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # 404 for unknown paths, 405 for wrong methods: in the API's error shape too.
-        return error_response(
-            request.url.path, exc.status_code, str(exc.detail), headers=exc.headers
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(request.url.path, exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(ClientDisconnect)
     async def disconnected(request: Request, exc: ClientDisconnect) -> Response:
@@ -130,7 +142,8 @@ def create_app(
         )
         return Response(status_code=400)
 
-    @app.api_route(HEALTH_PATH, methods=["GET", "HEAD"], tags=["health"])
+    @app.head(HEALTH_PATH, tags=["health"], operation_id="health_head")
+    @app.get(HEALTH_PATH, tags=["health"], operation_id="health")
     def health() -> dict[str, object]:
         pending = service.scheduler.pending_writes()  # run ends the store has yet to record
         return {
@@ -144,4 +157,5 @@ def create_app(
     app.include_router(
         api_wes.build_router(service, allow_custom_workflows=allow_custom_workflows, engine=engine)
     )
+    openapi.install(app)
     return app

@@ -47,8 +47,10 @@ class DeadlineH11Protocol(H11Protocol):
         return self.cycle is None or self.cycle.response_complete
 
     def _body_complete(self) -> bool:
-        return self.cycle is not None and not self.cycle.response_complete and not (
-            self.cycle.more_body
+        return (
+            self.cycle is not None
+            and not self.cycle.response_complete
+            and not (self.cycle.more_body)
         )
 
     def _arm(self) -> None:
@@ -66,7 +68,7 @@ class DeadlineH11Protocol(H11Protocol):
             return
         log.info(
             "closing a connection from %s: request not received within %ss",
-            "%s:%d" % self.client if self.client else "?",
+            f"{self.client[0]}:{self.client[1]}" if self.client else "?",
             self._request_timeout,
         )
         self.transport.close()
