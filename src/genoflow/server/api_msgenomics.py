@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from genoflow.errors import GenoflowError
 from genoflow.model.runs import RunState
 from genoflow.protocols.msgenomics import wire
+from genoflow.server.bodies import load_json
 from genoflow.server.service import (
     RequestRejected,
     RunService,
@@ -103,7 +104,7 @@ def build_router(service: RunService) -> APIRouter:
     @router.post("/", summary="Submit a workflow")
     async def submit(request: Request) -> JSONResponse:
         try:
-            body = wire.SubmitBody.model_validate(await request.json())
+            body = wire.SubmitBody.model_validate(load_json(await request.body()))
             submit_request = wire.request_from_submit_body(body)
             run = service.submit("msgenomics", submit_request, description=body.Description or "")
         except ValidationError as exc:

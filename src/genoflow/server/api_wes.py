@@ -19,6 +19,7 @@ from genoflow.errors import GenoflowError
 from genoflow.model.runs import RunState
 from genoflow.protocols.wes import wire
 from genoflow.redact import redact
+from genoflow.server.bodies import check_depth
 from genoflow.server.engine import engine_version
 from genoflow.server.service import PROCESSES, RequestRejected, RunService, to_run
 from genoflow.server.store import ListQuery, StoredRun
@@ -126,9 +127,14 @@ def build_router(
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
         attachments = [value for key, value in form.multi_items() if key == "workflow_attachment"]
         try:
+            for name in wire.JSON_FIELDS:
+                check_depth(fields.get(name, ""), name)
             run_request = wire.RunRequest.from_form(fields)
         except (ValidationError, ValueError) as exc:
             return error(400, f"invalid run request: {_first_error(exc)}")
+        refused = _unsupported(run_request)
+        if refused:
+            return error(400, refused)
         url = run_request.workflow_url
         bare_name = not attachments and "/" not in url and not url.endswith((".cwl", ".wdl"))
         if bare_name and url not in BUILTIN_WORKFLOWS:  # a mistyped process, not a workflow
@@ -230,6 +236,24 @@ def _task_logs(service: RunService, run: StoredRun) -> list[wire.TaskLog]:
         )
         for task in service.store.tasks(run.id)
     ]
+
+
+SUPPORTED_TYPE_VERSIONS = ("v1.0", "v1.1", "v1.2")
+
+
+def _unsupported(run_request: wire.RunRequest) -> str | None:
+    """What in a run request this server cannot honour (never silently ignored)."""
+    if run_request.workflow_type.upper() != "CWL":
+        return f"workflow_type {run_request.workflow_type!r} is not supported; this server runs CWL"
+    if run_request.workflow_type_version not in SUPPORTED_TYPE_VERSIONS:
+        return (
+            f"workflow_type_version {run_request.workflow_type_version!r} is not supported; "
+            f"this server runs CWL {', '.join(SUPPORTED_TYPE_VERSIONS)}"
+        )
+    if run_request.workflow_engine_parameters:
+        names = ", ".join(sorted(run_request.workflow_engine_parameters))
+        return f"workflow_engine_parameters are not supported by this server (got: {names})"
+    return None
 
 
 def _first_error(exc: Exception) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from genoflow.errors import UsageError
 from genoflow.server.config import ServerConfig
+from genoflow.server.connections import protocol_with_deadline
 from genoflow.server.references import ReferenceRegistry
 from genoflow.server.scheduler import Execute, Scheduler
 from genoflow.server.service import RunService
@@ -56,7 +57,9 @@ def build_server(
         max_concurrent=config.max_concurrent_runs,
         workdir_of=lambda run_id: (config.work_root / str(run_id)).resolve(),
     )
-    service = RunService(store, scheduler, references, tenant_id=config.tenant_id)
+    service = RunService(
+        store, scheduler, references, tenant_id=config.tenant_id, endpoint_for=config.endpoint_for
+    )
     return Server(config=config, store=store, scheduler=scheduler, service=service)
 
 
@@ -88,6 +91,9 @@ def serve(config: ServerConfig) -> None:
         log_config=None,
         access_log=True,
         lifespan="on",
+        http=protocol_with_deadline(config.request_timeout_seconds),
+        timeout_keep_alive=config.keep_alive_seconds,
+        limit_concurrency=config.max_connections,
     )
     uv_server = uvicorn.Server(uv_config)
     log.warning(
@@ -108,7 +114,9 @@ def serve(config: ServerConfig) -> None:
 def bind_socket(host: str, port: int) -> socket.socket:
     """The server's listening socket, or a one-line UsageError saying why it cannot be had."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when the listening
+    # socket says it is TCP; without it every keep-alive answer waits ~40 ms (Nagle + delayed ACK).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

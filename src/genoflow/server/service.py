@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from genoflow import __version__
+from genoflow.errors import GenoflowError
 from genoflow.model.runs import Run, RunState
 from genoflow.model.submission import (
-    BLOB_NAME_RE,
     InputKind,
     PipelineOptions,
     SubmitRequest,
     derive_sample,
+    validate_request,
 )
+from genoflow.server.config import ServerConfig
 from genoflow.server.references import ReferenceRegistry
 from genoflow.server.scheduler import Scheduler
 from genoflow.server.store import RunStore, StoredRun
@@ -66,7 +69,12 @@ def output_base(request: SubmitRequest) -> str:
     )
 
 
-_SAFE_BASE = re.compile(r"^(?!.*(^|/)\.\.?(/|$))[A-Za-z0-9._/-]{1,900}$")
+_SAFE_BASE = re.compile(r"^(?!.*(^|/)\.{0,2}(/|$))[A-Za-z0-9._/-]{1,900}$")
+
+
+def _normal_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 
 class RunService:
@@ -76,11 +84,13 @@ class RunService:
         scheduler: Scheduler,
         references: ReferenceRegistry,
         tenant_id: int = 1,
+        endpoint_for: Callable[[str], str] = ServerConfig().endpoint_for,
     ) -> None:
         self.store = store
         self.scheduler = scheduler
         self.references = references
         self.tenant_id = tenant_id
+        self.endpoint_for = endpoint_for
 
     def submit(
         self,
@@ -107,6 +117,14 @@ class RunService:
         return run
 
     def validate(self, request: SubmitRequest) -> None:
+        """Everything the run will need, checked before it is queued: a request the server
+        cannot honour is a 400 now, never a failure (or a silent default) later."""
+        try:
+            validate_request(request)  # the client's own rules
+        except GenoflowError as exc:
+            raise RequestRejected(exc.one_line()) from None
+        self._check_endpoint(request.input_account, request.input_account_url, "input")
+        self._check_endpoint(request.output_account, request.output_account_url, "output")
         process = request.options.process or "snapgatk"
         if process not in PROCESSES:
             raise RequestRejected(
@@ -116,20 +134,29 @@ class RunService:
         if not self.references.known(reference):
             known = ", ".join(self.references.names()) or "none configured"
             raise RequestRejected(f"Unknown reference {reference!r}; this server knows: {known}")
-        if not request.blob_names():
-            raise RequestRejected("Error locating input files: no input blobs were given")
-        for name in request.blob_names():
-            if not BLOB_NAME_RE.match(name) or name.startswith("/") or ".." in name.split("/"):
-                raise RequestRejected(f"Invalid input blob name {name!r}")
         base = output_base(request)
-        if not _SAFE_BASE.match(base) or base.startswith("/"):
+        if not _SAFE_BASE.match(base):
             raise RequestRejected(
-                f"Invalid output file name base {base!r}: use A-Z a-z 0-9 . _ / - and no '..'"
+                f"Invalid output file name base {base!r}: use A-Z a-z 0-9 . _ / -, "
+                "no '.', '..' or empty path segments, no trailing '/'"
             )
-        if not request.output_sas or not request.input_sas:
+        missing = [name for name in request.blob_names() if not request.input_sas.get(name)]
+        if not request.output_sas or missing:
             raise RequestRejected(
-                "SAS tokens are required: BLOBNAMES_WITH_SAS for the inputs and CONTAINER_SAS "
-                "for the output container"
+                "SAS tokens are required: BLOBNAMES_WITH_SAS for every input"
+                + (f" (none for {missing[0]})" if missing else "")
+                + " and CONTAINER_SAS for the output container"
+            )
+
+    def _check_endpoint(self, account: str, given: str | None, role: str) -> None:
+        """A storage URL in a request must be the configured endpoint of its account: the
+        server connects only where its configuration says (refused before any connection)."""
+        expected = self.endpoint_for(account)
+        if given is not None and _normal_url(given) != _normal_url(expected):
+            raise RequestRejected(
+                f"{role}_account_url {given.split('?')[0]!r} is not the endpoint this server "
+                f"uses for storage account {account!r}; storage endpoints are server "
+                "configuration (storage_endpoints / endpoint_template in server.yaml)"
             )
 
     def get(self, run_id: int | str) -> StoredRun:
