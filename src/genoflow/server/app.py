@@ -17,6 +17,7 @@ from genoflow import __version__
 from genoflow.server import api_msgenomics, api_wes, openapi
 from genoflow.server.bodies import BodyError
 from genoflow.server.service import RequestRejected, RunNotFound, RunService
+from genoflow.server.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,17 @@ def create_app(
     @app.exception_handler(BodyError)
     async def rejected(request: Request, exc: Exception) -> JSONResponse:
         return error_response(request.url.path, 400, str(exc))
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(
+            request.url.path,
+            503,
+            "the run store is unavailable (e.g. its disk is full); nothing was changed, "
+            "retry later",
+            headers={"Retry-After": "30"},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
