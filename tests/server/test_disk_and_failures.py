@@ -4,13 +4,16 @@ that fails in the aligner named with its exit status and log tail."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from genoflow.demo import DemoData
+from genoflow.demo import DemoData, simulate
 from tests.harness import Azurite
 from tests.server.conftest import LiveServer, make_server
 from tests.server.test_deadlines import _submit_azurite, _wait_ended
@@ -125,3 +128,43 @@ def test_disk_full_in_the_pipeline_names_the_step(
     assert failed["Status"] == 50000, failed
     assert message.startswith("Error Code [104]: disk full in "), message
     assert "while running the pipeline (step align)" in message, message
+
+
+def _tool_pid(name: str, under: Path, timeout: float = 120.0) -> int:
+    """The pid of a running ``name`` process whose working directory is under ``under``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            try:
+                ours = (
+                    entry.name.isdigit()
+                    and (entry / "comm").read_text().strip() == name
+                    and os.readlink(entry / "cwd").startswith(str(under.resolve()))
+                )
+            except OSError:
+                continue
+            if ours:
+                return int(entry.name)
+        time.sleep(0.05)
+    raise AssertionError(f"{name} never ran under {under}")
+
+
+def test_killed_aligner_is_named_with_a_memory_hint(
+    tmp_path: Path, azurite: Azurite, unique_name: str
+) -> None:
+    """bwa SIGKILLed mid-run (what the kernel's OOM killer does): the message says so."""
+    demo = simulate(tmp_path / "demo", seed=5, reference_length=60_000, read_pairs=80_000)
+    server = make_server(tmp_path / "srv", azurite, demo, threads=1)
+    server.start()
+    try:
+        run_id = _submit_azurite(server, azurite, demo, unique_name)
+        os.kill(_tool_pid("bwa", server.data_dir / "work"), signal.SIGKILL)
+        failed, _ = _wait_ended(server, run_id, timeout=120)
+    finally:
+        server.stop()
+    message = str(failed["Message"])
+    assert failed["Status"] == 50000, failed
+    assert "the pipeline failed in step align (exit status " in message, message
+    assert (
+        "(exit status 1; a tool in it was killed (SIGKILL), most likely out of memory)" in message
+    ), message

@@ -168,6 +168,7 @@ _JOB = re.compile(r"\[job ([^\]]+)\]")
 _EXITED = re.compile(r"\[job ([^\]]+)\] exited with status: (-?\d+)")
 _PERMANENT_FAIL = re.compile(r"\[job ([^\]]+)\] completed permanentFail")
 _LOG_REDIRECT = re.compile(r" 2> (\S+)")
+_KILLED = re.compile(r"^\S+: line \d+: +\d+ Killed ", re.MULTILINE)  # bash's job report
 NO_SPACE = "No space left on device"
 TAIL_LINES = 5
 _TAIL_BYTES = 64 * 1024
@@ -183,6 +184,7 @@ class EngineFailure:
     log_name: str | None
     tail: list[str]
     disk_full: bool
+    killed: bool = False  # the tool log says a process was killed (bash: "... Killed ...")
 
     def describe(self) -> str:
         """One paragraph: which step, how it ended (and what that likely means), its log tail."""
@@ -201,7 +203,8 @@ def describe_engine_failure(stderr: Path) -> EngineFailure:
     tool_text = _tail_text(log_path) if log_path else ""
     tail = _last_lines(tool_text or text)
     full = NO_SPACE in tool_text or NO_SPACE in text
-    return EngineFailure(step, status, log_path.name if log_path else None, tail, full)
+    killed = bool(_KILLED.search(tool_text))
+    return EngineFailure(step, status, log_path.name if log_path else None, tail, full, killed)
 
 
 def _failed_job(text: str) -> tuple[str | None, int | None]:
@@ -247,9 +250,10 @@ def _meaning(failure: EngineFailure) -> str:
     if status is None:
         return ""
     number = -status if status < 0 else status - 128 if status > 128 else 0
-    killed = number == signal.SIGKILL or any("Killed" in line for line in failure.tail)
-    if killed:
+    if number == signal.SIGKILL:
         return ": killed (SIGKILL), most likely out of memory"
+    if failure.killed:
+        return "; a tool in it was killed (SIGKILL), most likely out of memory"
     if number > 0:
         try:
             return f": ended by signal {signal.Signals(number).name}"
