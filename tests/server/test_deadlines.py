@@ -5,6 +5,8 @@ a run on a working store (Azurite) finishes meanwhile in the second run slot."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -16,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from genoflow.demo import DemoData
-from tests.harness import AZURITE_ACCOUNT, Azurite
+from genoflow.transfer.upload import THROTTLE_ENV
+from tests.harness import AZURITE_ACCOUNT, Azurite, start_azurite
 from tests.server.conftest import API_KEY, REFERENCE, LiveServer, make_server
 from tests.server.test_e2e import _store
 
@@ -195,3 +198,51 @@ def test_hung_storage_fails_within_deadline_cancel_is_prompt_and_queue_moves(
     assert not list((work / str(stuck)).glob("inputs/*"))
     assert list(store.list_blobs(out)) == []  # nothing committed by the stuck runs
     assert "sig=" not in server.log_text().replace("sig=***", "")
+
+
+@pytest.fixture
+def own_azurite(tmp_path: Path) -> Iterator[Azurite]:
+    """An Azurite of this test's own: it gets SIGSTOPped."""
+    emulator = start_azurite(tmp_path / "azurite")
+    yield emulator
+    os.kill(emulator.process.pid, signal.SIGCONT)
+    emulator.stop()
+
+
+def test_storage_frozen_mid_upload_fails_within_deadline_and_commits_nothing(
+    tmp_path: Path, own_azurite: Azurite, demo_data: DemoData, unique_name: str
+) -> None:
+    deadline = 15.0
+    server = make_server(
+        tmp_path / "srv",
+        own_azurite,
+        demo_data,
+        transfer_deadline_seconds=deadline,
+        storage_read_timeout_seconds=60,
+    )
+    server.env[THROTTLE_ENV] = "2"  # each output block waits 2 s: time to freeze the store
+    server.start()
+    try:
+        run_id = _submit_azurite(server, own_azurite, demo_data, unique_name)
+        _wait_for(server.data_dir / "work" / str(run_id) / "logs.zip")  # zipped: uploads next
+        os.kill(own_azurite.process.pid, signal.SIGSTOP)
+        failed, waited = _wait_ended(server, run_id, timeout=deadline + 30)
+    finally:
+        os.kill(own_azurite.process.pid, signal.SIGCONT)
+        server.stop()
+    message = str(failed["Message"])
+    print(f"frozen store: the run failed {waited:.1f}s after SIGSTOP (deadline {deadline}s)")
+    assert failed["Status"] == 50000, failed
+    assert message.startswith("Error Code [105]: storage did not answer in time while writing "
+                              f"output {demo_data.sample}.bam"), message  # fmt: skip
+    assert f"127.0.0.1:{own_azurite.port}" in message
+    assert waited <= deadline + 3
+    time.sleep(3)  # a block in flight when frozen lands now: it must stay uncommitted
+    assert list(_store(own_azurite).list_blobs(f"{unique_name}-out")) == []
+
+
+def _wait_for(path: Path, timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
