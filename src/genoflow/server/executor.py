@@ -90,7 +90,11 @@ class RunExecutor:
             committed = bool(outcome.outputs)
             return outcome
         except RunCancelled:
+            run_log.write("cancelled")
             return Outcome(outputs={}, bases_processed=0)
+        except RunFailure as failure:
+            run_log.write(failure.message)  # the kept work dir says why
+            raise
         finally:
             budget.stop.set()  # an abandoned transfer sends nothing more and never commits
             self._clean(workdir, committed)
@@ -425,8 +429,11 @@ class RunLog:
         self.path = path
 
     def write(self, line: str) -> None:
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(f"{utcnow().isoformat()} {redact(line)}\n")
+        try:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(f"{utcnow().isoformat()} {redact(line)}\n")
+        except OSError as exc:  # a full disk must not turn the run's real failure into another
+            log.warning("cannot write %s: %s", self.path, exc.strerror)
 
 
 def build_logs_zip(
