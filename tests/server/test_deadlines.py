@@ -246,3 +246,38 @@ def _wait_for(path: Path, timeout: float = 300.0) -> None:
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.05)
+
+
+def test_request_timeouts_fail_a_hung_read_before_a_long_deadline(
+    tmp_path: Path, azurite: Azurite, demo_data: DemoData, hung: HungListener, unique_name: str
+) -> None:
+    """storage_read_timeout_seconds reaches the server's storage client: each request gives up
+    after it, and once the retries are spent the step fails naming the blob and the timeout."""
+    server = make_server(
+        tmp_path / "srv",
+        azurite,
+        demo_data,
+        storage_endpoints={
+            AZURITE_ACCOUNT: azurite.account_url,
+            HUNG: f"http://127.0.0.1:{hung.port}/{HUNG}",
+        },
+        transfer_deadline_seconds=600,
+        storage_read_timeout_seconds=1,
+    )
+    server.start()
+    try:
+        store = _store(azurite)
+        store.ensure_container(f"{unique_name}-out")
+        out_sas = store.container_sas(f"{unique_name}-out", 1, "rwd")
+        run_id = _submit_hung(server, f"{unique_name}-out", out_sas, "slow")
+        failed, waited = _wait_ended(server, run_id, timeout=120)
+    finally:
+        server.stop()
+    message = str(failed["Message"])
+    print(f"request timeouts: the run failed after {waited:.1f}s")
+    assert failed["Status"] == 50000, failed
+    assert message.startswith("Error Code [100]: Error locating input files: slow_1.fq.gz: "), (
+        message
+    )
+    assert "read timeout=1" in message and f"127.0.0.1:{hung.port}" in message, message
+    assert hung.accepted == 6  # one connection per try: 6 tries, each cut after 1 s
