@@ -97,8 +97,9 @@ def test_fifty_parallel_genoflow_submits_make_one_run(
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         results = list(pool.map(submit, protocols))
     try:
+        runs = [(r["Id"], r["Status"], r["Message"]) for r in _runs(one_slot_server)]
         for code, _, stderr in results:
-            assert code == 0, stderr
+            assert code == 0, (stderr, runs)
         ids = {json.loads(stdout.splitlines()[0])["run"]["id"] for _, stdout, _ in results}
         created = [run for run in _runs(one_slot_server) if run["Id"] not in before]
         assert len(created) == 1, created

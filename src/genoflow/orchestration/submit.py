@@ -236,14 +236,33 @@ class Submitter:
         else:
             existing = self.find_existing(key)
             if existing is not None:
-                self._tag_inputs(plan, sample, key, options, existing.id)
-                return SubmitOutcome(sample, existing, key, existing=True, uploaded=uploaded)
+                return self._reuse(existing, plan, sample, key, options, uploaded)
         if not options.overwrite:
-            self._refuse_existing_outputs(options.output_filename_base)
+            try:
+                self._refuse_existing_outputs(options.output_filename_base)
+            except InputError:
+                # A parallel identical submit may have made (and finished) the run since the
+                # look-up above: those outputs are its own, so answer that run.
+                existing = None if self.force else self.find_existing(key)
+                if existing is None:
+                    raise
+                return self._reuse(existing, plan, sample, key, options, uploaded)
         request = self._request(plan, sample, options, key, output_account)
         run = self._post(request)
         self._tag_inputs(plan, sample, key, options, run.id)
         return SubmitOutcome(sample, run, key, uploaded=uploaded)
+
+    def _reuse(
+        self,
+        existing: Run,
+        plan: InputPlan,
+        sample: str,
+        key: str,
+        options: PipelineOptions,
+        uploaded: tuple[str, ...],
+    ) -> SubmitOutcome:
+        self._tag_inputs(plan, sample, key, options, existing.id)
+        return SubmitOutcome(sample, existing, key, existing=True, uploaded=uploaded)
 
     def find_existing(self, key: str) -> Run | None:
         """A run already submitted with ``key`` that is not failed or cancelled."""

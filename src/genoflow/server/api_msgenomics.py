@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from genoflow.errors import GenoflowError
 from genoflow.model.runs import RunState
+from genoflow.model.submission import description_with_key, key_mark
 from genoflow.protocols.msgenomics import wire
 from genoflow.server.bodies import load_json
 from genoflow.server.service import (
@@ -68,9 +69,11 @@ def list_query(
             states = wanted if not status_given else states & wanted
             status_given = True
         elif field == "Description":
-            descriptions.append(value)
             marker = _KEY_MARK.match(value)
-            key = marker.group(1) if marker else key
+            if marker:  # the key column answers it: runs made over WES carry no marker
+                key = marker.group(1)
+            else:
+                descriptions.append(value)
         else:
             processes.append(value)
     if status_given and not states:
@@ -87,8 +90,12 @@ def list_query(
 
 
 def workflow_json(service: RunService, run: StoredRun) -> dict[str, Any]:
+    description = run.description
+    if run.submission_key and key_mark(run.submission_key) not in description:
+        # A run submitted over WES: its key shown the way old-API clients look for it.
+        description = description_with_key(description, run.submission_key) or description
     workflow = wire.run_to_workflow(
-        to_run(run), tenant_id=service.tenant_id, description=run.description
+        to_run(run), tenant_id=service.tenant_id, description=description
     )
     return workflow.model_dump(mode="json")
 

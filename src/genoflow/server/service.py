@@ -22,6 +22,7 @@ from genoflow.model.submission import (
     derive_sample,
     validate_request,
 )
+from genoflow.model.tags import SUBMISSION_KEY
 from genoflow.server.config import ServerConfig
 from genoflow.server.references import ReferenceRegistry
 from genoflow.server.scheduler import Scheduler
@@ -190,7 +191,11 @@ def to_run(stored: StoredRun) -> Run:
         description=stored.description,
         process=stored.process,
         sample=request.get("sample"),
-        tags=dict(stored.tags),
+        # A run submitted over the old API shows its key the way WES clients look for it.
+        tags={
+            **stored.tags,
+            **({SUBMISSION_KEY: stored.submission_key} if stored.submission_key else {}),
+        },
         outputs=dict(stored.outputs) or None,
         bases_processed=stored.bases_processed,
     )
