@@ -131,7 +131,8 @@ def test_sapporo_style_run_log_with_outputs_list(mock, clock):
     mock.add("GET", BASE + "/runs/sap1", json=answer)
     run = client_for(clock).get("sap1")
     assert run.state is RunState.SUCCEEDED
-    assert isinstance(run.outputs, list) and run.outputs[0]["file_name"] == "NA12878.bam"
+    assert isinstance(run.output_document, list)
+    assert run.output_document[0]["file_name"] == "NA12878.bam"
     assert run.created is not None and run.ended is not None
 
 

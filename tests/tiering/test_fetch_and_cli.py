@@ -108,7 +108,7 @@ def test_fetch_verifies_tags_refuses_running_and_archived(
     listed = Run(
         id="3",
         state=RunState.SUCCEEDED,
-        outputs={
+        output_document={
             "vcf": f"{config.account_url}/{out}/s1.vcf",
             "bam": f"{config.account_url}/{out}/gone.bam",
         },

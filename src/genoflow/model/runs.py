@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from genoflow.errors import ExitCode
+from genoflow.model.outputs import RunOutput
 
 
 class RunState(str, Enum):
@@ -95,10 +96,19 @@ class Run:
     sample: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     inputs: tuple[str, ...] = ()
-    outputs: Any = None
+    # What the producer recorded for each committed output (both protocols carry it).
+    outputs: tuple[RunOutput, ...] = ()
+    # A WES server's ``outputs`` as it answered them, unparsed (foreign servers list files
+    # in their own shapes; consumers look for blob URLs in it).
+    output_document: Any = None
     bases_processed: int | None = None
     input_container: str | None = None  # where ``inputs`` are, when the service says
     summary: bool = False  # from a listing that leaves out inputs, outputs and bases
+    service: str | None = None  # the identity of the service that holds the run
+
+    def output(self, kind: str) -> RunOutput | None:
+        """The recorded output of ``kind``, if there is one."""
+        return next((output for output in self.outputs if output.kind == kind), None)
 
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, state={self.state.value})"
@@ -126,7 +136,9 @@ class Run:
             "sample": self.sample,
             "tags": dict(self.tags),
             "inputs": list(self.inputs),
-            "outputs": self.outputs,
+            "outputs": [output.to_dict() for output in self.outputs],
+            "output_document": self.output_document,
+            "service": self.service,
             "bases_processed": self.bases_processed,
         }
 

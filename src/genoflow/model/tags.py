@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# re-exported: output naming lives in model.outputs
+from genoflow.model.outputs import kind_of as kind_of
+
 RUN_ID = "genoflow-run"  # the run id as the service knows it
 ROLE = "genoflow-role"  # "input" or "output"
 KIND = "genoflow-kind"  # fastq, bam, bai, vcf, gvcf, tbi, logs
@@ -22,30 +25,6 @@ ROLE_INPUT = "input"
 ROLE_OUTPUT = "output"
 
 KINDS = ("fastq", "bam", "bai", "vcf", "gvcf", "tbi", "logs")
-
-
-def kind_of(blob_name: str) -> str | None:
-    """The output/input kind of a blob from its name (None when it is not one of ours)."""
-    name = blob_name.lower()
-    for suffix, kind in (
-        (".g.vcf.gz.tbi", "tbi"),
-        (".vcf.gz.tbi", "tbi"),
-        (".bam.bai", "bai"),
-        (".bai", "bai"),
-        (".g.vcf.gz", "gvcf"),
-        (".g.vcf", "gvcf"),
-        (".vcf.gz", "vcf"),
-        (".vcf", "vcf"),
-        (".bam", "bam"),
-        (".logs.zip", "logs"),
-        (".fastq.gz", "fastq"),
-        (".fq.gz", "fastq"),
-        (".fastq", "fastq"),
-        (".fq", "fastq"),
-    ):
-        if name.endswith(suffix):
-            return kind
-    return None
 
 
 def output_base_word(run_id: str, container: str, base: str) -> str:

@@ -167,7 +167,8 @@ def find_outputs(
 ) -> tuple[list[BlobInfo], list[str]]:
     """The run's output blobs in name order (see the module docstring for how), and the names
     of outputs the run lists (WES ``outputs``) that are not in ``container``."""
-    named = sorted({ref.name for ref in output_refs(run.outputs) if ref.container == container})
+    listed = output_refs(run.output_document)
+    named = sorted({ref.name for ref in listed if ref.container == container})
     if named:
         found = {name: store.find_blob(container, name) for name in named}
         missing = [name for name, info in found.items() if info is None]

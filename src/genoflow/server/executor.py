@@ -19,6 +19,7 @@ from typing import Any
 
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import GenoflowError
+from genoflow.model.outputs import planned_outputs
 from genoflow.model.submission import InputKind, SubmitRequest
 from genoflow.redact import redact
 from genoflow.server.config import ServerConfig
@@ -117,7 +118,7 @@ class RunExecutor:
     ) -> Outcome:
         outputs = self._output_container(request)
         base = output_base(request)
-        names = planned_outputs(base, request)
+        names = planned_outputs(base, request.options)
         if not request.options.overwrite:
             self._refuse_existing(outputs, names, budget)
         reference = self._reference(request)
@@ -405,21 +406,6 @@ class RunExecutor:
                 "md5": result.md5,
             }
         return written
-
-
-def planned_outputs(base: str, request: SubmitRequest) -> list[str]:
-    """Output blob names in a fixed order: bam, bai, vcf, [tbi,] [logs.zip]."""
-    options = request.options
-    gvcf = options.effective_ref_confidence == "gvcf"
-    vcf = f"{base}.g.vcf" if gvcf else f"{base}.vcf"
-    if options.effective_bgzip:
-        vcf += ".gz"
-    names = [f"{base}.bam", f"{base}.bam.bai", vcf]
-    if options.effective_bgzip:
-        names.append(f"{vcf}.tbi")
-    if options.include_logs:
-        names.append(f"{base}.logs.zip")
-    return names
 
 
 class RunLog:

@@ -196,7 +196,7 @@ def to_run(stored: StoredRun) -> Run:
             **stored.tags,
             **({SUBMISSION_KEY: stored.submission_key} if stored.submission_key else {}),
         },
-        outputs=dict(stored.outputs) or None,
+        output_document=dict(stored.outputs) or None,
         bases_processed=stored.bases_processed,
     )
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from genoflow.model import tags as tagnames
+from genoflow.model.outputs import OUTPUT_SUFFIXES as OUTPUT_SUFFIXES  # re-exported
+from genoflow.model.outputs import output_base_of as output_base_of
 from genoflow.tiering.facts import (
     ARCHIVE,
     DELETE,
@@ -81,30 +83,6 @@ class Plan:
     @property
     def bytes_changed(self) -> int:
         return sum(decision.blob.size for decision in self.decisions)
-
-
-# What the pipeline appends to the output base (OUTPUT_FILENAME_BASE) for each output file.
-OUTPUT_SUFFIXES = (
-    ".g.vcf.gz.tbi",
-    ".vcf.gz.tbi",
-    ".g.vcf.gz",
-    ".vcf.gz",
-    ".g.vcf",
-    ".vcf",
-    ".bam.bai",
-    ".bai",
-    ".bam",
-    ".logs.zip",
-)
-
-
-def output_base_of(name: str) -> str | None:
-    """``sample1`` for ``sample1.bam`` or ``sample1.g.vcf.gz.tbi``; None for other names."""
-    lower = name.lower()
-    for suffix in OUTPUT_SUFFIXES:
-        if lower.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return None
 
 
 class RunIndex:

@@ -36,7 +36,7 @@ def run_facts(run: Run) -> RunFacts:
         phase=_PHASES.get(run.state, RunPhase.active),
         ended=run.ended,
         inputs=tuple(BlobRef(container, name) for name in run.inputs) if container else (),
-        outputs=tuple(output_refs(run.outputs)),
+        outputs=tuple(output_refs(run.output_document)),
         bases_processed=run.bases_processed,
     )
 

@@ -470,7 +470,7 @@ def run_log_to_run(log: RunLog) -> Run:
         tags=tags,
         inputs=inputs,
         input_container=input_container,
-        outputs=log.outputs,
+        output_document=log.outputs,
         bases_processed=bases if isinstance(bases, int) else None,
     )
 
@@ -501,5 +501,5 @@ def run_to_run_log(
             system_logs=[run.message] if run.message else [],
         ),
         task_logs_url=task_logs_url,
-        outputs=run.outputs if run.outputs is not None else {},
+        outputs=run.output_document if run.output_document is not None else {},
     )

@@ -1,0 +1,142 @@
+"""A run's outputs: the record the producer (the server's executor) writes when it commits
+each file, and the one home of output naming used by producer and consumers (fetch, tiering,
+tags, submit's pre-check).
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from genoflow.model.submission import PipelineOptions
+
+OUTPUT_KINDS = ("bam", "bai", "vcf", "gvcf", "tbi", "logs")
+
+# What the pipeline appends to the output base (OUTPUT_FILENAME_BASE) for each output file,
+# longest first so that ``.g.vcf.gz.tbi`` is not read as ``.tbi`` of something.
+OUTPUT_SUFFIXES = (
+    ".g.vcf.gz.tbi",
+    ".vcf.gz.tbi",
+    ".g.vcf.gz",
+    ".vcf.gz",
+    ".g.vcf",
+    ".vcf",
+    ".bam.bai",
+    ".bai",
+    ".bam",
+    ".logs.zip",
+)
+
+# Name suffix -> kind, inputs (fastq) included; first match wins.
+_KIND_SUFFIXES = (
+    (".g.vcf.gz.tbi", "tbi"),
+    (".vcf.gz.tbi", "tbi"),
+    (".bam.bai", "bai"),
+    (".bai", "bai"),
+    (".g.vcf.gz", "gvcf"),
+    (".g.vcf", "gvcf"),
+    (".vcf.gz", "vcf"),
+    (".vcf", "vcf"),
+    (".bam", "bam"),
+    (".logs.zip", "logs"),
+    (".fastq.gz", "fastq"),
+    (".fq.gz", "fastq"),
+    (".fastq", "fastq"),
+    (".fq", "fastq"),
+)
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """One output file as the producer committed it. ``md5`` is hex, as the producer computed
+    it from the bytes it wrote (not the blob's own Content-MD5)."""
+
+    name: str  # blob name in the output container
+    kind: str  # one of OUTPUT_KINDS
+    size: int | None = None
+    md5: str | None = None
+    container: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "size": self.size,
+            "md5": self.md5,
+            "container": self.container,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunOutput:
+        """Raises ValueError when ``name`` is missing or a field has the wrong type."""
+        name, size, md5 = data.get("name"), data.get("size"), data.get("md5")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"an output record without a name: {dict(data)!r}")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool)):
+            raise ValueError(f"output {name}: size {size!r} is not an integer")
+        if md5 is not None and not isinstance(md5, str):
+            raise ValueError(f"output {name}: md5 {md5!r} is not a string")
+        kind = data.get("kind") or kind_of(name) or ""
+        container = data.get("container")
+        return cls(
+            name=name,
+            kind=str(kind),
+            size=size,
+            md5=md5.lower() if md5 else None,
+            container=str(container) if container else None,
+        )
+
+
+def kind_of(blob_name: str) -> str | None:
+    """The output/input kind of a blob from its name (None when it is not one of ours)."""
+    name = blob_name.lower()
+    return next((kind for suffix, kind in _KIND_SUFFIXES if name.endswith(suffix)), None)
+
+
+def output_base_of(name: str) -> str | None:
+    """``sample1`` for ``sample1.bam`` or ``sample1.g.vcf.gz.tbi``; None for other names."""
+    lower = name.lower()
+    for suffix in OUTPUT_SUFFIXES:
+        if lower.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
+def planned_outputs(base: str, options: PipelineOptions) -> list[str]:
+    """Output blob names in a fixed order: bam, bai, vcf, [tbi,] [logs.zip]."""
+    gvcf = options.effective_ref_confidence == "gvcf"
+    vcf = f"{base}.g.vcf" if gvcf else f"{base}.vcf"
+    if options.effective_bgzip:
+        vcf += ".gz"
+    names = [f"{base}.bam", f"{base}.bam.bai", vcf]
+    if options.effective_bgzip:
+        names.append(f"{vcf}.tbi")
+    if options.include_logs:
+        names.append(logs_name(base))
+    return names
+
+
+def logs_name(base: str) -> str:
+    return f"{base}.logs.zip"
+
+
+def run_folder_base(sample: str, key: str) -> str:
+    """The default output base of a run: its own folder, ``<sample>/<key[:8]>/<sample>``, so
+    reruns and same-named samples never share names."""
+    return f"{sample}/{key[:8]}/{sample}"
+
+
+__all__ = [
+    "OUTPUT_KINDS",
+    "OUTPUT_SUFFIXES",
+    "RunOutput",
+    "kind_of",
+    "logs_name",
+    "output_base_of",
+    "planned_outputs",
+    "run_folder_base",
+]
