@@ -70,12 +70,13 @@ def test_submit_uploads_makes_sas_and_is_idempotent(mock, env, reads, azurite, u
     first = run_cli([*args, "--json"], env=env)
     assert first.exit_code == 0, first.stderr
     outcome = json.loads(first.stdout)
+    # local files go under a per-sample folder
     assert outcome["existing"] is False and outcome["uploaded"] == [
-        "NA12878_1.fq.gz",
-        "NA12878_2.fq.gz",
+        "NA12878/NA12878_1.fq.gz",
+        "NA12878/NA12878_2.fq.gz",
     ]
     body = json.loads(fake.bodies[0])
-    assert body["InputArgs"]["BLOBNAMES"] == "NA12878_1.fq.gz,NA12878_2.fq.gz,"
+    assert body["InputArgs"]["BLOBNAMES"] == "NA12878/NA12878_1.fq.gz,NA12878/NA12878_2.fq.gz,"
     for entry in filter(None, body["InputArgs"]["BLOBNAMES_WITH_SAS"].split(",")):
         name, sas = entry.split("?", 1)
         assert name in body["InputArgs"]["BLOBNAMES"].split(",")
@@ -84,9 +85,11 @@ def test_submit_uploads_makes_sas_and_is_idempotent(mock, env, reads, azurite, u
     assert out_sas.startswith("sv=") and "sp=rwd" in out_sas and "sr=c" in out_sas
     assert AZURITE_KEY not in fake.bodies[0].decode()
     assert body["OptionalArgs"] == {"GatkEmitRefConfidence": "gvcf"}
-    assert body["OutputArgs"]["OUTPUT_FILENAME_BASE"] == "NA12878"
+    # without -of the run gets its own folder, named after its submission key
+    key = outcome["submission_key"]
+    assert body["OutputArgs"]["OUTPUT_FILENAME_BASE"] == f"NA12878/{key[:8]}/NA12878"
 
-    tags = _input_tags(azurite, unique_name + "-in", "NA12878_1.fq.gz")
+    tags = _input_tags(azurite, unique_name + "-in", "NA12878/NA12878_1.fq.gz")
     assert tags[tagnames.RUN_ID] == outcome["run"]["id"]
     assert tags[tagnames.SUBMISSION_KEY] == outcome["submission_key"]
     assert tags[tagnames.SAMPLE] == "NA12878" and tags[tagnames.ROLE] == "input"
@@ -95,13 +98,21 @@ def test_submit_uploads_makes_sas_and_is_idempotent(mock, env, reads, azurite, u
     assert again.exit_code == 0 and "already submitted as run 1" in again.stderr
     assert again.stdout.strip() == "1" and len(fake.workflows) == 1
 
-    forced = run_cli([*args, "-of", "NA12878b", "--force"], env=env)
+    forced = run_cli([*args, "--force", "--json"], env=env)
     assert forced.exit_code == 0 and len(fake.workflows) == 2
-    # both runs read these inputs: the tags name both, each with its own output base
-    tags = _input_tags(azurite, unique_name + "-in", "NA12878_1.fq.gz")
+    forced_key = json.loads(forced.stdout)["submission_key"]
+    assert forced_key != key
+    named = run_cli([*args, "-of", "NA12878b", "--force"], env=env)
+    assert named.exit_code == 0 and len(fake.workflows) == 3
+    bases = [json.loads(b)["OutputArgs"]["OUTPUT_FILENAME_BASE"] for b in fake.bodies]
+    assert bases == [f"NA12878/{key[:8]}/NA12878", f"NA12878/{forced_key[:8]}/NA12878", "NA12878b"]
+    # all runs read these inputs: the tags name each, with its own output base
+    tags = _input_tags(azurite, unique_name + "-in", "NA12878/NA12878_1.fq.gz")
     out = unique_name + "-out"
-    assert tags[tagnames.RUN_ID] == "1 2"
-    assert tags[tagnames.OUTPUT_BASE] == f"1={out}/NA12878 2={out}/NA12878b"
+    assert tags[tagnames.RUN_ID] == "1 2 3"
+    assert tags[tagnames.OUTPUT_BASE] == " ".join(
+        f"{run}={out}/{base}" for run, base in zip("123", bases, strict=True)
+    )
 
 
 def test_lost_submit_answer_leaves_exactly_one_run(mock, env, reads):
@@ -133,7 +144,9 @@ def test_wes_submit_is_idempotent_through_tags(mock, env, reads):
 def test_submit_blob_names_already_uploaded_and_missing(mock, env, reads):
     fake = FakeMsGenomics(mock)
     assert run_cli(["submit", "-b1", str(reads[0]), "-b2", str(reads[1])], env=env).exit_code == 0
-    by_name = run_cli(["submit", "-b1", "NA12878_1.fq.gz", "-b2", "NA12878_2.fq.gz"], env=env)
+    by_name = run_cli(
+        ["submit", "-b1", "NA12878/NA12878_1.fq.gz", "-b2", "NA12878/NA12878_2.fq.gz"], env=env
+    )
     assert by_name.exit_code == 0 and "already submitted" in by_name.stderr
     missing = run_cli(["submit", "-b1", "nope_1.fq.gz", "-b2", "nope_2.fq.gz"], env=env)
     assert missing.exit_code == 2 and "not found in container" in missing.stderr
@@ -168,23 +181,69 @@ def test_submit_refuses_what_would_fail_at_the_run_end(mock, env, reads, azurite
     )
     outputs = service.get_container_client(unique_name + "-out")
     outputs.create_container()
-    outputs.upload_blob("NA12878.vcf", b"##fileformat=VCFv4.2\n")  # an earlier run's result
+    outputs.upload_blob("NA12878.vcf", b"##fileformat=VCFv4.2\n")  # an msgen-era result
 
-    refused = run_cli(["submit", "-b1", str(reads[0]), "-b2", str(reads[1])], env=env)
+    # -of keeps its msgen meaning: that base is taken, so the run would fail at its end
+    named = ["submit", "-b1", str(reads[0]), "-b2", str(reads[1]), "-of", "NA12878"]
+    refused = run_cli(named, env=env)
     assert refused.exit_code == 2 and "outputs named 'NA12878' already exist" in refused.stderr
-    assert "-of" in refused.stderr and fake.workflows == {}
-    replaced = run_cli(
-        ["submit", "-b1", str(reads[0]), "-b2", str(reads[1]), "-ow", "true"], env=env
-    )
+    assert "another output base with -of" in refused.stderr and fake.workflows == {}
+    replaced = run_cli([*named, "-ow", "true"], env=env)
     assert replaced.exit_code == 0, replaced.stderr
+    # without -of the run writes into its own folder: the old result is in nobody's way
+    own = run_cli(["submit", "-b1", str(reads[0]), "-b2", str(reads[1])], env=env)
+    assert own.exit_code == 0 and len(fake.workflows) == 2, own.stderr
 
     inputs = service.get_container_client(unique_name + "-in")
-    inputs.get_blob_client("NA12878_1.fq.gz").set_standard_blob_tier("Archive")
+    inputs.get_blob_client("NA12878/NA12878_1.fq.gz").set_standard_blob_tier("Archive")
     archived = run_cli(
-        ["submit", "-b1", "NA12878_1.fq.gz", "-b2", "NA12878_2.fq.gz", "-of", "again"], env=env
+        ["submit", "-b1", "NA12878/NA12878_1.fq.gz", "-b2", "NA12878/NA12878_2.fq.gz", "-of", "x"],
+        env=env,
     )
     assert archived.exit_code == 2 and "in the Archive tier" in archived.stderr
-    assert "rehydrate" in archived.stderr and len(fake.workflows) == 1
+    assert "rehydrate" in archived.stderr and len(fake.workflows) == 2
+
+
+def test_resubmitting_after_a_failed_run_gets_a_new_folder_once(mock, env, reads, azurite):
+    """The failed run's folder keeps its logs; the retry gets its own key and folder, and a
+    retry of that retry finds it instead of making a third run."""
+    fake = FakeMsGenomics(mock)
+    args = ["submit", "-b1", str(reads[0]), "-b2", str(reads[1]), "--json"]
+    first = json.loads(run_cli(args, env=env).stdout)
+    fake.workflows[1].Status = ms.STATUS_FAILED
+    second = run_cli(args, env=env)
+    assert second.exit_code == 0 and "run 1, ended failed: submitting again" in second.stderr
+    retry = json.loads(second.stdout)
+    assert retry["run"]["id"] == "2" and retry["submission_key"] != first["submission_key"]
+    bases = [json.loads(b)["OutputArgs"]["OUTPUT_FILENAME_BASE"] for b in fake.bodies]
+    assert bases[0] != bases[1] and bases[1] == f"NA12878/{retry['submission_key'][:8]}/NA12878"
+    third = json.loads(run_cli(args, env=env).stdout)
+    assert third["existing"] is True and third["run"]["id"] == "2" and len(fake.workflows) == 2
+
+
+def test_same_file_names_of_two_samples_do_not_clash(mock, env, tmp_path, azurite):
+    fake = FakeMsGenomics(mock)
+    runs = []
+    for sample in ("A", "B"):
+        folder = tmp_path / sample
+        folder.mkdir()
+        r1 = _fastq(folder / "reads_1.fq.gz", 5, sample)
+        r2 = _fastq(folder / "reads_2.fq.gz", 5, sample)
+        done = run_cli(
+            ["submit", "-b1", str(r1), "-b2", str(r2), "--sample", sample, "--json"], env=env
+        )
+        assert done.exit_code == 0, done.stderr
+        runs.append(json.loads(done.stdout))
+    assert [r["uploaded"][0] for r in runs] == ["A/reads_1.fq.gz", "B/reads_1.fq.gz"]
+    # one --prefix for both: the second file meets the first, and the hint names submit's flags
+    c1, c2 = tmp_path / "A" / "reads_1.fq.gz", tmp_path / "A" / "reads_2.fq.gz"
+    common = ["submit", "-b1", str(c1), "-b2", str(c2), "--prefix", "shared"]
+    assert run_cli([*common, "--sample", "A"], env=env).exit_code == 0
+    b1, b2 = tmp_path / "B" / "reads_1.fq.gz", tmp_path / "B" / "reads_2.fq.gz"
+    clash = run_cli(["submit", "-b1", str(b1), "-b2", str(b2), "--prefix", "shared"], env=env)
+    assert clash.exit_code == 2 and "already exists with different content" in clash.stderr
+    assert "choose another --prefix" in clash.stderr and "submit --overwrite" not in clash.stderr
+    assert len(fake.workflows) == 3
 
 
 def test_submit_checks_a_local_bam_before_uploading(mock, env, tmp_path):

@@ -175,6 +175,13 @@ def submit(
         metavar="SHEET.csv",
         help="Batch: one run per row (sample,r1,r2,...).",
     ),
+    prefix: str = typer.Option(
+        "{sample}",
+        "--prefix",
+        metavar="PREFIX",
+        help="Blob folder for uploaded local inputs; {sample} is the sample name, '' the "
+        "container root.",
+    ),
     process: str | None = typer.Option(None, "-p", "--process-name", "--process"),
     process_args: str | None = typer.Option(
         None,
@@ -218,8 +225,18 @@ def submit(
 ) -> None:
     """Submit an alignment + variant-calling run (uploading local inputs first).
 
-    Submitting the same inputs with the same options again returns the existing run (exit 0)
-    unless --force. Exit codes with --wait: 0 succeeded, 3 failed, 4 cancelled, 5 timed out.
+    Local files are uploaded to <sample>/<file name> (see --prefix). Without -of each run
+    writes its outputs into its own folder, <sample>/<8 characters of its submission key>/
+    <sample>.bam ...; -of BASE writes BASE.bam ... as msgen did. Submitting the same inputs
+    with the same options again returns the existing run (exit 0) unless --force, which
+    makes a new run in a new folder. Exit codes with --wait: 0 succeeded, 3 failed,
+    4 cancelled, 5 timed out.
+
+    \b
+    Examples:
+      genoflow submit -b1 NA12878_R1.fq.gz -b2 NA12878_R2.fq.gz --wait
+      genoflow submit --samples sheet.csv --prefix 'batch7/{sample}'
+      genoflow submit -b1 NA12878.bam -of NA12878-rerun
     """
     state = state_of(ctx)
     overrides = {
@@ -251,9 +268,9 @@ def submit(
     if samples is not None:
         if reads_1 or reads_2 or sample:
             raise UsageError("--samples cannot be combined with -b1/-b2/--sample")
-        _submit_batch(state, settings, overrides, samples, force, concurrency)
+        _submit_batch(state, settings, overrides, samples, prefix, force, concurrency)
         return
-    outcome = _submit_single(state, settings, reads_1, reads_2, sample, force)
+    outcome = _submit_single(state, settings, reads_1, reads_2, sample, prefix, force)
     _report_submit(state, outcome)
     if block:
         _wait_and_exit(state, settings, [outcome.run.id], timeout)
@@ -265,6 +282,7 @@ def _submit_single(
     reads_1: list[str],
     reads_2: list[str],
     sample: str | None,
+    prefix: str,
     force: bool,
 ) -> SubmitOutcome:
     from genoflow.model.submission import derive_sample, pair_warnings
@@ -273,6 +291,7 @@ def _submit_single(
         open_submitter,
         options_from_settings,
         plan_inputs,
+        upload_prefix,
     )
 
     workflow = settings.config.workflow
@@ -280,6 +299,7 @@ def _submit_single(
     reads_2 = reads_2 or list(workflow.input_blob_name_2)
     plan = plan_inputs(reads_1, reads_2)
     name = check_sample(sample or derive_sample(plan.reads_1[0]))
+    plan = plan.under(upload_prefix(prefix, name))
     options = options_from_settings(settings, name)
     for warning in pair_warnings(plan.reads_1, plan.reads_2):
         state.info(f"warning: {warning}")
@@ -307,6 +327,7 @@ def _submit_batch(
     settings: Settings,
     overrides: Mapping[str, tuple[Any, str]],
     sheet: Path,
+    prefix: str,
     force: bool,
     concurrency: int,
 ) -> None:
@@ -326,7 +347,7 @@ def _submit_batch(
             },
         }
         row_settings = load_settings(state.config_file, overrides=row_overrides)
-        return _submit_row(submitter, row_settings, row)
+        return _submit_row(submitter, row_settings, row, prefix)
 
     results = submit_batch(rows, submit_row, concurrency)
     if state.json:
@@ -367,11 +388,18 @@ def _sheet_value(text: str) -> Any:
     return _BOOL_WORDS[lowered] == "true" if lowered in ("true", "false") else text
 
 
-def _submit_row(submitter: Submitter, settings: Settings, row: SheetRow) -> SubmitOutcome:
-    from genoflow.orchestration.submit import check_sample, options_from_settings, plan_inputs
+def _submit_row(
+    submitter: Submitter, settings: Settings, row: SheetRow, prefix: str
+) -> SubmitOutcome:
+    from genoflow.orchestration.submit import (
+        check_sample,
+        options_from_settings,
+        plan_inputs,
+        upload_prefix,
+    )
 
-    plan = plan_inputs(row.reads_1, row.reads_2)
     sample = check_sample(row.sample)
+    plan = plan_inputs(row.reads_1, row.reads_2).under(upload_prefix(prefix, sample))
     return submitter.submit(plan, sample, options_from_settings(settings, sample))
 
 

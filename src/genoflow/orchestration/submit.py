@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from genoflow.errors import GenoflowError, InputError, NotFoundError, UnavailableError, UsageError
 from genoflow.model import tags as tagnames
+from genoflow.model.outputs import output_base_of, run_folder_base
 from genoflow.model.runs import Run, RunState
 from genoflow.model.submission import (
     SAMPLE_RE,
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 # Runs in these states do not block a resubmission of the same thing.
 _RESUBMITTABLE = frozenset({RunState.FAILED, RunState.CANCELLED})
 SUBMIT_ATTEMPTS = 3
+MAX_RESUBMISSIONS = 50  # identical runs that failed in a row, followed to find a free key
 
 
 # --- the plan: inputs checked before anything is sent --------------------------------------
@@ -62,6 +64,39 @@ class InputPlan:
 
     def blob_names(self) -> list[str]:
         return [*self.reads_1, *self.reads_2]
+
+    def under(self, prefix: str) -> InputPlan:
+        """The plan with local files uploaded under ``prefix/`` (blob names given as such are
+        kept): same-named files of different samples then never meet."""
+        folder = prefix.strip("/")
+        if not folder or not self.local:
+            return self
+        renamed = {name: f"{folder}/{name}" for name in self.local}
+        for name in renamed.values():
+            check_blob_name(name, "input blob name (--prefix + file name)")
+        return InputPlan(
+            kind=self.kind,
+            reads_1=tuple(renamed.get(name, name) for name in self.reads_1),
+            reads_2=tuple(renamed.get(name, name) for name in self.reads_2),
+            local={renamed[name]: path for name, path in self.local.items()},
+        )
+
+
+DEFAULT_PREFIX = "{sample}"
+
+
+def upload_prefix(template: str, sample: str) -> str:
+    """``--prefix``: a blob folder for uploaded inputs; ``{sample}`` is the sample name."""
+    try:
+        prefix = template.format(sample=sample).strip("/")
+    except (KeyError, IndexError, ValueError):
+        raise UsageError(
+            f"--prefix {template!r}: only {{sample}} may stand in braces",
+            hint="e.g. --prefix 'batch7/{sample}', or --prefix '' for the container root",
+        ) from None
+    if prefix:
+        check_blob_name(prefix, "--prefix")
+    return prefix
 
 
 def plan_inputs(reads_1: Sequence[str], reads_2: Sequence[str]) -> InputPlan:
@@ -117,7 +152,8 @@ def options_from_settings(settings: Settings, sample: str) -> PipelineOptions:
             workflow.emit_ref_confidence.value if user_set("emit_ref_confidence") else None
         ),
         bgzip_output=workflow.bgzip_output,
-        output_filename_base=workflow.output_filename_base or sample,
+        # Empty: the run gets its own folder, named once the submission key is known.
+        output_filename_base=workflow.output_filename_base or "",
         overwrite=workflow.output_overwrite,
         include_logs=workflow.output_include_logs,
         description=workflow.description or f"sample {sample}",
@@ -230,16 +266,20 @@ class Submitter:
             (name, self._checksum(storage.input_container, name)) for name in plan.blob_names()
         ]
         output_account = storage.output_account_name or self.output_store.account_name
+        # Without -of the base is derived from the key: the key is computed with it empty.
         key = submission_key(sample, checksums, options, output_account, storage.output_container)
+        existing = None
         if self.force:  # a new run on purpose: the server would return the existing one
             key = forced_key(key)
         else:
-            existing = self.find_existing(key)
-            if existing is not None:
-                return self._reuse(existing, plan, sample, key, options, uploaded)
+            existing, key = self._settle_key(key)
+        own_folder = not options.output_filename_base
+        options = with_run_folder(options, sample, key)
+        if existing is not None:
+            return self._reuse(existing, plan, sample, key, options, uploaded)
         if not options.overwrite:
             try:
-                self._refuse_existing_outputs(options.output_filename_base)
+                self._refuse_existing_outputs(options.output_filename_base, own_folder)
             except InputError:
                 # A parallel identical submit may have made (and finished) the run since the
                 # look-up above: those outputs are its own, so answer that run.
@@ -266,6 +306,26 @@ class Submitter:
 
     def find_existing(self, key: str) -> Run | None:
         """A run already submitted with ``key`` that is not failed or cancelled."""
+        run = self._lookup(key)
+        return None if run is None or run.state in _RESUBMITTABLE else run
+
+    def _settle_key(self, key: str) -> tuple[Run | None, str]:
+        """(the live run made from this submission, its key), or (None, the key to submit
+        with). After an identical run failed or was cancelled the key is derived from that
+        run's id: the new run gets its own output folder, and a retry of it finds it."""
+        for _ in range(MAX_RESUBMISSIONS):
+            run = self._lookup(key)
+            if run is None:
+                return None, key
+            if run.state not in _RESUBMITTABLE:
+                return run, key
+            self.info(
+                f"an identical submission, run {run.id}, ended {run.state.value}: submitting again"
+            )
+            key = retry_key(key, run.id)
+        return None, forced_key(key)
+
+    def _lookup(self, key: str) -> Run | None:
         run = self.client.find_by_key(key)
         if run is None:
             journaled = self.journal.lookup(self._service_url, key)
@@ -274,11 +334,6 @@ class Submitter:
                     run = self.client.get(journaled)
                 except NotFoundError:
                     run = None
-        if run is not None and run.state in _RESUBMITTABLE:
-            self.info(
-                f"an identical submission, run {run.id}, ended {run.state.value}: submitting again"
-            )
-            return None
         return run
 
     # --- steps ---------------------------------------------------------------------------
@@ -294,14 +349,17 @@ class Submitter:
         self.store.ensure_container(container)
         done = []
         for name, path in plan.local.items():
-            result = upload_file(
-                self.store,
-                path,
-                container,
-                name,
-                concurrency=self.config.storage.max_concurrency,
-                tags={tagnames.ROLE: tagnames.ROLE_INPUT, tagnames.SAMPLE: sample},
-            )
+            try:
+                result = upload_file(
+                    self.store,
+                    path,
+                    container,
+                    name,
+                    concurrency=self.config.storage.max_concurrency,
+                    tags={tagnames.ROLE: tagnames.ROLE_INPUT, tagnames.SAMPLE: sample},
+                )
+            except UsageError as exc:  # another file holds the name: say what submit offers
+                raise InputError(exc.message, hint=_UPLOAD_CLASH_HINT) from None
             self.info(
                 f"{'already in' if result.skipped else 'uploaded to'} {container}/{name}: {path}"
             )
@@ -324,10 +382,8 @@ class Submitter:
             )
         return info.md5 or f"size={info.size};etag={info.etag}"
 
-    def _refuse_existing_outputs(self, base: str) -> None:
+    def _refuse_existing_outputs(self, base: str, own_folder: bool) -> None:
         """The run would fail at its end (Error Code [101]): say so before submitting."""
-        from genoflow.tiering.engine import output_base_of
-
         container = self.config.storage.output_container
         try:
             blobs = self.output_store.list_blobs(container, base)
@@ -338,7 +394,9 @@ class Submitter:
             raise InputError(
                 f"outputs named {base!r} already exist in {container}: {', '.join(existing[:3])}"
                 + (" ..." if len(existing) > 3 else ""),
-                hint="choose another output base with -of, or replace them with -ow true",
+                hint="submit with --force for a run in a new folder, or replace them with -ow true"
+                if own_folder
+                else "choose another output base with -of, or replace them with -ow true",
             )
 
     def _request(
@@ -418,6 +476,24 @@ class Submitter:
                 )
             except GenoflowError as exc:  # tags help cleanup; the run is submitted regardless
                 self.info(f"could not tag input {name}: {exc.one_line()}")
+
+
+_UPLOAD_CLASH_HINT = (
+    "another file was uploaded under that name: choose another --prefix, or replace the "
+    "blob with 'genoflow upload --overwrite'"
+)
+
+
+def with_run_folder(options: PipelineOptions, sample: str, key: str) -> PipelineOptions:
+    """Without -of, the run writes into its own folder ``<sample>/<key[:8]>/<sample>``."""
+    if options.output_filename_base:
+        return options
+    return dataclasses.replace(options, output_filename_base=run_folder_base(sample, key))
+
+
+def retry_key(key: str, failed_run_id: str) -> str:
+    """The key of a resubmission after run ``failed_run_id`` (made with ``key``) failed."""
+    return hashlib.sha256(f"{key}:after:{failed_run_id}".encode()).hexdigest()[: len(key)]
 
 
 def forced_key(key: str) -> str:
