@@ -19,12 +19,17 @@ from genoflow.pipelines.job import PipelineJob
 TOOLS_DIR = Path(__file__).resolve().parent / "tools"
 
 
-def tool_script(tool: str) -> str:
-    """The bash script a CWL tool writes into its work directory, CWL escapes undone."""
+def tool_files(tool: str) -> dict[str, str]:
+    """The files (name -> bash text) a CWL tool writes into its work directory, CWL escapes
+    undone and ``$include`` resolved."""
     document = yaml.safe_load((TOOLS_DIR / f"{tool}.cwl").read_text())
     listing = document["requirements"]["InitialWorkDirRequirement"]["listing"]
-    entry: str = listing[0]["entry"]
-    return entry.replace("\\${", "${").replace("\\$(", "$(")
+    return {item["entryname"]: _unescape(item["entry"]) for item in listing}
+
+
+def _unescape(entry: str | dict[str, str]) -> str:
+    text = (TOOLS_DIR / entry["$include"]).read_text() if isinstance(entry, dict) else entry
+    return text.replace("\\${", "${").replace("\\$(", "$(")
 
 
 def write_direct_script(job: PipelineJob, directory: Path) -> Path:
@@ -35,16 +40,25 @@ def write_direct_script(job: PipelineJob, directory: Path) -> Path:
     if job.caller != "bcftools":
         raise UsageError("the direct script covers the bcftools caller only")
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "align.sh").write_text(tool_script("align"))
-    (directory / "call.sh").write_text(tool_script("call-bcftools"))
+    for tool in ("align", "call-bcftools"):
+        for name, text in tool_files(tool).items():
+            (directory / name).write_text(text)
     doc = job.document
-    base, threads = doc["base"], str(doc["threads"])
-    align = ["-t", threads, "-R", doc["read_group"], "-f", _path(doc["reference"]), "-o", base]
+    base, threads, reference = doc["base"], str(doc["threads"]), _path(doc["reference"])
+    align = ["-t", threads, "-R", doc["read_group"], "-f", reference, "-o", base]
+    align += ["-N", doc["reference_name"]]
     if "input_bam" in doc:
-        align += ["-b", _path(doc["input_bam"])]
-    for first, second in zip(doc.get("fastq_r1", []), doc.get("fastq_r2", []), strict=True):
-        align += ["-1", _path(first), "-2", _path(second)]
-    call = ["-t", threads, "-f", _path(doc["reference"]), "-i", f"{base}.bam", "-o", base]
+        align += ["-b", _path(doc["input_bam"]), "-B", doc["input_bam_name"]]
+    for first, second, first_name, second_name in zip(
+        doc.get("fastq_r1", []),
+        doc.get("fastq_r2", []),
+        doc.get("fastq_r1_names", []),
+        doc.get("fastq_r2_names", []),
+        strict=True,
+    ):
+        align += ["-1", _path(first), "-2", _path(second), "-x", first_name, "-y", second_name]
+    call = ["-t", threads, "-f", reference, "-N", doc["reference_name"]]
+    call += ["-i", f"{base}.bam", "-o", base]
     call += ["-g"] if doc["gvcf"] else []
     call += ["-z"] if doc["bgzip"] else []
     script = directory / "run.sh"

@@ -7,7 +7,8 @@ doc: |
   One sample per run: FASTQ pairs (fastq_r1[i] pairs with fastq_r2[i]) or one BAM (input_bam).
   The caller is bcftools (mpileup | call) or GATK HaplotypeCaller (BQSR when known_sites are
   given). genoflow.pipelines.build_job() writes the job document and says which requested
-  options could not be honoured. Tools carry container hints (biocontainers, GATK image) for
+  options could not be honoured. Headers (BAM @PG, VCF ##reference and command lines) name
+  the reference and the inputs by the *_name inputs, never by staged paths. Tools carry container hints (biocontainers, GATK image) for
   engines that run containers; without containers they come from PATH.
 requirements:
   InlineJavascriptRequirement: {}  # only for the caller choice (`when`)
@@ -20,6 +21,10 @@ inputs:
     type: File
     doc: "FASTA prepared by genoflow.pipelines.prepare_reference"
     secondaryFiles: [.amb, .ann, .bwt, .pac, .sa, .fai, ^.dict]
+  reference_name: {type: string, doc: "the reference's registered name, which headers carry"}
+  fastq_r1_names: {type: "string[]?", doc: "the input (blob) names of fastq_r1, for the headers"}
+  fastq_r2_names: {type: "string[]?", doc: "the input (blob) names of fastq_r2"}
+  input_bam_name: {type: string?, doc: "the input (blob) name of input_bam"}
   read_group: {type: string, doc: "@RG line with escaped tabs, e.g. @RG\\tID:x\\tSM:x"}
   threads: {type: int, default: 1}
   caller: {type: string, default: bcftools, doc: "bcftools | gatk"}
@@ -32,9 +37,13 @@ steps:
     run: tools/align.cwl
     in:
       reference: reference
+      reference_name: reference_name
       fastq_r1: fastq_r1
       fastq_r2: fastq_r2
+      fastq_r1_names: fastq_r1_names
+      fastq_r2_names: fastq_r2_names
       input_bam: input_bam
+      input_bam_name: input_bam_name
       read_group: read_group
       threads: threads
       base: base
@@ -45,6 +54,7 @@ steps:
     in:
       caller: caller
       reference: reference
+      reference_name: reference_name
       bam: align/bam
       threads: threads
       base: base
@@ -57,6 +67,7 @@ steps:
     in:
       caller: caller
       reference: reference
+      reference_name: reference_name
       bam: align/bam
       known_sites: known_sites
       threads: threads

@@ -16,6 +16,7 @@ from genoflow.pipelines.reference import ReferenceFiles
 Caller = Literal["bcftools", "gatk"]
 CALLERS: tuple[Caller, ...] = ("bcftools", "gatk")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_HEADER_BREAKING = re.compile(r"[\x00-\x1f\x7f]+")  # tabs and newlines split header lines
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ def build_job(
     known_sites: Sequence[Path] = (),
     base: str | None = None,
     gatk_available: bool | None = None,
+    reference_name: str | None = None,
+    input_names: Sequence[str] = (),
 ) -> PipelineJob:
     """The job document for ``workflow_path()``.
 
@@ -91,6 +94,11 @@ def build_job(
     ``gatk`` executable on PATH (pass True when the engine runs the GATK container). Options
     that cannot be honoured are dropped with a note; the server must show the notes in the
     run's log and message.
+
+    ``reference_name`` (the reference's registered name; default: the FASTA's name without
+    extension) and ``input_names`` (the blob names, in input order: r1, r2 of each pair, or
+    the BAM; default: the files' names) are what the BAM and VCF headers name instead of the
+    staged paths the tools see.
     """
     _check_request(fastq_pairs, bam, threads, caller)
     notes: list[str] = []
@@ -105,16 +113,36 @@ def build_job(
         "gvcf": gvcf,
         "bgzip": bgzip,
         "base": safe_name(base or sample),
+        "reference_name": header_name(reference_name or reference.fasta.stem),
     }
-    if bam is not None:
-        document["input_bam"] = _file(bam)
-    else:
-        document["fastq_r1"] = [_file(r1) for r1, _ in fastq_pairs]
-        document["fastq_r2"] = [_file(r2) for _, r2 in fastq_pairs]
+    document.update(_input_files(fastq_pairs, bam, input_names))
     sites = _bqsr_sites(bqsr, chosen, gatk_available, known_sites, notes)
     if sites:
         document["known_sites"] = [_file(site) for site in sites]
     return PipelineJob(document=document, caller=chosen, notes=notes)
+
+
+def header_name(text: str) -> str:
+    """``text`` fit for a SAM or VCF header line: control characters (tab, newline) -> '_'."""
+    return _HEADER_BREAKING.sub("_", text).strip() or "unnamed"
+
+
+def _input_files(
+    fastq_pairs: Sequence[tuple[Path, Path]], bam: Path | None, input_names: Sequence[str]
+) -> dict[str, Any]:
+    """The job's input files and, for the headers, the name of each."""
+    paths = [bam] if bam is not None else [p for pair in fastq_pairs for p in pair]
+    if input_names and len(input_names) != len(paths):
+        raise UsageError(f"{len(input_names)} input names given for {len(paths)} input files")
+    names = [header_name(name) for name in input_names or [path.name for path in paths]]
+    if bam is not None:
+        return {"input_bam": _file(bam), "input_bam_name": names[0]}
+    return {
+        "fastq_r1": [_file(path) for path in paths[0::2]],
+        "fastq_r2": [_file(path) for path in paths[1::2]],
+        "fastq_r1_names": names[0::2],
+        "fastq_r2_names": names[1::2],
+    }
 
 
 def _check_request(

@@ -301,6 +301,9 @@ class RunExecutor:
             bgzip=options.effective_bgzip,
             bqsr=options.effective_bqsr,
             base=base.replace("/", "_"),
+            # the headers name these, not the staged paths under the data dir
+            reference_name=options.effective_reference,
+            input_names=request.blob_names(),
         )
         for note in job.notes:
             run_log.write(f"note: {note}")

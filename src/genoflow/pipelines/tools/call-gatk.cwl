@@ -6,19 +6,24 @@ label: "GATK HaplotypeCaller, with BQSR (BaseRecalibrator + ApplyBQSR) when know
 doc: |
   BQSR runs only when known sites are given; the recalibrated BAM is used for calling only
   (the workflow's BAM output stays the duplicate-marked alignment). With gvcf, -ERC GVCF and
-  the output is named .g.vcf. With bgzip, GATK writes .vcf.gz + .tbi itself.
+  the output is named .g.vcf. With bgzip, .vcf.gz + .tbi. The header names the reference and
+  the BAM, never their staged paths (name-header.sh; the image's bgzip and tabix).
   Every tool's stderr goes to call.log.
 requirements:
   InitialWorkDirRequirement:
     listing:
+      - entryname: name-header.sh
+        entry: {$include: name-header.sh}
       - entryname: call.sh
         entry: |
           set -euo pipefail
-          threads=1 ref="" bam="" base="" gvcf=0 bgzip=0 known=()
-          while getopts "t:f:i:o:k:gz" opt; do
+          source ./name-header.sh
+          threads=1 ref="" ref_name="" bam="" base="" gvcf=0 bgzip=0 known=()
+          while getopts "t:f:N:i:o:k:gz" opt; do
             case "$opt" in
               t) threads="$OPTARG" ;;
               f) ref="$OPTARG" ;;
+              N) ref_name="$OPTARG" ;;
               i) bam="$OPTARG" ;;
               o) base="$OPTARG" ;;
               k) known+=(--known-sites "$OPTARG") ;;
@@ -27,16 +32,29 @@ requirements:
               *) echo "call.sh: bad option" >&2; exit 64 ;;
             esac
           done
+          [ -n "$ref_name" ] || { echo "call.sh: name the reference (-N)" >&2; exit 64; }
+          input="$bam"
           if [ "\${#known[@]}" -gt 0 ]; then
             gatk BaseRecalibrator -R "$ref" -I "$bam" "\${known[@]}" -O recal.table
             gatk ApplyBQSR -R "$ref" -I "$bam" --bqsr-recal-file recal.table -O recal.bam
             bam=recal.bam
           fi
-          extra=() name="$base.vcf"
+          extra=() name="$base.vcf" expand=(cat) compress=(cat)
           if [ "$gvcf" = 1 ]; then extra+=(-ERC GVCF) name="$base.g.vcf"; fi
-          if [ "$bgzip" = 1 ]; then name="$name.gz"; fi
+          if [ "$bgzip" = 1 ]; then
+            name="$name.gz" expand=(bgzip -dc -@ "$threads") compress=(bgzip -@ "$threads")
+          fi
+          # GATK writes the calls unindexed under a working name; name_header then names the
+          # reference, the BAM and the output in the header instead of their staged paths
+          # (GATK has no switch for that), and the VCF is indexed once under its final name
           gatk HaplotypeCaller --native-pair-hmm-threads "$threads" -R "$ref" -I "$bam" \
-            "\${extra[@]}" -O "$name"
+            "\${extra[@]}" --create-output-variant-index false -O "called.$name"
+          "\${expand[@]}" "called.$name" \
+            | name_header "$ref_name" "$ref" "$ref_name" "$input" "\${input##*/}" \
+              "called.$name" "$name" \
+            | "\${compress[@]}" > "$name"
+          rm "called.$name"
+          if [ "$bgzip" = 1 ]; then tabix -p vcf "$name"; fi
   ResourceRequirement:
     coresMin: $(inputs.threads)
     ramMin: 8192
@@ -52,6 +70,10 @@ inputs:
     type: File
     secondaryFiles: [.fai, ^.dict]
     inputBinding: {prefix: -f}
+  reference_name:
+    type: string
+    doc: "the name the header gives the reference (its registered name)"
+    inputBinding: {prefix: -N}
   bam:
     type: File
     secondaryFiles: [.bai]
