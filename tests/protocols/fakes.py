@@ -141,9 +141,11 @@ class FakeWes:
     requests_seen: dict[str, wes.RunRequest] = field(default_factory=dict)
     toil: bool = False
     lose_next_submit_answer: bool = False
+    service_id: str | None = None  # set: answers as genoflow server does (tags.service_id)
 
     def __post_init__(self) -> None:
         b = re.escape(self.base)
+        self.mock.add_callback("GET", re.compile(b + r"/service-info$"), callback=self._info)
         self.mock.add_callback("POST", re.compile(b + r"/runs$"), callback=self._submit)
         self.mock.add_callback("GET", re.compile(b + r"/runs(\?.*)?$"), callback=self._list)
         self.mock.add_callback("GET", re.compile(b + r"/runs/([^/?]+)$"), callback=self._get)
@@ -166,6 +168,10 @@ class FakeWes:
         )
         self.runs[run_id] = run
         return run
+
+    def _info(self, request: requests.PreparedRequest) -> Any:
+        tags = {"service_id": self.service_id} if self.service_id else {}
+        return 200, {}, wes.ServiceInfo(name="fake", tags=tags).model_dump_json()
 
     def _submit(self, request: requests.PreparedRequest) -> Any:
         form = _multipart_fields(request)

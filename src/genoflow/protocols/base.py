@@ -8,15 +8,21 @@ for a submit, its ``maybe_processed`` says whether the service may have created 
 
 from __future__ import annotations
 
+import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
+from genoflow.errors import UsageError
 from genoflow.model.runs import Run, RunFilters
 from genoflow.model.submission import SubmitRequest
 from genoflow.model.tags import SUBMISSION_KEY
 
 DEFAULT_PAGE_SIZE = 50
+# What a service may call itself (a foreign server's tag is taken only if it looks like an id).
+SERVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 
 class ServiceClient(ABC):
@@ -50,6 +56,17 @@ class ServiceClient(ABC):
     @abstractmethod
     def service_info(self) -> Mapping[str, Any]:
         """A cheap authenticated probe: what the service says about itself."""
+
+    def service_identity(self) -> str:
+        """The service's stable identity, learned once: genoflow server's own id (``gf-...``),
+        else one derived from the service URL (``url-<8 hex>``). Runs are named everywhere by
+        (service identity, run id); every ``Run`` a client returns has it in ``Run.service``."""
+        raise NotImplementedError(f"{type(self).__name__} does not name its service")
+
+    def logs(self, run_id: str, offset: int = 0) -> tuple[str, int]:
+        """The run's log (engine and tool stderr, redacted by the server) from byte ``offset``
+        on, and the offset to ask for next (follow a running run by calling again)."""
+        raise UsageError(f"the {self.protocol} service offers no run logs")
 
     def find_by_key(self, key: str) -> Run | None:
         """The newest run recorded with submission key ``key``, if the service keeps it."""
@@ -92,3 +109,40 @@ def matching(runs: Iterable[Run], filters: RunFilters) -> Iterator[Run]:
             return
         if filters.matches(run):
             yield run
+
+
+def url_identity(url: str) -> str:
+    """``url-<8 hex>``: a stable identity for a service that names none, from its URL with the
+    scheme and host lower-cased, a default port and trailing slashes dropped."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    netloc = host if parts.port in (None, default_port) else f"{host}:{parts.port}"
+    normal = f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+    return "url-" + hashlib.sha256(normal.encode()).hexdigest()[:8]
+
+
+def named_identity(value: object) -> str | None:
+    """``value`` if a service may use it as its identity, else None."""
+    return value if isinstance(value, str) and SERVICE_ID_RE.match(value) else None
+
+
+def log_chunk(body: bytes, start_header: str | None, offset: int) -> tuple[str, int]:
+    """(text from ``offset`` on, next offset) of a log answer. A server that honoured the
+    offset says where its body starts; one that did not sent the whole log."""
+    start = int(start_header) if start_header and start_header.isdigit() else 0
+    if start > offset:  # the log was cut (e.g. rewritten): take what there is
+        offset = start
+    data = _whole_characters(body[max(0, offset - start) :])
+    return data.decode("utf-8", errors="replace"), offset + len(data)
+
+
+def _whole_characters(data: bytes) -> bytes:
+    """``data`` without a UTF-8 character cut at its end (it comes whole with the next chunk)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":
+            return data[: exc.start]
+    return data

@@ -101,7 +101,7 @@ class HttpClient:
         return response
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
-        return _json_of(self.request("GET", path, **kwargs))
+        return json_of(self.request("GET", path, **kwargs))
 
     # --- policy ---------------------------------------------------------------------------
     def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
@@ -177,7 +177,7 @@ def never_sent(exc: BaseException) -> bool:
     return isinstance(reason, NewConnectionError)  # includes name resolution failures
 
 
-def _json_of(response: requests.Response) -> Any:
+def json_of(response: requests.Response) -> Any:
     try:
         return response.json()
     except ValueError:

@@ -21,7 +21,6 @@ from genoflow.server.bodies import load_json
 from genoflow.server.service import (
     RequestRejected,
     RunService,
-    to_run,
 )
 from genoflow.server.store import ListQuery, StoredRun
 
@@ -95,7 +94,7 @@ def workflow_json(service: RunService, run: StoredRun) -> dict[str, Any]:
         # A run submitted over WES: its key shown the way old-API clients look for it.
         description = description_with_key(description, run.submission_key) or description
     workflow = wire.run_to_workflow(
-        to_run(run), tenant_id=service.tenant_id, description=description
+        service.run_of(run), tenant_id=service.tenant_id, description=description
     )
     return workflow.model_dump(mode="json")
 

@@ -21,7 +21,7 @@ from genoflow.protocols.wes import wire
 from genoflow.redact import redact
 from genoflow.server.bodies import check_depth
 from genoflow.server.engine import engine_version
-from genoflow.server.service import PROCESSES, RequestRejected, RunService, to_run
+from genoflow.server.service import PROCESSES, RequestRejected, RunService
 from genoflow.server.store import ListQuery, StoredRun
 
 # workflow_url values that name the built-in germline pipeline: the old service's process
@@ -92,6 +92,7 @@ def build_router(
             tags={
                 "builtin_workflows": ",".join(sorted(BUILTIN_WORKFLOWS)),
                 "references": ",".join(service.references.names()),
+                **({"service_id": service.service_id} if service.service_id else {}),
             },
         )
         return info.model_dump(mode="json", exclude_none=True)
@@ -115,7 +116,7 @@ def build_router(
         runs = service.store.query(query)
         more = len(runs) > size
         summaries = [
-            wire.run_to_summary(to_run(run)).model_dump(mode="json") for run in runs[:size]
+            wire.run_to_summary(service.run_of(run)).model_dump(mode="json") for run in runs[:size]
         ]
         return JSONResponse(
             {"runs": summaries, "next_page_token": encode_token(offset + size) if more else ""}
@@ -176,7 +177,7 @@ def build_router(
     def run_log(run_id: str, request: Request) -> JSONResponse:
         run = service.get(run_id)
         log = wire.run_to_run_log(
-            to_run(run),
+            service.run_of(run),
             request=_redacted_request(run),
             task_logs_url=str(request.url_for("list_tasks", run_id=run_id)),
         )

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from genoflow import __version__
+from genoflow.protocols.extensions import SERVICE_ID_HEADER
 from genoflow.server import api_msgenomics, api_wes, openapi
 from genoflow.server.bodies import BodyError
 from genoflow.server.service import RequestRejected, RunNotFound, RunService
@@ -107,7 +108,10 @@ def create_app(
             return error_response(path, 411, "a Content-Length header is required")
         if length and length.isdigit() and int(length) > max_request_bytes:
             return error_response(path, 413, f"request body larger than {max_request_bytes} bytes")
-        return await call_next(request)
+        response = await call_next(request)
+        if service.service_id:  # any answer names the server, even an empty list
+            response.headers[SERVICE_ID_HEADER] = service.service_id
+        return response
 
     @app.exception_handler(RunNotFound)
     async def not_found(request: Request, exc: RunNotFound) -> JSONResponse:

@@ -12,6 +12,7 @@ from typing import Any
 from genoflow.errors import UsageError
 from genoflow.server.config import ServerConfig
 from genoflow.server.connections import protocol_with_deadline
+from genoflow.server.identity import service_id
 from genoflow.server.references import ReferenceRegistry
 from genoflow.server.scheduler import Execute, Scheduler
 from genoflow.server.service import RunService
@@ -58,7 +59,12 @@ def build_server(
         workdir_of=lambda run_id: (config.work_root / str(run_id)).resolve(),
     )
     service = RunService(
-        store, scheduler, references, tenant_id=config.tenant_id, endpoint_for=config.endpoint_for
+        store,
+        scheduler,
+        references,
+        tenant_id=config.tenant_id,
+        endpoint_for=config.endpoint_for,
+        service_id=service_id(config.data_dir),
     )
     return Server(config=config, store=store, scheduler=scheduler, service=service)
 

@@ -62,12 +62,9 @@ def request_from_json(data: Mapping[str, Any]) -> SubmitRequest:
 
 
 def output_base(request: SubmitRequest) -> str:
-    """The output name base: as given, else the sample name derived from the first input."""
-    return (
-        request.options.output_filename_base
-        or request.sample
-        or derive_sample(request.blob_names()[0])
-    )
+    """The output name base: as given, else a name derived from the first input (as before the
+    sample could come from the read group: an old client's outputs keep their names)."""
+    return request.options.output_filename_base or derive_sample(request.blob_names()[0])
 
 
 _SAFE_BASE = re.compile(r"^(?!.*(^|/)\.{0,2}(/|$))[A-Za-z0-9._/-]{1,900}$")
@@ -86,7 +83,9 @@ class RunService:
         references: ReferenceRegistry,
         tenant_id: int = 1,
         endpoint_for: Callable[[str], str] = ServerConfig().endpoint_for,
+        service_id: str | None = None,
     ) -> None:
+        self.service_id = service_id  # this server's identity (server/identity.py)
         self.store = store
         self.scheduler = scheduler
         self.references = references
@@ -170,6 +169,10 @@ class RunService:
         self.get(run_id)
         return self.scheduler.cancel(_as_int(run_id))
 
+    def run_of(self, stored: StoredRun) -> Run:
+        """The client's run model of ``stored``, named by this service."""
+        return to_run(stored, service=self.service_id)
+
 
 def _as_int(run_id: int | str) -> int:
     try:
@@ -178,7 +181,7 @@ def _as_int(run_id: int | str) -> int:
         raise RunNotFound(f"Workflow {run_id} not found") from None
 
 
-def to_run(stored: StoredRun) -> Run:
+def to_run(stored: StoredRun, *, service: str | None = None) -> Run:
     """The client's run model for a stored run (the wire modules render it)."""
     request = stored.request.get("submit", {})
     return Run(
@@ -198,6 +201,7 @@ def to_run(stored: StoredRun) -> Run:
         },
         output_document=dict(stored.outputs) or None,
         bases_processed=stored.bases_processed,
+        service=service,
     )
 
 

@@ -12,8 +12,17 @@ from genoflow.errors import ServiceError, UsageError
 from genoflow.model.runs import Run, RunFilters, RunState
 from genoflow.model.submission import SubmitRequest, description_with_key, key_mark
 from genoflow.model.tags import SUBMISSION_KEY
-from genoflow.protocols.base import DEFAULT_PAGE_SIZE, ServiceClient, matching, pages
-from genoflow.protocols.http import HttpClient
+from genoflow.protocols.base import (
+    DEFAULT_PAGE_SIZE,
+    ServiceClient,
+    log_chunk,
+    matching,
+    named_identity,
+    pages,
+    url_identity,
+)
+from genoflow.protocols.extensions import LOG_OFFSET_HEADER, SERVICE_ID_HEADER
+from genoflow.protocols.http import HttpClient, json_of
 from genoflow.protocols.msgenomics import wire
 
 # The only states the service could filter on ($filter=Status eq '...').
@@ -28,6 +37,9 @@ class MsGenomicsClient(ServiceClient):
 
     def __init__(self, http: HttpClient) -> None:
         self.http = http
+        root = http.base_url.rstrip("/").removesuffix(wire.API_PATH.rstrip("/"))
+        self._url_identity = url_identity(root)
+        self._identity: str | None = None
 
     def submit(self, request: SubmitRequest) -> Run:
         description = request.options.description
@@ -85,17 +97,36 @@ class MsGenomicsClient(ServiceClient):
             "workflows_visible": len(_as_list(answer)),
         }
 
+    def service_identity(self) -> str:
+        """genoflow server names itself in a header of every answer (and ``ServiceId`` of each
+        workflow); another service gets an identity from its URL. One request, then cached."""
+        if self._identity is None:
+            response = self.http.request("GET", "", params={"$top": "1"})
+            named = named_identity(response.headers.get(SERVICE_ID_HEADER))
+            if named is None:
+                listed = _as_list(json_of(response))
+                named = named_identity(listed[0].get("ServiceId")) if listed else None
+            self._identity = named or self._url_identity
+        return self._identity
+
+    def logs(self, run_id: str, offset: int = 0) -> tuple[str, int]:
+        """genoflow server's ``GET /api/workflows/{id}/logs?offset=N`` (text/plain)."""
+        response = self.http.request(
+            "GET", f"{_checked_id(run_id)}/logs", params={"offset": str(max(0, offset))}
+        )
+        return log_chunk(response.content, response.headers.get(LOG_OFFSET_HEADER), offset)
+
     def close(self) -> None:
         self.http.session.close()
 
-    @staticmethod
-    def _run_of(data: Any) -> Run:
+    def _run_of(self, data: Any) -> Run:
         try:
-            return wire.workflow_to_run(wire.Workflow.model_validate(data))
+            run = wire.workflow_to_run(wire.Workflow.model_validate(data))
         except ValidationError as exc:
             raise ServiceError(
                 f"the service answered a workflow object genoflow cannot read: {_first_error(exc)}"
             ) from None
+        return run if run.service else dataclasses.replace(run, service=self._url_identity)
 
 
 def _checked_id(run_id: str) -> str:

@@ -7,6 +7,7 @@ reuses these models and client and server cannot drift. Field names are the serv
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -235,9 +236,8 @@ def request_from_submit_body(body: SubmitBody) -> SubmitRequest:
         include_logs=body.OutputArgs.OUTPUT_INCLUDE_LOGFILES,
         description=strip_key(body.Description),
     )
-    base = body.OutputArgs.OUTPUT_FILENAME_BASE
     return SubmitRequest(
-        sample=derive_sample(base or reads_1[0]),
+        sample=sample_of(body.OptionalArgs.ReadGroupLine, reads_1[0]),
         kind=kind,
         reads_1=reads_1,
         reads_2=reads_2,
@@ -250,6 +250,24 @@ def request_from_submit_body(body: SubmitBody) -> SubmitRequest:
         output_sas=body.OutputArgs.CONTAINER_SAS,
         submission_key=key_from_description(body.Description),
     )
+
+
+_SAMPLE_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def read_group_sample(read_group: str | None) -> str | None:
+    r"""The ``SM:`` of an ``@RG`` line (tabs real or written ``\t``), made a valid sample name."""
+    for field in (read_group or "").replace("\t", "\\t").split("\\t")[1:]:
+        if field.startswith("SM:"):
+            name = _SAMPLE_UNSAFE.sub("_", field[3:].strip()).strip("._-")[:128]
+            return name or None
+    return None
+
+
+def sample_of(read_group: str | None, first_input: str) -> str:
+    """The old wire has no sample field: the read group's SM, else a name derived from the
+    first input. Never the output base (``-of``), which names files, not the sample."""
+    return read_group_sample(read_group) or derive_sample(first_input)
 
 
 # --- workflow object ------------------------------------------------------------------------
@@ -266,6 +284,8 @@ class Workflow(_Wire):
     CreatedDate: datetime | None = None
     EndDate: datetime | None = None
     BasesProcessed: int = 0
+    # genoflow extensions (old clients ignore fields they do not know; docs/protocols.md):
+    ServiceId: str | None = None  # the identity of the server that holds the run
 
     @field_validator("CreatedDate", "EndDate", mode="before")
     @classmethod
@@ -295,6 +315,7 @@ def workflow_to_run(workflow: Workflow) -> Run:
         process=workflow.Process,
         tags={SUBMISSION_KEY: key} if key else {},
         bases_processed=workflow.BasesProcessed,
+        service=workflow.ServiceId or None,
     )
 
 
@@ -314,6 +335,7 @@ def run_to_workflow(run: Run, tenant_id: int = 0, description: str | None = None
         CreatedDate=run.created,
         EndDate=run.ended,
         BasesProcessed=run.bases_processed or 0,
+        ServiceId=run.service,
     )
 
 

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from genoflow.errors import ServiceError
+from genoflow.errors import NotFoundError, ServiceError
 from genoflow.model.runs import Run, RunFilters, RunState
 from genoflow.model.submission import SubmitRequest
 from genoflow.model.tags import SUBMISSION_KEY
-from genoflow.protocols.base import DEFAULT_PAGE_SIZE, ServiceClient, matching, pages
+from genoflow.protocols.base import (
+    DEFAULT_PAGE_SIZE,
+    ServiceClient,
+    log_chunk,
+    matching,
+    named_identity,
+    pages,
+    url_identity,
+)
+from genoflow.protocols.extensions import LOG_OFFSET_HEADER
 from genoflow.protocols.http import BadRequestError, HttpClient
 from genoflow.protocols.wes import wire
 
@@ -26,6 +37,9 @@ class WesClient(ServiceClient):
     def __init__(self, http: HttpClient, workflow_engine: str | None = None) -> None:
         self.http = http
         self.workflow_engine = workflow_engine
+        self._url_identity = url_identity(http.base_url.rstrip("/").removesuffix(wire.API_PATH))
+        self._identity: str | None = None
+        self._log_urls: dict[str, str] = {}
 
     def submit(self, request: SubmitRequest) -> Run:
         # workflow_url is the process name: genoflow server maps it to its packaged pipeline and
@@ -45,10 +59,17 @@ class WesClient(ServiceClient):
             sample=request.sample,
             tags=dict(run_request.tags),
             inputs=tuple(request.blob_names()),
+            service=self.service_identity(),  # the answer names only the run
         )
 
     def get(self, run_id: str) -> Run:
-        return wire.run_log_to_run(_parse(wire.RunLog, self.http.get_json(f"runs/{run_id}")))
+        return self._named(wire.run_log_to_run(self._run_log(run_id)))
+
+    def _run_log(self, run_id: str) -> wire.RunLog:
+        return _parse(wire.RunLog, self.http.get_json(f"runs/{run_id}"))
+
+    def _named(self, run: Run) -> Run:
+        return run if run.service else dataclasses.replace(run, service=self._url_identity)
 
     def status(self, run_id: str) -> RunState:
         answer = _parse(wire.RunStatus, self.http.get_json(f"runs/{run_id}/status"))
@@ -77,7 +98,8 @@ class WesClient(ServiceClient):
             if token:
                 params["page_token"] = token
             answer = _parse(wire.RunListResponse, self.http.get_json("runs", params=params))
-            return [wire.summary_to_run(summary) for summary in answer.runs], answer.next_page_token
+            runs = [self._named(wire.summary_to_run(summary)) for summary in answer.runs]
+            return runs, answer.next_page_token
 
         return pages(fetch, page_size)
 
@@ -120,8 +142,44 @@ class WesClient(ServiceClient):
             **info.model_dump(mode="json", exclude_none=True),
         }
 
+    def service_identity(self) -> str:
+        """genoflow server's ``tags.service_id`` in service-info; a server without one (or
+        without service-info) gets an identity from its URL. One request, then cached."""
+        if self._identity is None:
+            try:
+                info = _parse(wire.ServiceInfo, self.http.get_json("service-info"))
+                named = named_identity(info.tags.get("service_id"))
+            except (NotFoundError, BadRequestError):
+                named = None
+            self._identity = named or self._url_identity
+        return self._identity
+
+    def logs(self, run_id: str, offset: int = 0) -> tuple[str, int]:
+        """Read through the run log's ``stderr`` URL (genoflow server's honours ``?offset=``;
+        another server's log is read whole and what was already read is skipped)."""
+        url = self._log_urls.get(run_id)
+        if url is None:
+            run_log = self._run_log(run_id).run_log
+            url = run_log.stderr if run_log else None
+            if not url or not url.startswith(("http://", "https://")):
+                raise ServiceError(f"the WES server gives no log URL for run {run_id}")
+            self._log_urls[run_id] = url
+        response = self._log_client(url).request("GET", "", params={"offset": str(offset)})
+        return log_chunk(response.content, response.headers.get(LOG_OFFSET_HEADER), offset)
+
+    def _log_client(self, url: str) -> HttpClient:
+        """Credentials go only to the service's own origin, never to a host a URL names."""
+        same = _origin(url) == _origin(self.http.base_url)
+        headers = dict(self.http.headers) if same else {"User-Agent": "genoflow"}
+        return dataclasses.replace(self.http, base_url=url, headers=headers)
+
     def close(self) -> None:
         self.http.session.close()
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _parse(model: type[_Model], data: Any) -> _Model:

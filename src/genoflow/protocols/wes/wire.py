@@ -156,6 +156,7 @@ class RunSummary(RunStatus):
     start_time: str | None = None
     end_time: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    service_id: str | None = None  # genoflow extension: the server that holds the run
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -205,6 +206,7 @@ class RunLog(_Wire):
     task_logs: list[TaskLog] | None = None
     # Free-form: an object in the spec, a list of file objects on Sapporo.
     outputs: Any = None
+    service_id: str | None = None  # genoflow extension: the server that holds the run
 
     @field_validator("state", mode="before")
     @classmethod
@@ -433,6 +435,7 @@ def summary_to_run(summary: RunSummary) -> Run:
         sample=tags.get(SAMPLE),
         tags=tags,
         summary=True,
+        service=summary.service_id or None,
     )
 
 
@@ -472,6 +475,7 @@ def run_log_to_run(log: RunLog) -> Run:
         input_container=input_container,
         output_document=log.outputs,
         bases_processed=bases if isinstance(bases, int) else None,
+        service=log.service_id or None,
     )
 
 
@@ -482,6 +486,7 @@ def run_to_summary(run: Run) -> RunSummary:
         start_time=format_time(run.created),
         end_time=format_time(run.ended),
         tags=dict(run.tags),
+        service_id=run.service,
     )
 
 
@@ -502,4 +507,5 @@ def run_to_run_log(
         ),
         task_logs_url=task_logs_url,
         outputs=run.output_document if run.output_document is not None else {},
+        service_id=run.service,
     )
