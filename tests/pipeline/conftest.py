@@ -67,15 +67,41 @@ def reference(demo: DemoData, tmp_path_factory: pytest.TempPathFactory) -> Refer
     return prepare_reference(demo.reference, tmp_path_factory.mktemp("reference"))
 
 
+# what the server passes: the reference's registered name and the input blob names
+REFERENCE_NAME = "demo"
+BLOB_NAMES = ("samples/DEMO_R1.fq.gz", "samples/DEMO_R2.fq.gz")
+
+
 def demo_job(demo: DemoData, reference: ReferenceFiles) -> PipelineJob:
-    """The job every engine runs on the demo sample: 2 threads, bgzipped VCF."""
+    """The job every engine runs on the demo sample: 2 threads, bgzipped VCF, named inputs."""
     return build_job(
         reference=reference,
         sample=demo.sample,
         fastq_pairs=[(demo.fastq_r1, demo.fastq_r2)],
         threads=2,
         bgzip=True,
+        reference_name=REFERENCE_NAME,
+        input_names=BLOB_NAMES,
     )
+
+
+def header_lines(path: Path) -> list[str]:
+    """The header of a BAM or VCF as the file holds it.
+
+    ``--no-PG`` / ``--no-version``: without them the viewer adds a line of its own naming the
+    path it was given, which is not in the file.
+    """
+    if path.name.endswith(".bam"):
+        command = ["samtools", "view", "-H", "--no-PG", str(path)]
+    else:
+        command = ["bcftools", "view", "-h", "--no-version", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()
+
+
+def path_lines(path: Path, *directories: Path) -> list[str]:
+    """The header lines of ``path`` that name a temporary path, /dev/fd/N or a directory given."""
+    marks = ("/tmp/", "/dev/fd/", *(str(directory) for directory in directories))
+    return [line for line in header_lines(path) if any(mark in line for mark in marks)]
 
 
 @pytest.fixture(scope="session")

@@ -98,6 +98,26 @@ def test_job_document_for_fastq_pairs(
     assert "input_bam" not in doc and "known_sites" not in doc and job.notes == []
 
 
+def test_job_names_the_reference_and_inputs_for_the_headers(
+    reference: ReferenceFiles, pair: list[tuple[Path, Path]]
+) -> None:
+    names = ["run/L1_R1.fq.gz", "run/L1_R2.fq.gz", "run/L2_R1.fq.gz", "run/L2\tR2\n.fq.gz"]
+    doc = build_job(
+        reference=reference, sample="S", fastq_pairs=pair * 2,
+        reference_name="b37m1", input_names=names,
+    ).document  # fmt: skip
+    assert doc["reference_name"] == "b37m1"
+    assert doc["fastq_r1_names"] == ["run/L1_R1.fq.gz", "run/L2_R1.fq.gz"]
+    assert doc["fastq_r2_names"] == ["run/L1_R2.fq.gz", "run/L2_R2_.fq.gz"]  # no tab, newline
+    unnamed = build_job(reference=reference, sample="S", fastq_pairs=pair).document
+    assert unnamed["reference_name"] == reference.fasta.stem  # not its path
+    assert unnamed["fastq_r1_names"] == [pair[0][0].name]
+    bam = build_job(reference=reference, sample="S", bam=pair[0][0], input_names=["x/in.bam"])
+    assert bam.document["input_bam_name"] == "x/in.bam" and "fastq_r1_names" not in bam.document
+    with pytest.raises(UsageError, match="3 input names given for 2 input files"):
+        build_job(reference=reference, sample="S", fastq_pairs=pair, input_names=names[:3])
+
+
 def test_bqsr_without_gatk_is_skipped_with_a_note(
     reference: ReferenceFiles, pair: list[tuple[Path, Path]], tmp_path: Path
 ) -> None:

@@ -10,7 +10,14 @@ import pytest
 
 from genoflow.demo import DemoData, evaluate
 from genoflow.pipelines import TOIL_REQUIREMENT, ReferenceFiles
-from tests.pipeline.conftest import EngineRun, demo_job, needs_tools, run_engine
+from tests.pipeline.conftest import (
+    EngineRun,
+    demo_job,
+    header_lines,
+    needs_tools,
+    path_lines,
+    run_engine,
+)
 
 TOIL = shutil.which("toil-cwl-runner")
 
@@ -41,5 +48,16 @@ def test_toil_calls_the_same_variants_as_cwltool(
     toil_calls, cwltool_calls = calls(toil.outputs.vcf), calls(fastq_run.outputs.vcf)
     assert len(toil_calls) > 300
     assert toil_calls == cwltool_calls
+    # the headers name the reference and the blobs, whichever engine staged them where
+    for toil_output, cwltool_output in (
+        (toil.outputs.bam, fastq_run.outputs.bam),
+        (toil.outputs.vcf, fastq_run.outputs.vcf),
+    ):
+        assert path_lines(toil_output, tmp_path, reference.fasta.parent) == []
+        assert undated(header_lines(toil_output)) == undated(header_lines(cwltool_output))
     scores = evaluate(toil.outputs.vcf, demo.truth_vcf, reference.fasta)
     assert scores.all.recall >= 0.95 and scores.all.precision >= 0.95, scores.summary()
+
+
+def undated(lines: list[str]) -> list[str]:
+    return [line.split("; Date=")[0] for line in lines]

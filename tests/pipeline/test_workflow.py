@@ -14,7 +14,14 @@ import pytest
 from genoflow.demo import DemoData, evaluate
 from genoflow.pipelines import ReferenceFiles, build_job, workflow_path
 from genoflow.pipelines.direct import write_direct_script
-from tests.pipeline.conftest import EngineRun, demo_job, needs_tools, run_engine
+from tests.pipeline.conftest import (
+    EngineRun,
+    demo_job,
+    header_lines,
+    needs_tools,
+    path_lines,
+    run_engine,
+)
 
 pytestmark = [pytest.mark.pipeline, needs_tools]
 
@@ -99,9 +106,15 @@ def test_gvcf_from_two_pairs_with_a_given_read_group(
         gvcf=True,
         bgzip=False,
         base="run42",
+        reference_name="b37m1",
+        input_names=["p/A_R1.fq.gz", "p/A_R2.fq.gz", "p/B_R1.fq.gz", "p/B_R2.fq.gz"],
     )
     run = run_engine(job, tmp_path / "run")
     assert run.outputs.vcf.name == "run42.g.vcf" and run.outputs.vcf_index is None
+    bwa = next(line for line in header_lines(run.outputs.bam) if line.startswith("@PG\tID:bwa"))
+    assert bwa.endswith("b37m1 <(cat p/A_R1.fq.gz p/B_R1.fq.gz) <(cat p/A_R2.fq.gz p/B_R2.fq.gz)")
+    assert "##reference=b37m1" in header_lines(run.outputs.vcf)
+    assert path_lines(run.outputs.vcf, tmp_path) == path_lines(run.outputs.bam, tmp_path) == []
     with pysam.VariantFile(str(run.outputs.vcf)) as gvcf:
         records = list(gvcf)
     blocks = [r for r in records if not r.alts and r.stop - r.start > 1]  # END=...
