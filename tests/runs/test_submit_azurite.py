@@ -90,7 +90,9 @@ def test_submit_uploads_makes_sas_and_is_idempotent(mock, env, reads, azurite, u
     assert body["OutputArgs"]["OUTPUT_FILENAME_BASE"] == f"NA12878/{key[:8]}/NA12878"
 
     tags = _input_tags(azurite, unique_name + "-in", "NA12878/NA12878_1.fq.gz")
-    assert tags[tagnames.RUN_ID] == outcome["run"]["id"]
+    service = outcome["run"]["service"]  # the fake names none: one derived from its URL
+    assert service.startswith("url-")
+    assert tags[tagnames.RUN_ID] == f"{service}:{outcome['run']['id']}"
     assert tags[tagnames.SUBMISSION_KEY] == outcome["submission_key"]
     assert tags[tagnames.SAMPLE] == "NA12878" and tags[tagnames.ROLE] == "input"
 
@@ -109,9 +111,9 @@ def test_submit_uploads_makes_sas_and_is_idempotent(mock, env, reads, azurite, u
     # all runs read these inputs: the tags name each, with its own output base
     tags = _input_tags(azurite, unique_name + "-in", "NA12878/NA12878_1.fq.gz")
     out = unique_name + "-out"
-    assert tags[tagnames.RUN_ID] == "1 2 3"
+    assert tags[tagnames.RUN_ID] == f"{service}:1 {service}:2 {service}:3"
     assert tags[tagnames.OUTPUT_BASE] == " ".join(
-        f"{run}={out}/{base}" for run, base in zip("123", bases, strict=True)
+        f"{service}:{run}={out}/{base}" for run, base in zip("123", bases, strict=True)
     )
 
 

@@ -325,14 +325,63 @@ def test_each_run_sharing_inputs_ties_only_its_own_output_base() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "run_id", "expected"),
+    ("runs", "value", "run_id", "expected"),
     [
-        ("1=out/s1 2=out/s1b", "1", [("out", "s1")]),
-        ("1=out/s1 2=out/s1b", "2", [("out", "s1b")]),
-        ("1=out/s1", "3", []),  # run 3 is not in the run tag
-        ("out/s1", "2", [("out", "s1")]),  # the older form: every run the blob names
-        ("2=out/a=b", "2", [("out", "a=b")]),
+        ("1 2", "1=out/s1 2=out/s1b", "1", [("out", "s1")]),
+        ("1 2", "1=out/s1 2=out/s1b", "2", [("out", "s1b")]),
+        ("1 2", "1=out/s1", "3", []),  # run 3 is not in the run tag
+        ("1 2", "out/s1", "2", [("out", "s1")]),  # the older form: every run the blob names
+        ("1 2", "2=out/a=b", "2", [("out", "a=b")]),
+        # qualified by service: only gf-a's run 1 is ours
+        ("gf-a:1 gf-b:1", "gf-a:1=out/A/k1/A gf-b:1=other/B", "1", [("out", "A/k1/A")]),
+        ("gf-b:1", "gf-b:1=other/B", "1", []),  # another service's run 1 only
+        # a bare older word is trusted while no other service used the blob, not after
+        ("1", "1=out/s1", "1", [("out", "s1")]),
+        ("1 gf-b:2", "1=out/s1 gf-b:2=out/x", "1", []),
     ],
 )
-def test_output_base_tag_per_run(value: str, run_id: str, expected: list[tuple[str, str]]) -> None:
-    assert t.output_bases({t.RUN_ID: "1 2", t.OUTPUT_BASE: value}, run_id) == expected
+def test_output_base_tag_per_run(
+    runs: str, value: str, run_id: str, expected: list[tuple[str, str]]
+) -> None:
+    assert t.output_bases({t.RUN_ID: runs, t.OUTPUT_BASE: value}, "gf-a", run_id) == expected
+
+
+def _ours(runs: tuple[RunFacts, ...]) -> list[RunFacts]:
+    return [RunFacts(**{**run.__dict__, "service": "gf-a"}) for run in runs]
+
+
+def test_another_services_run_1_is_not_this_services_run_1() -> None:
+    """Run 1 of gf-a succeeded long ago; the blob names gf-b's run 1: held, never re-tagged."""
+    theirs = input_blob("gf-b:1", "t1_1.fq.gz", base="t1")
+    mine = input_blob("gf-a:1", "s1_1.fq.gz")
+    policy = "rules: [{name: a, role: input, days: 7, action: Archive}]"
+    plan = make_plan([theirs, mine], _ours(RUNS), parse_policy(policy, "test"), NOW, PRICES)
+    assert {d.blob.name: d.target for d in plan.decisions} == {"s1_1.fq.gz": "Archive"}
+    assert dict(plan.held) == {"run gf-b:1 of another service": 1}
+    assert [u.blob.name for u in plan.tag_updates] == []
+
+
+def test_older_bare_tags_read_as_this_services_runs_and_get_qualified() -> None:
+    bare = input_blob("1", "s1_1.fq.gz")
+    policy = "rules: [{name: a, role: input, days: 7, action: Archive}]"
+    plan = make_plan([bare], _ours(RUNS), parse_policy(policy, "test"), NOW, PRICES)
+    assert [d.blob.name for d in plan.decisions] == ["s1_1.fq.gz"]
+    assert [dict(u.tags)[t.RUN_ID] for u in plan.tag_updates] == ["gf-a:1"]
+    # once both words are there (apply accumulates them), nothing more is written
+    both = BlobFacts(**{**bare.__dict__, "tags": {**bare.tags, t.RUN_ID: "1 gf-a:1"}})
+    again = make_plan([both], _ours(RUNS), parse_policy(policy, "test"), NOW, PRICES)
+    assert again.tag_updates == []
+
+
+def test_run_folders_tie_each_run_to_its_own_outputs() -> None:
+    """The new layout: <sample>/<key8>/<sample>.*; two runs of one sample never share."""
+    words = f"gf-a:1={OUT}/s1/aaaa1111/s1 gf-a:4={OUT}/s1/bbbb2222/s1"
+    shared = input_blob("gf-a:1 gf-a:4", "s1/s1_1.fq.gz")
+    shared = BlobFacts(**{**shared.__dict__, "tags": {**shared.tags, t.OUTPUT_BASE: words}})
+    first = output_blob("s1/aaaa1111/s1.bam", fetched_days_ago=60)
+    rerun = output_blob("s1/bbbb2222/s1.bam")
+    policy = "rules: [{name: b, role: output, days: 0, action: Archive}]"
+    plan = make_plan([shared, first, rerun], _ours(RUNS), parse_policy(policy, "test"), NOW, PRICES)
+    assert {d.blob.name: d.run_ids for d in plan.decisions} == {"s1/aaaa1111/s1.bam": ("1",)}
+    assert dict(plan.held) == {"run not finished": 2}
+    assert [dict(u.tags)[t.RUN_ID] for u in plan.tag_updates] == ["gf-a:1"]

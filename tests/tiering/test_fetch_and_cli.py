@@ -6,12 +6,14 @@ import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from genoflow.config.schema import StorageConfig
-from genoflow.errors import ExitCode, NotFoundError, UsageError
+from genoflow.errors import ExitCode, IntegrityError, NotFoundError, UsageError
 from genoflow.model import tags as t
+from genoflow.model.outputs import RunOutput
 from genoflow.model.runs import Run, RunState
 from genoflow.orchestration.fetch import fetch_outputs, parse_kinds
 from genoflow.storage.base import BlobStore
@@ -113,7 +115,7 @@ def test_fetch_verifies_tags_refuses_running_and_archived(
             "bam": f"{config.account_url}/{out}/gone.bam",
         },
     )
-    with pytest.raises(NotFoundError, match=f"not in {out}: gone.bam"):
+    with pytest.raises(NotFoundError, match=f"not in storage: {out}/gone.bam"):
         fetch_outputs(
             SeededService([listed]), stores[out], out, "3", tmp_path / "r3", kinds=None, now=NOW
         )
@@ -227,3 +229,59 @@ def test_fetch_takes_each_runs_own_outputs_when_runs_share_inputs(
             inputs=(stores[inp], inp),
         )
         assert [f.path.name for f in result.files] == [expected]
+
+
+def _put(service: Any, container: str, name: str, data: bytes) -> RunOutput:
+    """Upload ``data`` (with its Content-MD5) and return the record a producer would keep."""
+    from azure.storage.blob import ContentSettings
+
+    digest = hashlib.md5(data)
+    service.get_blob_client(container, name).upload_blob(
+        data, overwrite=True, content_settings=ContentSettings(content_md5=digest.digest())
+    )
+    return RunOutput(name, t.kind_of(name) or "", len(data), digest.hexdigest(), container)
+
+
+@pytest.mark.azurite
+def test_fetch_takes_exactly_the_recorded_outputs_and_checks_their_md5(
+    azurite: Azurite, unique_name: str, tmp_path: Path
+) -> None:
+    _, stores, _, out = _containers(azurite, unique_name)
+    service = stores[out]._service  # type: ignore[attr-defined]
+    base = "S/abcd1234/S"
+    record = (
+        _put(service, out, f"{base}.bam", b"BAM" * 500),
+        _put(service, out, f"{base}.vcf", b"##fileformat=VCFv4.2\n"),
+    )
+    _put(service, out, f"{base}.bam.bai", b"not recorded: not fetched")
+    done = Run("1", RunState.SUCCEEDED, outputs=record, service="gf-a", sample="S")
+    client = SeededService([done])
+    result = fetch_outputs(client, stores[out], out, "1", tmp_path / "ok", kinds=None, now=NOW)
+    assert sorted(f.path.name for f in result.files) == ["S.bam", "S.vcf"]
+    assert all(f.verified and f.checked_against == "run record" for f in result.files)
+    tags = service.get_blob_client(out, f"{base}.bam").get_blob_tags()
+    assert tags[t.RUN_ID] == "gf-a:1" and t.FETCHED in tags
+    assert t.FETCHED not in service.get_blob_client(out, f"{base}.bam.bai").get_blob_tags()
+
+    # Another file swapped in under a recorded name (its own Content-MD5 is consistent).
+    _put(service, out, f"{base}.vcf", b"##fileformat=VCFv4.2\n#swapped\n")
+    service.get_blob_client(out, f"{base}.bam").set_blob_tags({})
+    with pytest.raises(IntegrityError, match="is not what run 1 wrote") as swapped:
+        fetch_outputs(client, stores[out], out, "1", tmp_path / "bad", kinds=None, now=NOW)
+    assert swapped.value.exit_code == ExitCode.INTEGRITY
+    assert not (tmp_path / "bad").exists()  # refused before any byte was written
+    assert service.get_blob_client(out, f"{base}.bam").get_blob_tags() == {}
+
+    # Same size, and a Content-MD5 that lies: caught once the bytes are read, file removed.
+    from azure.storage.blob import ContentSettings
+
+    forged = b"##fileformat=VCFv4.2\n"[::-1]
+    _put(service, out, f"{base}.vcf", forged)
+    service.get_blob_client(out, f"{base}.vcf").set_http_headers(
+        ContentSettings(content_md5=bytes.fromhex(record[1].md5 or ""))
+    )
+    with pytest.raises(IntegrityError):
+        fetch_outputs(client, stores[out], out, "1", tmp_path / "forged", kinds=None, now=NOW)
+    assert not (tmp_path / "forged" / "S.vcf").exists()
+    assert not list((tmp_path / "forged").glob("*.part"))
+    assert t.FETCHED not in service.get_blob_client(out, f"{base}.bam").get_blob_tags()

@@ -11,14 +11,17 @@ from collections.abc import Mapping
 # re-exported: output naming lives in model.outputs
 from genoflow.model.outputs import kind_of as kind_of
 
-RUN_ID = "genoflow-run"  # the run id as the service knows it
+# Runs are named "<service identity>:<run id>" (two services' run 1 are different runs);
+# space-separated, one word per run. A bare "<run id>" (written before runs were qualified) is
+# read as the reading service's own run, unless the blob also names another service's run.
+RUN_ID = "genoflow-run"
 ROLE = "genoflow-role"  # "input" or "output"
 KIND = "genoflow-kind"  # fastq, bam, bai, vcf, gvcf, tbi, logs
 SAMPLE = "genoflow-sample"  # sample name
 SUBMISSION_KEY = "genoflow-key"  # idempotency key of the submission
 FETCHED = "genoflow-fetched"  # UTC time the outputs were fetched, ISO 8601 (…Z)
-# On inputs: "<run id>=<output container>/<output base>" for each run that read them,
-# space-separated (an older form without "<run id>=" applies to every run the blob names).
+# On inputs: "<run word>=<output container>/<output base>" for each run that read them,
+# space-separated (an older form without "<run word>=" applies to every run the blob names).
 OUTPUT_BASE = "genoflow-output"
 
 ROLE_INPUT = "input"
@@ -27,21 +30,53 @@ ROLE_OUTPUT = "output"
 KINDS = ("fastq", "bam", "bai", "vcf", "gvcf", "tbi", "logs")
 
 
-def output_base_word(run_id: str, container: str, base: str) -> str:
+def run_word(service: str | None, run_id: str) -> str:
+    """How tags name run ``run_id`` of ``service`` (the bare id when the service is unnamed)."""
+    return f"{service}:{run_id}" if service else run_id
+
+
+def own_run_id(word: str, service: str | None) -> str | None:
+    """The run id if ``word`` names a run of ``service`` (bare words count), else None."""
+    if service and word.startswith(f"{service}:"):
+        return word[len(service) + 1 :]
+    return None if ":" in word else word
+
+
+def runs_named(tags: Mapping[str, str], service: str | None) -> tuple[list[str], list[str]]:
+    """(ids of ``service``'s runs the RUN_ID tag names, the words naming other services' runs)."""
+    ours: list[str] = []
+    others: list[str] = []
+    for word in tags.get(RUN_ID, "").split():
+        run_id = own_run_id(word, service)
+        if run_id is None:
+            others.append(word)
+        elif run_id not in ours:
+            ours.append(run_id)
+    return ours, others
+
+
+def output_base_word(service: str | None, run_id: str, container: str, base: str) -> str:
     """One run's entry in the OUTPUT_BASE tag."""
-    return f"{run_id}={container}/{base}"
+    return f"{run_word(service, run_id)}={container}/{base}"
 
 
-def output_bases(tags: Mapping[str, str], run_id: str) -> list[tuple[str, str]]:
-    """(container, base) pairs the OUTPUT_BASE tag gives for ``run_id`` (if RUN_ID names it)."""
-    if run_id not in tags.get(RUN_ID, "").split():
+def output_bases(
+    tags: Mapping[str, str], service: str | None, run_id: str
+) -> list[tuple[str, str]]:
+    """(container, base) pairs the OUTPUT_BASE tag gives for ``service``'s run ``run_id`` (if
+    RUN_ID names it). Bare words are trusted only while the blob names no other service's run:
+    then they could be either's."""
+    ours, others = runs_named(tags, service)
+    if run_id not in ours:
         return []
     found = []
     for word in tags.get(OUTPUT_BASE, "").split():
         owner, separator, location = word.partition("=")
         if not separator:
-            location = word  # the older form: any run the blob names
-        elif owner != run_id:
+            location, owner = word, run_id  # the oldest form: any run the blob names
+        if ":" not in owner and others:
+            continue  # ambiguous: an older bare word on a blob two services used
+        if own_run_id(owner, service) != run_id:
             continue
         container, _, base = location.partition("/")
         if container and base and (container, base) not in found:

@@ -1,10 +1,13 @@
 """``genoflow fetch``: download a finished run's outputs, verified, and mark them fetched.
 
-The outputs are found from what every host can see: blob URLs in the run's ``outputs`` (WES),
-else the output base that ``submit`` wrote in the ``genoflow-output`` tag of the run's inputs,
-else the run's sample name (the default output base). After a complete download each output
-gets the ``genoflow-run``/``genoflow-role``/``genoflow-kind`` tags and ``genoflow-fetched``,
-which ``genoflow tier`` policies may wait for.
+A run whose service recorded its outputs (genoflow server: name, size, MD5 of each file as it
+was committed) gets exactly that list, each file checked against the recorded MD5. For other
+services the outputs are found from what every host can see: blob URLs in the run's WES
+``outputs``, else the output base that ``submit`` wrote for this service's run in the
+``genoflow-output`` tag of its inputs, else the run's sample name (msgen's default base).
+After a complete download each output gets the ``genoflow-run`` (``<service>:<run id>``),
+``genoflow-role``, ``genoflow-kind`` and ``genoflow-fetched`` tags, which ``genoflow tier``
+policies may wait for.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genoflow.errors import NotFoundError, UsageError
+from genoflow.errors import IntegrityError, NotFoundError, UsageError
 from genoflow.model import tags as tagnames
+from genoflow.model.outputs import RunOutput, output_base_of
 from genoflow.model.runs import Run
-from genoflow.tiering.engine import output_base_of
 from genoflow.tiering.facts import format_time
 from genoflow.tiering.sources import output_refs
 
@@ -38,17 +41,20 @@ class FetchedFile:
     size: int
     verified: bool
     skipped: bool
+    checked_against: str  # "run record" (the producer's MD5) or "blob" (its Content-MD5)
 
 
 @dataclass
 class FetchResult:
     run_id: str
     state: str
+    service: str | None = None
     files: list[FetchedFile] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run": self.run_id,
+            "service": self.service,
             "state": self.state,
             "files": [
                 {
@@ -56,11 +62,20 @@ class FetchResult:
                     "path": str(f.path),
                     "size": f.size,
                     "verified": f.verified,
+                    "checked_against": f.checked_against,
                     "skipped": f.skipped,
                 }
                 for f in self.files
             ],
         }
+
+
+@dataclass(frozen=True)
+class Output:
+    """One blob to fetch, with what the run recorded for it (None for foreign servers)."""
+
+    blob: BlobInfo
+    recorded: RunOutput | None = None
 
 
 def parse_kinds(text: str | None) -> frozenset[str] | None:
@@ -88,42 +103,76 @@ def fetch_outputs(
     now: datetime,
     inputs: tuple[BlobStore, str] | None = None,
     progress: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> FetchResult:
-    """Download the outputs of run ``run_id`` from ``container`` into ``dest``, then tag them."""
+    """Download the outputs of run ``run_id`` into ``dest``, verify them, then tag them.
+
+    A run that recorded its outputs gets exactly those, each checked against the recorded MD5
+    (IntegrityError, nothing tagged, on a mismatch); others are found as the module says."""
     from genoflow.transfer import download_blob
 
     run = client.get(run_id)
     _require_finished(run)
-
-    def wanted(name: str) -> bool:
-        return kinds is None or tagnames.kind_of(name) in kinds
-
-    found, missing = find_outputs(run, store, container, inputs)
-    missing = [name for name in missing if wanted(name)]
-    if missing:
-        raise NotFoundError(
-            f"run {run_id} lists outputs that are not in {container}: {', '.join(missing)}",
-            hint="they were moved or deleted; fetch the others with --only",
-        )
-    blobs = [b for b in found if wanted(b.name)]
-    if not blobs:
+    outputs = find_outputs(run, store, container, inputs, kinds)
+    if not outputs:
         raise NotFoundError(
             f"no outputs of run {run_id} found in container {container}",
             hint="check storage.output_container, or --only",
         )
-    _refuse_archived(blobs)
+    _refuse_archived(o.blob for o in outputs)
+    for output in outputs:  # a blob replaced since the run wrote it is refused before any byte
+        _check_blob(run, output)
     dest.mkdir(parents=True, exist_ok=True)
-    result = FetchResult(run.id, run.state.value)
-    for blob in blobs:
+    result = FetchResult(run.id, run.state.value, run.service)
+    for output in outputs:
+        blob = output.blob
         if progress:
-            progress(f"fetching {container}/{blob.name} ({blob.size} bytes)")
-        done = download_blob(store, container, blob.name, dest)
+            progress(f"fetching {blob.container}/{blob.name} ({blob.size} bytes)")
+        done = download_blob(store, blob.container, blob.name, dest, overwrite=overwrite)
+        _check_download(run, output, Path(done.path), done.md5, done.skipped)
         result.files.append(
-            FetchedFile(blob.name, Path(done.path), done.bytes, done.verified, done.skipped)
+            FetchedFile(
+                blob.name,
+                Path(done.path),
+                done.bytes,
+                verified=output.recorded is not None or done.verified,
+                skipped=done.skipped,
+                checked_against="run record" if output.recorded else "blob",
+            )
         )
-    for blob in blobs:  # only once every file is verified on disk
-        store.set_tags(container, blob.name, fetched_tags(blob, run.id, now))
+    for output in outputs:  # only once every file is verified on disk
+        blob = output.blob
+        store.set_tags(blob.container, blob.name, fetched_tags(blob, run, now))
     return result
+
+
+def _check_blob(run: Run, output: Output) -> None:
+    recorded, blob = output.recorded, output.blob
+    if recorded is None:
+        return
+    if recorded.size is not None and blob.size != recorded.size:
+        got = f"{blob.size} bytes, the run recorded {recorded.size}"
+    elif recorded.md5 and blob.md5 and blob.md5.lower() != recorded.md5:
+        got = f"md5 {blob.md5}, the run recorded {recorded.md5}"
+    else:
+        return
+    raise _mismatch(run, blob, got)
+
+
+def _check_download(run: Run, output: Output, path: Path, md5: str, skipped: bool) -> None:
+    recorded = output.recorded
+    if recorded is None or not recorded.md5 or md5.lower() == recorded.md5:
+        return
+    if not skipped:  # never leave a file that is not the run's output where it belongs
+        path.unlink(missing_ok=True)
+    raise _mismatch(run, output.blob, f"md5 {md5}, the run recorded {recorded.md5}")
+
+
+def _mismatch(run: Run, blob: BlobInfo, got: str) -> IntegrityError:
+    return IntegrityError(
+        f"{blob.container}/{blob.name} is not what run {run.id} wrote ({got})",
+        hint="it was replaced after the run; nothing was marked fetched",
+    )
 
 
 def _require_finished(run: Run) -> None:
@@ -149,10 +198,11 @@ def _refuse_archived(blobs: Iterable[BlobInfo]) -> None:
         )
 
 
-def fetched_tags(blob: BlobInfo, run_id: str, now: datetime) -> dict[str, str]:
-    runs = set((blob.tags or {}).get(tagnames.RUN_ID, "").split()) | {run_id}
+def fetched_tags(blob: BlobInfo, run: Run, now: datetime) -> dict[str, str]:
+    words = (blob.tags or {}).get(tagnames.RUN_ID, "").split()
+    mine = tagnames.run_word(run.service, run.id)
     tags = {
-        tagnames.RUN_ID: " ".join(sorted(runs)),
+        tagnames.RUN_ID: " ".join(sorted({*words, mine})),
         tagnames.ROLE: tagnames.ROLE_OUTPUT,
         tagnames.FETCHED: format_time(now),
     }
@@ -163,30 +213,63 @@ def fetched_tags(blob: BlobInfo, run_id: str, now: datetime) -> dict[str, str]:
 
 
 def find_outputs(
-    run: Run, store: BlobStore, container: str, inputs: tuple[BlobStore, str] | None = None
-) -> tuple[list[BlobInfo], list[str]]:
-    """The run's output blobs in name order (see the module docstring for how), and the names
-    of outputs the run lists (WES ``outputs``) that are not in ``container``."""
-    listed = output_refs(run.output_document)
-    named = sorted({ref.name for ref in listed if ref.container == container})
-    if named:
-        found = {name: store.find_blob(container, name) for name in named}
-        missing = [name for name, info in found.items() if info is None]
-        return [info for info in found.values() if info is not None], missing
+    run: Run,
+    store: BlobStore,
+    container: str,
+    inputs: tuple[BlobStore, str] | None = None,
+    kinds: frozenset[str] | None = None,
+) -> list[Output]:
+    """The run's outputs of ``kinds`` (all when None): the recorded ones when the run has a
+    record, else found as the module docstring says. NotFoundError (exit 2) when an output
+    the run names is no longer there."""
+
+    def wanted(name: str, kind: str | None = None) -> bool:
+        return kinds is None or (kind or tagnames.kind_of(name)) in kinds
+
+    located: list[tuple[str, str, RunOutput | None]]
+    if run.outputs:
+        chosen = [o for o in run.outputs if wanted(o.name, o.kind)]
+        located = [(o.container or container, o.name, o) for o in chosen]
+    else:
+        listed = sorted(
+            {r.name for r in output_refs(run.output_document) if r.container == container}
+        )
+        located = [(container, name, None) for name in listed if wanted(name)]
+        if not listed:
+            blobs = _found_by_base(run, store, container, inputs)
+            return [Output(b) for b in blobs if wanted(b.name)]
+    found = [(store.find_blob(c, name), record) for c, name, record in located]
+    missing = [
+        f"{c}/{name}"
+        for (c, name, _), (info, _) in zip(located, found, strict=True)
+        if info is None
+    ]
+    if missing:
+        raise NotFoundError(
+            f"run {run.id} lists outputs that are not in storage: {', '.join(missing)}",
+            hint="they were moved or deleted; fetch the others with --only",
+        )
+    return [Output(info, record) for info, record in found if info is not None]
+
+
+def _found_by_base(
+    run: Run, store: BlobStore, container: str, inputs: tuple[BlobStore, str] | None
+) -> list[BlobInfo]:
     for base in _output_bases(run, container, inputs):
         prefix_blobs = store.list_blobs(container, base, include_tags=True)
         matched = [b for b in prefix_blobs if output_base_of(b.name) == base]
         if matched:
-            return matched, []
-    return [], []
+            return matched
+    return []
 
 
 def _output_bases(run: Run, container: str, inputs: tuple[BlobStore, str] | None) -> list[str]:
+    """Bases the run's inputs' tags give for this service's run, then the sample name."""
     bases: list[str] = []
     if inputs is not None:
         input_store, input_container = inputs
         for info in input_store.list_blobs(input_container, include_tags=True):
-            for out_container, base in tagnames.output_bases(info.tags or {}, run.id):
+            for out_container, base in tagnames.output_bases(info.tags or {}, run.service, run.id):
                 if out_container == container and base not in bases:
                     bases.append(base)
     if run.sample and run.sample not in bases:

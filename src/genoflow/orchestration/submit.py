@@ -289,7 +289,7 @@ class Submitter:
                 return self._reuse(existing, plan, sample, key, options, uploaded)
         request = self._request(plan, sample, options, key, output_account)
         run = self._post(request)
-        self._tag_inputs(plan, sample, key, options, run.id)
+        self._tag_inputs(plan, sample, key, options, run)
         return SubmitOutcome(sample, run, key, uploaded=uploaded)
 
     def _reuse(
@@ -301,7 +301,7 @@ class Submitter:
         options: PipelineOptions,
         uploaded: tuple[str, ...],
     ) -> SubmitOutcome:
-        self._tag_inputs(plan, sample, key, options, existing.id)
+        self._tag_inputs(plan, sample, key, options, existing)
         return SubmitOutcome(sample, existing, key, existing=True, uploaded=uploaded)
 
     def find_existing(self, key: str) -> Run | None:
@@ -453,16 +453,17 @@ class Submitter:
         return run
 
     def _tag_inputs(
-        self, plan: InputPlan, sample: str, key: str, options: PipelineOptions, run_id: str
+        self, plan: InputPlan, sample: str, key: str, options: PipelineOptions, run: Run
     ) -> None:
         output_container = self.config.storage.output_container
         tags = {
             tagnames.ROLE: tagnames.ROLE_INPUT,
             tagnames.SAMPLE: sample,
             tagnames.SUBMISSION_KEY: key,
-            tagnames.RUN_ID: run_id,
+            # (service, run id): another service's run 1 is another run
+            tagnames.RUN_ID: tagnames.run_word(run.service, run.id),
             tagnames.OUTPUT_BASE: tagnames.output_base_word(
-                run_id, output_container, options.output_filename_base
+                run.service, run.id, output_container, options.output_filename_base
             ),
         }
         for name in plan.blob_names():

@@ -86,9 +86,12 @@ class Plan:
 
 
 class RunIndex:
-    """Runs by id, and the blobs each run names, for tying untagged blobs to their runs."""
+    """One service's runs by id, and the blobs each run names, for tying untagged blobs to
+    their runs. Tags naming another service's run tie the blob to a run unknown here."""
 
     def __init__(self, runs: Iterable[RunFacts]) -> None:
+        runs = list(runs)
+        self.service = next((run.service for run in runs if run.service), None)
         self.by_id: dict[str, RunFacts] = {}
         self.by_blob: dict[BlobRef, list[tuple[str, RunFacts]]] = {}
         self.bases: dict[BlobRef, dict[str, RunFacts]] = {}
@@ -106,10 +109,10 @@ class RunIndex:
 
         Two runs writing to one base (a rerun of the sample) both hold its outputs."""
         for blob in blobs:
-            for run_id in blob.tags.get(tagnames.RUN_ID, "").split():
+            for run_id in tagnames.runs_named(blob.tags, self.service)[0]:
                 if run_id not in self.by_id:
                     continue
-                for container, name in tagnames.output_bases(blob.tags, run_id):
+                for container, name in tagnames.output_bases(blob.tags, self.service, run_id):
                     self.bases.setdefault(BlobRef(container, name), {})[run_id] = self.by_id[run_id]
 
     def named_by(self, blob: BlobFacts) -> list[tuple[str, RunFacts]]:
@@ -121,11 +124,10 @@ class RunIndex:
         return found
 
     def tie(self, blob: BlobFacts) -> Tie:
-        tagged_ids = blob.tags.get(tagnames.RUN_ID, "").split()
+        tagged_ids, unknown = tagnames.runs_named(blob.tags, self.service)
         named = self.named_by(blob)
         role = blob.tags.get(tagnames.ROLE) or (named[0][0] if named else "untracked")
         runs = {run.id: run for _, run in named}
-        unknown = []
         for run_id in tagged_ids:
             if run_id in self.by_id:
                 runs.setdefault(run_id, self.by_id[run_id])
@@ -192,7 +194,10 @@ def decide(
 ) -> Decision | str | None:
     """A Decision, the reason the blob is held back (str), or None when nothing applies."""
     if tie.unknown_run_ids:
-        return f"run {tie.unknown_run_ids[0]} unknown to the service"
+        word = tie.unknown_run_ids[0]
+        if ":" in word:  # qualified by another service's identity: that service decides
+            return f"run {word} of another service"
+        return f"run {word} unknown to the service"
     if any(run.phase is RunPhase.active for run in tie.runs):
         return "run not finished"
     fired: list[tuple[Rule, str]] = []
@@ -288,10 +293,12 @@ def missing_tags(blob: BlobFacts, tie: Tie) -> TagUpdate | None:
     if not tie.runs or tie.unknown_run_ids or any(not run.phase.terminal for run in tie.runs):
         return None  # an unknown id (another service's run) must stay in the tag: it holds
     wanted = {
-        tagnames.RUN_ID: " ".join(sorted(run.id for run in tie.runs)),
+        tagnames.RUN_ID: " ".join(sorted(run.word for run in tie.runs)),
         tagnames.ROLE: tie.role,
     }
-    if all(blob.tags.get(key) == value for key, value in wanted.items()):
+    # Run words are added to the tag (apply accumulates them): older bare words stay.
+    have_runs = set(blob.tags.get(tagnames.RUN_ID, "").split())
+    if blob.tags.get(tagnames.ROLE) == tie.role and have_runs >= {r.word for r in tie.runs}:
         return None  # the kind is derivable from the name: not worth a write on its own
     if tie.kind:
         wanted[tagnames.KIND] = tie.kind

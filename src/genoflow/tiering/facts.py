@@ -92,6 +92,14 @@ class RunFacts:
     outputs: tuple[BlobRef, ...] = ()
     bases_processed: int | None = None
     output_bases: tuple[BlobRef, ...] = ()  # container + OUTPUT_FILENAME_BASE of the outputs
+    service: str | None = None  # the identity of the service that holds the run
+
+    @property
+    def word(self) -> str:
+        """How blob tags name this run."""
+        from genoflow.model.tags import run_word
+
+        return run_word(self.service, self.id)
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,17 @@ def run_facts(run: Run) -> RunFacts:
         phase=_PHASES.get(run.state, RunPhase.active),
         ended=run.ended,
         inputs=tuple(BlobRef(container, name) for name in run.inputs) if container else (),
-        outputs=tuple(output_refs(run.output_document)),
+        outputs=(*recorded_refs(run), *output_refs(run.output_document)),
         bases_processed=run.bases_processed,
+        service=run.service,
     )
+
+
+def recorded_refs(run: Run) -> Iterator[BlobRef]:
+    """The outputs the producer recorded (those that name their container)."""
+    for output in run.outputs:
+        if output.container:
+            yield BlobRef(output.container, output.name)
 
 
 def output_refs(outputs: Any) -> Iterator[BlobRef]:
@@ -89,7 +97,8 @@ def collect_runs(client: ServiceClient, blobs: Iterable[BlobFacts]) -> list[RunF
     names (end time, outputs and bases). Other finished runs hold nothing and cost one request
     each, so they are left as listed."""
     listed = {run.id: run for run in client.list(RunFilters())}
-    tagged = _tagged_run_ids(blobs)
+    service = next((run.service for run in listed.values() if run.service), None)
+    tagged = _tagged_run_ids(blobs, service)
     runs: dict[str, RunFacts] = {}
     for run_id in sorted(set(listed) | tagged):
         run = listed.get(run_id)
@@ -107,8 +116,9 @@ def _read(client: ServiceClient, run_id: str) -> Run | None:
         return None
 
 
-def _tagged_run_ids(blobs: Iterable[BlobFacts]) -> set[str]:
+def _tagged_run_ids(blobs: Iterable[BlobFacts], service: str | None) -> set[str]:
+    """Ids of this service's runs that blobs' tags name (other services' runs are not ours)."""
     found: set[str] = set()
     for blob in blobs:
-        found.update(blob.tags.get(tagnames.RUN_ID, "").split())
+        found.update(tagnames.runs_named(blob.tags, service)[0])
     return found
