@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperCommand
 
-from genoflow.cli.state import CliState, state_of
+from genoflow.cli.state import CliState, service_client, state_of
 from genoflow.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -121,11 +121,8 @@ def _service_overrides(url: str | None, key: str | None) -> dict[str, tuple[Any,
 
 
 def _client(state: CliState, url: str | None, key: str | None) -> Any:
-    from genoflow.protocols import open_client
-
     settings = state.settings(overrides=_service_overrides(url, key))
-    settings.require("service.url", flag="-u/--api-url-base")
-    return open_client(settings.config.service)
+    return service_client(settings, flag="-u/--api-url-base")
 
 
 def _ids(positional: list[str], flagged: list[str]) -> list[str]:
@@ -141,6 +138,7 @@ def register(app: typer.Typer) -> None:
     app.command("status", cls=MsgenCommand)(status)
     app.command("wait", cls=MsgenCommand)(wait)
     app.command("cancel", cls=MsgenCommand)(cancel)
+    app.command("logs", help=LOGS_HELP)(logs)
 
 
 # --- submit -------------------------------------------------------------------------------
@@ -664,3 +662,48 @@ def cancel(
         else:
             state.info(f"run {run.id}: cancellation requested ({run.state.display_name})")
         sys.stdout.write(f"{run.id}\t{run.state.value}\n")
+
+
+# --- logs -----------------------------------------------------------------------------------
+
+LOGS_HELP = """\
+Print a run's log: the pipeline engine's and each tool's stderr, as the service keeps it
+(secrets redacted). Works while the run goes on and after it ended, failed and cancelled
+runs included. With --follow, new lines are printed as they come until the run ends; then
+the exit code is the run's: 0 succeeded, 3 failed, 4 cancelled.
+
+\b
+Examples:
+  genoflow logs 12
+  genoflow logs 12 --follow
+  genoflow logs 12 > run-12.log
+"""
+
+
+def logs(
+    ctx: typer.Context,
+    run_id: str = typer.Argument(..., metavar="ID", help="The run whose log to print."),
+    follow: bool = typer.Option(False, "--follow", help="Keep printing until the run ends."),
+    api_url: str | None = API_URL,
+    access_key: str | None = ACCESS_KEY,
+) -> None:
+    from genoflow.orchestration.runs import show_log, wait_exit_code
+    from genoflow.redact import redact
+
+    state = state_of(ctx)
+    settings = state.settings(overrides=_service_overrides(api_url, access_key))
+    client = service_client(settings, flag="-u/--api-url-base")
+
+    def write(text: str) -> None:
+        sys.stdout.write(redact(text))
+        sys.stdout.flush()
+
+    try:
+        run = show_log(
+            client, run_id, write, follow=follow, interval=settings.config.service.poll_interval
+        )
+    finally:
+        client.close()
+    if follow:
+        state.info(f"run {run.id}: {run.state.display_name}")
+        raise typer.Exit(int(wait_exit_code([run])))

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from genoflow.config import Settings
+    from genoflow.protocols.base import ServiceClient
 
 
 @dataclass
@@ -71,3 +72,12 @@ def state_of(ctx: typer.Context) -> CliState:
     if not isinstance(root.obj, CliState):
         root.obj = CliState()
     return root.obj
+
+
+def service_client(settings: Settings, flag: str | None = None) -> ServiceClient:
+    """The configured service's client; when service.url is unset, the error names only ways
+    this command offers (``flag``: its own option, if it has one)."""
+    from genoflow.protocols import open_client
+
+    settings.require("service.url", flag=flag)
+    return open_client(settings.config.service)

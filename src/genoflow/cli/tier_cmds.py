@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from genoflow.cli.state import CliState, state_of
+from genoflow.cli.state import CliState, service_client, state_of
 from genoflow.errors import ExitCode, GenoflowError, UsageError
 
 if TYPE_CHECKING:
@@ -69,12 +69,11 @@ def _policy_and_prices(state: CliState, policy_file: Path | None) -> tuple[Polic
 
 
 def _inventory(state: CliState) -> Inventory:
-    from genoflow.protocols import open_client
     from genoflow.tiering.jobs import open_stores, read_inventory
 
-    config = state.settings().config
-    stores, containers = open_stores(config.storage)
-    client = open_client(config.service)
+    settings = state.settings()
+    stores, containers = open_stores(settings.config.storage)
+    client = service_client(settings)
     try:
         return read_inventory(stores, containers, client)
     finally:
@@ -172,7 +171,6 @@ def apply_cmd(
     """
     import signal
 
-    from genoflow.protocols import open_client
     from genoflow.tiering.apply import stopped_summary
     from genoflow.tiering.jobs import apply_job, open_stores
 
@@ -183,9 +181,9 @@ def apply_cmd(
     try:
         now = _apply_time(as_of)
         rules, prices = _policy_and_prices(state, policy)
-        config = state.settings().config
-        stores, containers = open_stores(config.storage)
-        client = open_client(config.service)
+        settings = state.settings()
+        stores, containers = open_stores(settings.config.storage)
+        client = service_client(settings)
         try:
             _, result, line = apply_job(
                 stores,
@@ -283,6 +281,22 @@ def cost_cmd(ctx: typer.Context) -> None:
     )
 
 
+FETCH_HELP = """\
+Download a finished run's outputs (parallel, resumable, verified) and mark them fetched.
+
+A run of genoflow server gets exactly the files it recorded, each checked against the MD5 the
+server recorded when it wrote it: a file replaced since then fails with exit 8, and nothing is
+marked fetched. Failed and cancelled runs can be fetched too (--only logs: their logs.zip).
+An output in the Archive tier fails with exit 2 and says how to rehydrate it.
+
+\b
+Examples:
+  genoflow fetch 12 -o results/12
+  genoflow fetch 12 --only vcf          # the VCF or gVCF and its index
+  genoflow fetch 13 --only logs         # why did run 13 fail?
+"""
+
+
 def fetch_cmd(
     ctx: typer.Context,
     run_id: str = typer.Argument(..., metavar="ID", help="The run whose outputs to download."),
@@ -290,16 +304,18 @@ def fetch_cmd(
     only: Optional[str] = typer.Option(  # noqa: UP045
         None, "--only", help="Comma-separated kinds: bam,bai,vcf,gvcf,tbi,logs."
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace local files that differ from the outputs."
+    ),
 ) -> None:
-    """Download a finished run's outputs (parallel, resumable, verified) and mark them fetched."""
     from genoflow.orchestration.fetch import fetch_outputs, parse_kinds
-    from genoflow.protocols import open_client
     from genoflow.storage import open_store
 
     state = state_of(ctx)
-    config = state.settings().config
+    settings = state.settings()
+    config = settings.config
     kinds = parse_kinds(only)
-    client = open_client(config.service)
+    client = service_client(settings)
     try:
         result = fetch_outputs(
             client,
@@ -311,6 +327,7 @@ def fetch_cmd(
             now=datetime.now(timezone.utc),
             inputs=(open_store(config.storage), config.storage.input_container),
             progress=state.info,
+            overwrite=overwrite,
         )
     finally:
         client.close()
@@ -324,4 +341,4 @@ def fetch_cmd(
 def register(app: typer.Typer) -> None:
     app.add_typer(tier_app, name="tier")
     app.command("cost")(cost_cmd)
-    app.command("fetch")(fetch_cmd)
+    app.command("fetch", help=FETCH_HELP)(fetch_cmd)

@@ -42,7 +42,7 @@ def _storage_probe(settings: Settings, output: bool) -> Callable[[], str]:
 def _service_probe(settings: Settings) -> Callable[[], str]:
     def probe() -> str:
         service = settings.config.service
-        settings.require("service.url", flag="--api-url-base")
+        settings.require("service.url")  # 'config check' has no flag for it
         from genoflow.protocols import open_client
 
         info = open_client(service).service_info()

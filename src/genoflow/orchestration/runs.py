@@ -140,3 +140,43 @@ class Waiter:
             latest[run_id] = run
             if previous is None or previous.state is not run.state:
                 self.on_change(run)
+
+
+def show_log(
+    client: ServiceClient,
+    run_id: str,
+    write: Callable[[str], None],
+    *,
+    follow: bool = False,
+    interval: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Run:
+    """Write run ``run_id``'s log through ``write``; with ``follow``, keep writing what is added
+    until the run has ended. Returns the run as last seen. The state is read before each read of
+    the log, so once it is terminal the log read after it is complete."""
+    offset = 0
+    while True:
+        try:
+            run = client.get(run_id)
+            offset = _drain_log(client, run_id, offset, write)
+        except UnavailableError as exc:
+            if not follow:
+                raise
+            log.warning("run %s: %s; still following", run_id, exc.one_line())
+        else:
+            if not follow or run.state.terminal:
+                return run
+        sleep(interval)
+
+
+def _drain_log(
+    client: ServiceClient, run_id: str, offset: int, write: Callable[[str], None]
+) -> int:
+    """Everything from ``offset`` to the current end of the log (it comes in chunks)."""
+    while True:
+        text, next_offset = client.logs(run_id, offset)
+        if text:
+            write(text)
+        if not text or next_offset <= offset:
+            return next_offset
+        offset = next_offset
