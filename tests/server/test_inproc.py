@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from genoflow.errors import ConfigError
+from genoflow.model.outputs import RunOutput
 from genoflow.model.runs import RunState
 from genoflow.model.submission import key_mark
 from genoflow.orchestration.submit import forced_key
@@ -23,7 +24,7 @@ from tests.server.inproc import MSGEN, WES, InProc, sample_request, start_inproc
 
 
 def test_msgen_submit_runs_to_success(inproc: InProc) -> None:
-    inproc.stub.succeed({"bam": {"name": "S1.bam"}})
+    inproc.stub.succeed([RunOutput("S1.bam", "bam", 3, "ab" * 16, "outputs")])
     answer = inproc.submit_msgen(sample_request())
     assert answer.status_code == 200, answer.text
     run_id = answer.json()["Id"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from genoflow.model.outputs import RunOutput
 from genoflow.model.runs import RunState
 from genoflow.server.api_msgenomics import parse_filter
 from genoflow.server.scheduler import Outcome, RunFailure, Scheduler
@@ -46,7 +47,8 @@ class Script:
                 cancel.wait(10)
             if self.mode == "slow":
                 time.sleep(0.2)
-            return Outcome(outputs={"bam": {"name": f"{run.id}.bam"}}, bases_processed=300)
+            bam = RunOutput(f"{run.id}.bam", "bam", 3, "ab" * 16, "outs")
+            return Outcome(outputs=(bam,), bases_processed=300)
         finally:
             with self._lock:
                 self.concurrent -= 1
@@ -80,7 +82,8 @@ def test_run_succeeds_and_fails_with_code(store: RunStore, tmp_path: Path) -> No
     scheduler.notify()
     _wait_for(lambda: store.get(ok.id).state is RunState.SUCCEEDED)
     done = store.get(ok.id)
-    assert done.bases_processed == 300 and done.outputs["bam"]["name"] == f"{ok.id}.bam"
+    assert done.bases_processed == 300
+    assert done.outputs == (RunOutput(f"{ok.id}.bam", "bam", 3, "ab" * 16, "outs"),)
     assert done.ended is not None and done.started is not None
     script.mode = "fail"
     bad = store.create("wes", {"submit": {}})

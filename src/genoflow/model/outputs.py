@@ -7,9 +7,11 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urlsplit
 
 if TYPE_CHECKING:
     from genoflow.model.submission import PipelineOptions
@@ -91,6 +93,34 @@ class RunOutput:
         )
 
 
+def blob_url(account_url: str, output: RunOutput) -> str:
+    """The output's blob URL (no SAS): ``<account URL>/<container>/<name>``."""
+    return f"{account_url.rstrip('/')}/{output.container}/{quote(output.name, safe='/')}"
+
+
+def blob_location(url: str) -> tuple[str, str] | None:
+    """(container, blob name) of a blob URL, or None. The account is a path segment on
+    emulator-style hosts (localhost, an IP address, a name without a dot), as in storage."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return None
+    path = unquote(parts.path).lstrip("/")
+    if _path_style(parts.hostname or ""):
+        path = path.partition("/")[2]
+    container, _, name = path.partition("/")
+    return (container, name) if container and name else None
+
+
+def _path_style(host: str) -> bool:
+    if host == "localhost" or "." not in host:
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def kind_of(blob_name: str) -> str | None:
     """The output/input kind of a blob from its name (None when it is not one of ours)."""
     name = blob_name.lower()
@@ -134,6 +164,8 @@ __all__ = [
     "OUTPUT_KINDS",
     "OUTPUT_SUFFIXES",
     "RunOutput",
+    "blob_location",
+    "blob_url",
     "kind_of",
     "logs_name",
     "output_base_of",

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from genoflow.errors import GenoflowError
@@ -18,6 +18,7 @@ from genoflow.model.runs import RunState
 from genoflow.model.submission import description_with_key, key_mark
 from genoflow.protocols.msgenomics import wire
 from genoflow.server.bodies import load_json
+from genoflow.server.runlogs import log_response
 from genoflow.server.service import (
     RequestRejected,
     RunService,
@@ -142,6 +143,10 @@ def build_router(service: RunService) -> APIRouter:
     @router.get("/{workflow_id}", summary="Workflow status")
     def get_workflow(workflow_id: str) -> JSONResponse:
         return JSONResponse(workflow_json(service, service.get(workflow_id)))
+
+    @router.get("/{workflow_id}/logs", summary="Workflow log (genoflow extension)")
+    def workflow_log(workflow_id: str, offset: int = Query(0, ge=0)) -> Response:
+        return log_response(service.read_log(workflow_id, "stderr", offset), offset)
 
     @router.delete("/{workflow_id}", summary="Cancel a workflow")
     def cancel_workflow(workflow_id: str) -> JSONResponse:

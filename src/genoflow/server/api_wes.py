@@ -11,7 +11,7 @@ import binascii
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from genoflow import __version__
@@ -21,6 +21,7 @@ from genoflow.protocols.wes import wire
 from genoflow.redact import redact
 from genoflow.server.bodies import check_depth
 from genoflow.server.engine import engine_version
+from genoflow.server.runlogs import Stream, log_response
 from genoflow.server.service import PROCESSES, RequestRejected, RunService
 from genoflow.server.store import ListQuery, StoredRun
 
@@ -182,9 +183,26 @@ def build_router(
             task_logs_url=str(request.url_for("list_tasks", run_id=run_id)),
         )
         log.task_logs = _task_logs(service, run)
+        if log.run_log is not None:
+            log.run_log.stdout = str(
+                request.url_for("run_log_stream", run_id=run_id, stream="stdout")
+            )
+            log.run_log.stderr = str(
+                request.url_for("run_log_stream", run_id=run_id, stream="stderr")
+            )
+        account_url = service.endpoint_for(run.request["submit"]["output_account"])
         # WES has no field for it: genoflow's client reads the billing basis from the outputs.
-        log.outputs = {**(log.outputs or {}), "bases_processed": run.bases_processed}
+        log.outputs = {
+            **wire.outputs_document(run.outputs, account_url),
+            "bases_processed": run.bases_processed,
+        }
         return JSONResponse(log.model_dump(mode="json", exclude_none=True))
+
+    @router.get("/runs/{run_id}/logs/{stream}", name="run_log_stream")
+    def run_log_stream(run_id: str, stream: Stream, offset: int = Query(0, ge=0)) -> Response:
+        """genoflow extension: the run's log as text from byte ``offset`` (stderr: genoflow,
+        engine and failing tool; stdout: the engine's output), while it runs and after."""
+        return log_response(service.read_log(run_id, stream, offset), offset)
 
     @router.get("/runs/{run_id}/status")
     def run_status(run_id: str) -> JSONResponse:

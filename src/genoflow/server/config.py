@@ -110,6 +110,11 @@ class ServerConfig(BaseModel):
         return self.data_dir / "work"
 
     @property
+    def log_root(self) -> Path:
+        """Each run's log, kept after its work dir is gone (served by both APIs)."""
+        return self.data_dir / "logs"
+
+    @property
     def reference_root(self) -> Path:
         return self.data_dir / "references"
 

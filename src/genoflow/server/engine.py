@@ -207,6 +207,14 @@ def describe_engine_failure(stderr: Path) -> EngineFailure:
     return EngineFailure(step, status, log_path.name if log_path else None, tail, full, killed)
 
 
+def failing_tool_log(stderr: Path) -> Path | None:
+    """The log file of the step the engine says failed, if it names one that exists."""
+    text = _tail_text(stderr)
+    step, _ = _failed_job(text)
+    path = _tool_logs(text).get(step) if step else None
+    return path if path is not None and path.is_file() else None
+
+
 def _failed_job(text: str) -> tuple[str | None, int | None]:
     exited = _EXITED.search(text)
     if exited:

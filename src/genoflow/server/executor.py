@@ -7,21 +7,24 @@ container SAS, each committed under its final name only once complete -> ``<base
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+import os
 import shutil
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import GenoflowError
-from genoflow.model.outputs import planned_outputs
+from genoflow.model.outputs import RunOutput, kind_of, logs_name, planned_outputs
 from genoflow.model.submission import InputKind, SubmitRequest
 from genoflow.redact import redact
+from genoflow.server import runlogs
 from genoflow.server.config import ServerConfig
 from genoflow.server.deadlines import RunCancelled, StorageBudget, StorageStep
 from genoflow.server.disk import (
@@ -31,7 +34,12 @@ from genoflow.server.disk import (
     is_disk_full,
     needed_bytes,
 )
-from genoflow.server.engine import MAX_MESSAGE, describe_engine_failure, run_engine
+from genoflow.server.engine import (
+    MAX_MESSAGE,
+    describe_engine_failure,
+    failing_tool_log,
+    run_engine,
+)
 from genoflow.server.references import ReferenceRegistry
 from genoflow.server.scheduler import Outcome, RunFailure
 from genoflow.server.service import output_base, request_from_json
@@ -48,6 +56,10 @@ CODE_REFERENCE = 103
 CODE_PIPELINE = 600
 # A hung storage host can hold one request this long at most; a run's retries stop sooner.
 MAX_RETRY_SECONDS = 600.0
+# A failed or cancelled run's logs.zip: marked in its metadata (metadata key -> "failed" or
+# "cancelled"), so that a rerun replaces it and never an earlier run's real outputs.
+DIAGNOSTICS_KEY = "genoflow_diagnostics"
+DIAGNOSTICS_DEADLINE_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -83,21 +95,30 @@ class RunExecutor:
         workdir = self.workdir_of(run.id)
         shutil.rmtree(workdir, ignore_errors=True)  # a re-queued run starts clean
         (workdir / "inputs").mkdir(parents=True)
-        run_log = RunLog(workdir / "genoflow.log")
+        kept = runlogs.log_path(self._config.log_root, run.id)
+        run_log = RunLog(workdir / "genoflow.log", kept)
+        run_log.write(f"run {run.id} attempt {run.attempts} started")
         budget = StorageBudget(cancel, self._config.transfer_deadline_seconds)
         committed = False
         try:
-            outcome = self._execute(run, request, workdir, run_log, budget)
-            committed = bool(outcome.outputs)
-            return outcome
-        except RunCancelled:
+            try:
+                outcome = self._execute(run, request, workdir, run_log, budget)
+            except RunCancelled:
+                outcome = Outcome(outputs=(), bases_processed=0)
+            finally:
+                budget.stop.set()  # an abandoned transfer sends nothing more, never commits
+            if outcome.outputs:  # all committed (a cancel that came later changes nothing)
+                committed = True
+                return outcome
             run_log.write("cancelled")
-            return Outcome(outputs={}, bases_processed=0)
+            diagnostics = self._diagnostics(request, workdir, run_log, "cancelled")
+            return dataclasses.replace(outcome, outputs=diagnostics)
         except RunFailure as failure:
             run_log.write(failure.message)  # the kept work dir says why
+            if failure.code != CODE_OUTPUT_EXISTS:  # never a zip beside another run's outputs
+                failure.outputs = self._diagnostics(request, workdir, run_log, "failed")
             raise
         finally:
-            budget.stop.set()  # an abandoned transfer sends nothing more and never commits
             self._clean(workdir, committed)
 
     def _clean(self, workdir: Path, committed: bool) -> None:
@@ -131,7 +152,7 @@ class RunExecutor:
             run, request, reference, local_inputs, workdir, base, budget.cancel, run_log
         )
         if budget.cancel.is_set() or produced is None:
-            return Outcome(outputs={}, bases_processed=stats.bases)
+            return Outcome(outputs=(), bases_processed=stats.bases)
         files = self._collect(produced, names, workdir, run_log, request)
         written = self._upload(outputs, files, budget)
         message = "Completed successfully" + "".join(f". Note: {note}" for note in notes)
@@ -171,7 +192,7 @@ class RunExecutor:
             outputs.store.account_url,
         )
         try:
-            existing = budget.run(step, lambda: [name for name in names if _exists(outputs, name)])
+            existing = budget.run(step, lambda: [name for name in names if _taken(outputs, name)])
         except GenoflowError as exc:
             raise RunFailure(
                 f"Error Code [{CODE_OUTPUT_WRITE}]: cannot use the output "
@@ -317,15 +338,17 @@ class RunExecutor:
             self._engine_args(workdir),
         )
         self._store.record_task(run.id, "pipeline", command, start=utcnow())
-        result = run_engine(
-            command,
-            cwd=workdir,
-            stdout=workdir / "engine.stdout",
-            stderr=workdir / "engine.stderr",
-            cancel=cancel,
-            on_start=lambda pgid: self._record_pgid(run.id, pgid),
-            env=engine_environment(command),
-        )
+        with runlogs.following(workdir / "engine.stderr", run_log.kept or Path(os.devnull)):
+            result = run_engine(
+                command,
+                cwd=workdir,
+                stdout=workdir / "engine.stdout",
+                stderr=workdir / "engine.stderr",
+                cancel=cancel,
+                on_start=lambda pgid: self._record_pgid(run.id, pgid),
+                env=engine_environment(command),
+            )
+        self._keep_engine_logs(run.id, workdir, run_log, result.exit_code)
         self._store.record_task(
             run.id, "pipeline", command, end=utcnow(), exit_code=result.exit_code
         )
@@ -336,6 +359,17 @@ class RunExecutor:
             raise _pipeline_failure(workdir, result.exit_code)
         stdout = (workdir / "engine.stdout").read_text(encoding="utf-8")
         return collect_outputs(stdout[stdout.find("{") :]), job.notes
+
+    def _keep_engine_logs(
+        self, run_id: int, workdir: Path, run_log: RunLog, exit_code: int
+    ) -> None:
+        """The engine's stdout, and a failing tool's log, outlive the work dir."""
+        stdout = runlogs.log_path(self._config.log_root, run_id, "stdout")
+        runlogs.append(stdout, runlogs.tail_text(workdir / "engine.stdout", 1 << 20))
+        tool_log = failing_tool_log(workdir / "engine.stderr") if exit_code != 0 else None
+        if tool_log is not None:
+            run_log.keep(f"--- {tool_log.name} (the failing step's log) ---\n")
+            run_log.keep(runlogs.tail_text(tool_log).rstrip("\n") + "\n")
 
     def _record_pgid(self, run_id: int, pgid: int) -> None:
         self._store.update(run_id, engine_pgid=pgid)
@@ -377,52 +411,100 @@ class RunExecutor:
 
     def _upload(
         self, outputs: ContainerRef, files: Sequence[OutputFile], budget: StorageBudget
-    ) -> dict[str, Any]:
+    ) -> tuple[RunOutput, ...]:
+        """Each file committed under its final name; its record says what was written."""
+        return tuple(self._upload_one(outputs, item, budget) for item in files)
+
+    def _upload_one(
+        self,
+        outputs: ContainerRef,
+        item: OutputFile,
+        budget: StorageBudget,
+        metadata: Mapping[str, str] | None = None,
+    ) -> RunOutput:
         from genoflow.transfer import upload_file
 
-        written: dict[str, Any] = {}
         store = outputs.store
-        for item in files:
-            step = StorageStep(
-                f"writing output {item.blob_name}", store.account_name, store.account_url
+        step = StorageStep(
+            f"writing output {item.blob_name}", store.account_name, store.account_url
+        )
+        upload = functools.partial(
+            upload_file,
+            store,
+            item.local,
+            outputs.container,
+            item.blob_name,
+            overwrite=True,
+            cancel=budget.stop,
+            metadata=metadata,
+        )
+        try:
+            result = budget.run(step, upload)
+        except GenoflowError as exc:
+            raise RunFailure(
+                f"Error Code [{CODE_OUTPUT_WRITE}]: could not write output "
+                f"{item.blob_name}: {redact(exc.one_line())}",
+                CODE_OUTPUT_WRITE,
+            ) from None
+        kind = kind_of(item.blob_name) or item.kind
+        return RunOutput(item.blob_name, kind, result.bytes, result.md5, outputs.container)
+
+    # --- a failed or cancelled run's logs.zip ----------------------------------------------
+    def _diagnostics(
+        self, request: SubmitRequest, workdir: Path, run_log: RunLog, outcome: str
+    ) -> tuple[RunOutput, ...]:
+        """``<base>.logs.zip`` of a run that did not succeed (when logs were asked for), so
+        that it can be diagnosed from the client. Best effort: whatever goes wrong here is
+        written to the run log and never replaces the run's own failure."""
+        if not request.options.include_logs:
+            return ()
+        name = logs_name(output_base(request))
+        try:
+            return (self._write_diagnostics(request, workdir, run_log, name, outcome),)
+        except (GenoflowError, RunFailure, RunCancelled, OSError) as exc:
+            why = exc.message if isinstance(exc, RunFailure) else str(exc) or type(exc).__name__
+            run_log.write(f"{name} not written: {why}")
+            return ()
+
+    def _write_diagnostics(
+        self, request: SubmitRequest, workdir: Path, run_log: RunLog, name: str, outcome: str
+    ) -> RunOutput:
+        outputs = self._output_container(request)
+        # Its own short budget: a user's cancel must not stop the zip that says what happened.
+        budget = StorageBudget(threading.Event(), DIAGNOSTICS_DEADLINE_SECONDS)
+        if not request.options.overwrite:
+            existing = budget.run(
+                self._output_step(request, f"checking for {name}"),
+                functools.partial(outputs.store.find_blob, outputs.container, name),
             )
-            upload = functools.partial(
-                upload_file,
-                store,
-                item.local,
-                outputs.container,
-                item.blob_name,
-                overwrite=True,
-                cancel=budget.stop,
-            )
-            try:
-                result = budget.run(step, upload)
-            except GenoflowError as exc:
-                raise RunFailure(
-                    f"Error Code [{CODE_OUTPUT_WRITE}]: could not write output "
-                    f"{item.blob_name}: {redact(exc.one_line())}",
-                    CODE_OUTPUT_WRITE,
-                ) from None
-            written[item.kind] = {
-                "name": item.blob_name,
-                "size": item.local.stat().st_size,
-                "md5": result.md5,
-            }
-        return written
+            if existing is not None and not existing.metadata.get(DIAGNOSTICS_KEY):
+                raise RunFailure(f"{name} exists (not a diagnostics zip) and is kept", 0)
+        tool_logs = sorted(p for p in (workdir / "tool-logs").glob("*") if p.is_file())
+        zip_path = build_logs_zip(workdir, [name], tool_logs, run_log)
+        item = OutputFile(zip_path, name, "logs")
+        record = self._upload_one(outputs, item, budget, {DIAGNOSTICS_KEY: outcome})
+        run_log.write(f"wrote {name} ({record.size} bytes)")
+        return record
 
 
 class RunLog:
-    """The run's own log (goes into logs.zip); every line through the redactor."""
+    """The run's own log (goes into logs.zip); every line through the redactor. ``kept``: the
+    log kept after the work dir is gone (runlogs.py), which also gets the engine's stderr."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, kept: Path | None = None) -> None:
         self.path = path
+        self.kept = kept
 
     def write(self, line: str) -> None:
-        try:
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(f"{utcnow().isoformat()} {redact(line)}\n")
-        except OSError as exc:  # a full disk must not turn the run's real failure into another
-            log.warning("cannot write %s: %s", self.path, exc.strerror)
+        text = f"{utcnow().isoformat()} {redact(line)}\n"
+        runlogs.append(self.path, text)  # a full disk never replaces the run's real failure
+        if self.kept is not None:
+            runlogs.append(self.kept, text)
+
+    def keep(self, text: str) -> None:
+        """Text for the kept log only (the engine's output, a tool's log)."""
+        if self.kept is not None:
+            runlogs.append(self.kept, text)
 
 
 def build_logs_zip(
@@ -455,8 +537,10 @@ def _unreachable(name: str, exc: GenoflowError) -> RunFailure:
     )
 
 
-def _exists(outputs: ContainerRef, name: str) -> bool:
-    return outputs.store.find_blob(outputs.container, name) is not None
+def _taken(outputs: ContainerRef, name: str) -> bool:
+    """An output blob exists that a run would replace (a failed run's logs.zip is not one)."""
+    found = outputs.store.find_blob(outputs.container, name)
+    return found is not None and not found.metadata.get(DIAGNOSTICS_KEY)
 
 
 def _pipeline_failure(workdir: Path, exit_code: int) -> RunFailure:

@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from genoflow.protocols.extensions import LOG_OFFSET_HEADER
 from genoflow.protocols.msgenomics import wire as ms
 from genoflow.protocols.wes import wire as wes
 
@@ -43,6 +44,15 @@ _ERROR_TEXT = {
     411: "a request body without Content-Length",
     413: "request body larger than max_request_bytes",
     503: "the run store is unavailable (e.g. its disk is full); retry later",
+}
+
+# A log answer: text/plain from the byte offset its header names.
+_TEXT: dict[str, Any] = {"type": "string"}
+_LOG_HEADERS = {
+    LOG_OFFSET_HEADER: {
+        "description": "the byte offset of the log this answer starts at",
+        "schema": {"type": "integer", "minimum": 0},
+    }
 }
 
 # (path, method) -> (success schema, error statuses); the API is told by the path.
@@ -76,6 +86,9 @@ _ROUTES: dict[tuple[str, str], tuple[dict[str, Any], tuple[int, ...]]] = {
         (401, 404),
     ),
     (_WES + "/runs/{run_id}/cancel", "post"): ({"$ref": _REF.format(model="RunId")}, (401, 404)),
+    # genoflow extensions: a run's log as text (see _TEXT)
+    (_MSGEN + "{workflow_id}/logs", "get"): (_TEXT, (400, 401, 404)),
+    (_WES + "/runs/{run_id}/logs/{stream}", "get"): (_TEXT, (400, 401, 404)),
 }
 
 _WES_FORM = {
@@ -140,7 +153,14 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
     if declared is None:
         return
     success, errors = declared
-    responses["200"] = _json_response("OK", success)
+    if success is _TEXT:
+        responses["200"] = {
+            "description": "the run's log from byte offset on (empty: nothing new yet)",
+            "headers": _LOG_HEADERS,
+            "content": {"text/plain": {"schema": _TEXT}},
+        }
+    else:
+        responses["200"] = _json_response("OK", success)
     error_schema = _REF.format(model="ErrorBody" if path.startswith(_MSGEN) else "ErrorResponse")
     for status in errors:
         responses[str(status)] = _json_response(_ERROR_TEXT[status], {"$ref": error_schema})

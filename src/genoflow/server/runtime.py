@@ -65,6 +65,7 @@ def build_server(
         tenant_id=config.tenant_id,
         endpoint_for=config.endpoint_for,
         service_id=service_id(config.data_dir),
+        log_root=config.log_root,
     )
     return Server(config=config, store=store, scheduler=scheduler, service=service)
 

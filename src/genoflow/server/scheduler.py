@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genoflow.model.outputs import RunOutput
 from genoflow.model.runs import RunState
 from genoflow.server.engine import stop_leftover_group
 from genoflow.server.store import RunStore, StoredRun, StoreUnavailable, utcnow
@@ -32,17 +33,19 @@ REPAIR_INTERVAL = 2.0
 
 
 class RunFailure(Exception):
-    """Raised by an execution to fail its run with an old-service style message and code."""
+    """Raised by an execution to fail its run with an old-service style message and code;
+    ``outputs``: what it committed all the same (its logs.zip), recorded with the failure."""
 
-    def __init__(self, message: str, code: int) -> None:
+    def __init__(self, message: str, code: int, outputs: tuple[RunOutput, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.outputs = outputs
 
 
 @dataclass(frozen=True)
 class Outcome:
-    outputs: dict[str, object]
+    outputs: tuple[RunOutput, ...]  # as committed; a cancelled run's may hold its logs.zip
     bases_processed: int
     message: str | None = None
 
@@ -218,7 +221,9 @@ class Scheduler:
         try:
             outcome = self._execute(run, cancel)
         except RunFailure as failure:
-            self._end(run.id, cancel, RunState.FAILED, failure.message, failure.code)
+            self._end(
+                run.id, cancel, RunState.FAILED, failure.message, failure.code, failure.outputs
+            )
             return
         except Exception as exc:  # the run fails, the server lives on
             log.exception("run %s: internal error", run.id)
@@ -231,7 +236,7 @@ class Scheduler:
             )
             return
         if cancel.is_set():
-            self._end(run.id, cancel, RunState.CANCELLED, "Cancelled", 0)
+            self._end(run.id, cancel, RunState.CANCELLED, "Cancelled", 0, outcome.outputs)
             return
         # From CANCELLING too: a cancel that came after the work was done changes nothing.
         self._final_write(
@@ -246,7 +251,13 @@ class Scheduler:
         )
 
     def _end(
-        self, run_id: int, cancel: threading.Event, state: RunState, message: str, code: int
+        self,
+        run_id: int,
+        cancel: threading.Event,
+        state: RunState,
+        message: str,
+        code: int,
+        outputs: tuple[RunOutput, ...] = (),
     ) -> None:
         if self._stopping.is_set() and cancel.is_set():
             self._requeue_on_stop(run_id)
@@ -261,6 +272,7 @@ class Scheduler:
             message=message,
             failure_code=code,
             engine_pgid=None,
+            **({"outputs": outputs} if outputs else {}),
         )
 
     def _requeue_on_stop(self, run_id: int) -> None:

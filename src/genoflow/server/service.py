@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,8 +24,11 @@ from genoflow.model.submission import (
     validate_request,
 )
 from genoflow.model.tags import SUBMISSION_KEY
+from genoflow.protocols.extensions import LOG_CHUNK_BYTES
+from genoflow.server import runlogs
 from genoflow.server.config import ServerConfig
 from genoflow.server.references import ReferenceRegistry
+from genoflow.server.runlogs import Stream
 from genoflow.server.scheduler import Scheduler
 from genoflow.server.store import RunStore, StoredRun
 
@@ -84,8 +88,10 @@ class RunService:
         tenant_id: int = 1,
         endpoint_for: Callable[[str], str] = ServerConfig().endpoint_for,
         service_id: str | None = None,
+        log_root: Path | None = None,
     ) -> None:
         self.service_id = service_id  # this server's identity (server/identity.py)
+        self.log_root = log_root  # runs' kept logs (server/runlogs.py)
         self.store = store
         self.scheduler = scheduler
         self.references = references
@@ -169,6 +175,16 @@ class RunService:
         self.get(run_id)
         return self.scheduler.cancel(_as_int(run_id))
 
+    def read_log(self, run_id: int | str, stream: Stream, offset: int) -> bytes:
+        """Up to LOG_CHUNK_BYTES of the run's kept log from byte ``offset`` (404 for an
+        unknown run; nothing yet for a run that has not started)."""
+        run = self.get(run_id)
+        if self.log_root is None:
+            return b""
+        return runlogs.read(
+            runlogs.log_path(self.log_root, run.id, stream), offset, LOG_CHUNK_BYTES
+        )
+
     def run_of(self, stored: StoredRun) -> Run:
         """The client's run model of ``stored``, named by this service."""
         return to_run(stored, service=self.service_id)
@@ -199,7 +215,7 @@ def to_run(stored: StoredRun, *, service: str | None = None) -> Run:
             **stored.tags,
             **({SUBMISSION_KEY: stored.submission_key} if stored.submission_key else {}),
         },
-        output_document=dict(stored.outputs) or None,
+        outputs=stored.outputs,
         bases_processed=stored.bases_processed,
         service=service,
     )

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from genoflow.errors import ConfigError
+from genoflow.model.outputs import RunOutput
 from genoflow.model.runs import TERMINAL_STATES, RunState
 from genoflow.model.submission import key_from_description
 from genoflow.model.tags import SUBMISSION_KEY
@@ -124,7 +125,7 @@ class StoredRun:
     description: str = ""
     process: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
-    outputs: Mapping[str, Any] = field(default_factory=dict)
+    outputs: tuple[RunOutput, ...] = ()  # what the executor committed, as it recorded them
     started: datetime | None = None
     ended: datetime | None = None
     bases_processed: int = 0
@@ -553,6 +554,8 @@ def _tag_key(tags: str) -> str | None:
 
 
 def _encode(value: Any) -> Any:
+    if isinstance(value, tuple) and all(isinstance(item, RunOutput) for item in value):
+        return json.dumps([item.to_dict() for item in value])
     if isinstance(value, RunState):
         return value.value
     if isinstance(value, datetime):
@@ -562,19 +565,30 @@ def _encode(value: Any) -> Any:
     return value
 
 
+def _decode_outputs(text: str, request: Mapping[str, Any]) -> tuple[RunOutput, ...]:
+    """The outputs column: a list of records; a store from before held {kind: {name, size,
+    md5}} (its container is the request's output container)."""
+    value = json.loads(text or "[]")
+    if isinstance(value, dict):
+        container = request.get("submit", {}).get("output_container")
+        value = [{"kind": kind, "container": container, **item} for kind, item in value.items()]
+    return tuple(RunOutput.from_dict(item) for item in value)
+
+
 def _from_row(row: sqlite3.Row) -> StoredRun:
+    request = json.loads(row["request"])
     return StoredRun(
         id=row["id"],
         protocol=row["protocol"],
         state=RunState(row["state"]),
-        request=json.loads(row["request"]),
+        request=request,
         created=_time(row["created"]) or utcnow(),
         message=row["message"],
         failure_code=row["failure_code"],
         description=row["description"],
         process=row["process"],
         tags=json.loads(row["tags"]),
-        outputs=json.loads(row["outputs"]),
+        outputs=_decode_outputs(row["outputs"], request),
         started=_time(row["started"]),
         ended=_time(row["ended"]),
         bases_processed=row["bases_processed"],

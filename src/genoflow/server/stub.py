@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from genoflow.model.outputs import RunOutput
 from genoflow.server.scheduler import Outcome, RunFailure
 from genoflow.server.store import StoredRun
 
@@ -25,10 +26,11 @@ class StubExecutor:
     """``execute(run, cancel) -> Outcome`` whose outcome the caller configures."""
 
     mode: Mode = "succeed"
-    outputs: Mapping[str, object] = field(default_factory=dict)
+    outputs: tuple[RunOutput, ...] = ()
     bases_processed: int = 300
     failure_message: str = "Error Code [308]: Encountered an unmatched read"
     failure_code: int = 308
+    failure_outputs: tuple[RunOutput, ...] = ()  # what a failing run committed (its logs.zip)
     seconds: float = 0.0
     seen: list[StoredRun] = field(default_factory=list)
 
@@ -38,8 +40,8 @@ class StubExecutor:
         self._release = threading.Event()
 
     # --- configuration ---------------------------------------------------------------------
-    def succeed(self, outputs: Mapping[str, object] | None = None) -> StubExecutor:
-        self.mode, self.outputs = "succeed", dict(outputs or {})
+    def succeed(self, outputs: Sequence[RunOutput] = ()) -> StubExecutor:
+        self.mode, self.outputs = "succeed", tuple(outputs)
         return self
 
     def fail(self, message: str, code: int) -> StubExecutor:
@@ -75,7 +77,7 @@ class StubExecutor:
             self.seen.append(run)
             self._started.notify_all()
         if self.mode == "fail":
-            raise RunFailure(self.failure_message, self.failure_code)
+            raise RunFailure(self.failure_message, self.failure_code, self.failure_outputs)
         if self.mode == "block":
             while not cancel.is_set() and not self._release.wait(0.01):
                 pass
@@ -83,7 +85,7 @@ class StubExecutor:
             deadline = time.monotonic() + self.seconds
             while not cancel.is_set() and time.monotonic() < deadline:
                 time.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
-        outputs = dict(self.outputs) or {"bam": {"name": f"{run.id}.bam"}}
+        outputs = self.outputs or (RunOutput(f"{run.id}.bam", "bam", 3, "0" * 32, "outputs"),)
         return Outcome(outputs=outputs, bases_processed=self.bases_processed)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from genoflow.model.outputs import RunOutput
 from genoflow.model.runs import Run, RunState, parse_time
 from genoflow.model.submission import (
     InputKind,
@@ -273,6 +274,37 @@ def sample_of(read_group: str | None, first_input: str) -> str:
 # --- workflow object ------------------------------------------------------------------------
 
 
+class OutputEntry(_Wire):
+    """One recorded output (a genoflow extension): as the server committed it."""
+
+    Name: str = Field(min_length=1)
+    Kind: str
+    Size: int | None = None
+    Md5: str | None = None  # hex
+    Container: str | None = None
+
+    @classmethod
+    def of(cls, output: RunOutput) -> OutputEntry:
+        return cls(
+            Name=output.name,
+            Kind=output.kind,
+            Size=output.size,
+            Md5=output.md5,
+            Container=output.container,
+        )
+
+    def record(self) -> RunOutput:
+        return RunOutput.from_dict(
+            {
+                "name": self.Name,
+                "kind": self.Kind,
+                "size": self.Size,
+                "md5": self.Md5,
+                "container": self.Container,
+            }
+        )
+
+
 class Workflow(_Wire):
     Id: int
     TenantId: int = 0
@@ -286,6 +318,7 @@ class Workflow(_Wire):
     BasesProcessed: int = 0
     # genoflow extensions (old clients ignore fields they do not know; docs/protocols.md):
     ServiceId: str | None = None  # the identity of the server that holds the run
+    Outputs: list[OutputEntry] | None = None  # what the run committed; null until then
 
     @field_validator("CreatedDate", "EndDate", mode="before")
     @classmethod
@@ -316,6 +349,7 @@ def workflow_to_run(workflow: Workflow) -> Run:
         tags={SUBMISSION_KEY: key} if key else {},
         bases_processed=workflow.BasesProcessed,
         service=workflow.ServiceId or None,
+        outputs=tuple(entry.record() for entry in workflow.Outputs or ()),
     )
 
 
@@ -336,6 +370,7 @@ def run_to_workflow(run: Run, tenant_id: int = 0, description: str | None = None
         EndDate=run.ended,
         BasesProcessed=run.bases_processed or 0,
         ServiceId=run.service,
+        Outputs=[OutputEntry.of(output) for output in run.outputs] or None,
     )
 
 

@@ -8,13 +8,14 @@ list key, Sapporo's list-shaped ``outputs`` and extra states, unknown states rea
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from genoflow.model.outputs import OUTPUT_KINDS, RunOutput, blob_location, blob_url
 from genoflow.model.runs import Run, RunState, parse_time
 from genoflow.model.submission import InputKind, PipelineOptions, SubmitRequest
 from genoflow.model.tags import SAMPLE, SUBMISSION_KEY
@@ -420,6 +421,57 @@ def submit_from_run_request(run_request: RunRequest) -> SubmitRequest:
     )
 
 
+# --- recorded outputs as CWL File objects ------------------------------------------------------
+
+MD5_CHECKSUM = "md5$"
+
+
+def output_file(output: RunOutput, account_url: str) -> dict[str, Any]:
+    """A CWL File object for a recorded output: its blob URL (no SAS), size and MD5."""
+    file: dict[str, Any] = {
+        "class": "File",
+        "location": blob_url(account_url, output),
+        "basename": output.name.rsplit("/", 1)[-1],
+    }
+    if output.size is not None:
+        file["size"] = output.size
+    if output.md5:
+        file["checksum"] = MD5_CHECKSUM + output.md5
+    return file
+
+
+def outputs_document(outputs: Sequence[RunOutput], account_url: str) -> dict[str, Any]:
+    """WES ``outputs``: the recorded outputs keyed by kind."""
+    return {output.kind: output_file(output, account_url) for output in outputs}
+
+
+def outputs_from_document(document: Any) -> tuple[RunOutput, ...]:
+    """The recorded outputs in a WES ``outputs`` object: File objects under an output kind
+    whose location is a blob URL (anything else a server lists is left to output_document)."""
+    if not isinstance(document, Mapping):
+        return ()
+    records = (_file_record(str(kind), value) for kind, value in document.items())
+    return tuple(record for record in records if record is not None)
+
+
+def _file_record(kind: str, value: Any) -> RunOutput | None:
+    if kind not in OUTPUT_KINDS or not isinstance(value, Mapping) or value.get("class") != "File":
+        return None
+    location = value.get("location")
+    where = blob_location(location) if isinstance(location, str) else None
+    if where is None:
+        return None
+    checksum, size = str(value.get("checksum") or ""), value.get("size")
+    md5 = checksum[len(MD5_CHECKSUM) :] if checksum.startswith(MD5_CHECKSUM) else None
+    return RunOutput(
+        name=where[1],
+        kind=kind,
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        md5=md5.lower() if md5 else None,
+        container=where[0],
+    )
+
+
 # --- Run <-> wire -----------------------------------------------------------------------------
 
 
@@ -473,6 +525,7 @@ def run_log_to_run(log: RunLog) -> Run:
         tags=tags,
         inputs=inputs,
         input_container=input_container,
+        outputs=outputs_from_document(log.outputs),
         output_document=log.outputs,
         bases_processed=bases if isinstance(bases, int) else None,
         service=log.service_id or None,
