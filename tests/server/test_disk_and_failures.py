@@ -17,6 +17,7 @@ from genoflow.demo import DemoData, simulate
 from tests.harness import Azurite
 from tests.server.conftest import LiveServer, make_server
 from tests.server.test_deadlines import _submit_azurite, _wait_ended
+from tests.server.test_e2e import _store
 
 pytestmark = [pytest.mark.azurite, pytest.mark.pipeline, pytest.mark.slow]
 
@@ -94,7 +95,11 @@ def broken_index_server(
 
 
 def test_tool_failure_names_step_exit_status_and_log_tail(
-    broken_index_server: LiveServer, azurite: Azurite, demo_data: DemoData, unique_name: str
+    broken_index_server: LiveServer,
+    azurite: Azurite,
+    demo_data: DemoData,
+    unique_name: str,
+    tmp_path: Path,
 ) -> None:
     server = broken_index_server
     run_id = _submit_azurite(server, azurite, demo_data, unique_name)
@@ -112,6 +117,32 @@ def test_tool_failure_names_step_exit_status_and_log_tail(
     workdir = server.data_dir / "work" / str(run_id)
     assert (workdir / "engine.stderr").is_file()
     assert not (workdir / "inputs").exists()
+    _diagnosable(server, azurite, str(run_id), tmp_path)
+
+
+def _diagnosable(server: LiveServer, azurite: Azurite, run_id: str, tmp_path: Path) -> None:
+    """The failed run's logs.zip is recorded (both APIs) and holds the aligner's log; its log,
+    read through either client, shows the aligner's stderr and the failure, redacted."""
+    import zipfile
+
+    from tests.server.test_records_live import check_recorded, clients
+
+    by = clients(server)
+    run = by["wes"].get(run_id)
+    (logs,) = run.outputs
+    assert logs.kind == "logs" and logs.name.endswith(".logs.zip")
+    assert by["msgenomics"].get(run_id).outputs == run.outputs
+    local = check_recorded(azurite, run, tmp_path)
+    blob = _store(azurite).get_blob(str(logs.container), logs.name)
+    assert blob.metadata.get("genoflow_diagnostics") == "failed"
+    with zipfile.ZipFile(local["logs"]) as archive:
+        names = archive.namelist()
+        assert "genoflow.log" in names and any("align" in n for n in names), names
+        assert "Error Code [600]" in archive.read("genoflow.log").decode()
+    text, _ = by["msgenomics"].logs(run_id)
+    assert "--- align.log (the failing step's log) ---" in text, text[-2000:]
+    assert "[M::bwa_idx_load_from_disk]" in text.split("failing step's log", 1)[1]  # bwa stderr
+    assert "Error Code [600]" in text and "sig=" not in text.replace("sig=***", "")
 
 
 @pytest.mark.parametrize(

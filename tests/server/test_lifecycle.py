@@ -102,7 +102,7 @@ def _gone(pgid: int, timeout: float = 20.0) -> bool:
     return False
 
 
-def test_cancel_mid_run_stops_engine_and_writes_nothing(
+def test_cancel_mid_run_stops_engine_and_writes_only_its_logs_zip(
     server: LiveServer, azurite: Azurite, slow_demo: DemoData, unique_name: str
 ) -> None:
     env = _env(server, azurite, unique_name)
@@ -113,8 +113,12 @@ def test_cancel_mid_run_stops_engine_and_writes_nothing(
     run = _wait_state(env, run_id, {"cancelled"})
     assert run["state_name"] == "Cancelled"
     assert _gone(pgid), f"engine processes left: {group_members(pgid)}"
-    assert list(_store(azurite).list_blobs(f"{unique_name}-out")) == []
+    # no output but the run's logs.zip, recorded and marked as a cancelled run's
     wire = _get(server, f"/api/workflows/{run_id}")
+    (logs,) = wire["Outputs"]  # type: ignore[misc]
+    blobs = list(_store(azurite).list_blobs(f"{unique_name}-out"))
+    assert [blob.name for blob in blobs] == [logs["Name"]] and logs["Kind"] == "logs"
+    assert blobs[0].metadata.get("genoflow_diagnostics") == "cancelled"
     assert wire["Status"] == 60000
     assert _get(server, f"/ga4gh/wes/v1/runs/{run_id}/status")["state"] == "CANCELED"
     # cancelling again is idempotent
@@ -162,7 +166,9 @@ ROUTES = [
     ("GET", "/api/workflows/"),
     ("POST", "/api/workflows/"),
     ("GET", "/api/workflows/1"),
+    ("GET", "/api/workflows/1/logs"),
     ("DELETE", "/api/workflows/1"),
+    ("GET", "/ga4gh/wes/v1/runs/1/logs/stderr"),
     ("GET", "/ga4gh/wes/v1/service-info"),
     ("GET", "/ga4gh/wes/v1/runs"),
     ("POST", "/ga4gh/wes/v1/runs"),

@@ -479,7 +479,7 @@ class RunExecutor:
             )
             if existing is not None and not existing.metadata.get(DIAGNOSTICS_KEY):
                 raise RunFailure(f"{name} exists (not a diagnostics zip) and is kept", 0)
-        tool_logs = sorted(p for p in (workdir / "tool-logs").glob("*") if p.is_file())
+        tool_logs = sorted(p for p in (workdir / "tool-logs").rglob("*") if p.is_file())
         zip_path = build_logs_zip(workdir, [name], tool_logs, run_log)
         item = OutputFile(zip_path, name, "logs")
         record = self._upload_one(outputs, item, budget, {DIAGNOSTICS_KEY: outcome})
