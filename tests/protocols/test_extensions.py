@@ -115,3 +115,23 @@ def test_log_chunks_from_servers_that_honour_the_offset_or_not() -> None:
     cut = "é".encode()  # a character cut between two chunks comes whole with the next one
     assert log_chunk(b"ab" + cut[:1], "0", 0) == ("ab", 2)
     assert log_chunk(cut + b"c", "2", 2) == ("éc", 5)
+
+
+def test_wes_logs_of_a_foreign_server_through_its_stderr_url(
+    mock: responses.RequestsMock,
+) -> None:
+    """The whole log each time (no offset support): the client skips what it had, and sends
+    no credentials to a host the URL names."""
+    log_url = "http://logs.example/run42/stderr.txt"
+    mock.add(
+        "GET",
+        "http://wes.test/ga4gh/wes/v1/runs/run42",
+        json={"run_id": "run42", "state": "RUNNING", "run_log": {"stderr": log_url}},
+    )
+    mock.add("GET", log_url, body=b"line 1\nline 2\n")
+    client = make_client("wes", "http://wes.test", FakeClock(), key="wes-bearer-token-xyz")
+    assert client.logs("run42") == ("line 1\nline 2\n", 14)
+    assert client.logs("run42", 7) == ("line 2\n", 14)
+    sent = [call.request for call in mock.calls if call.request.url.startswith(log_url)]
+    assert sent and all("Authorization" not in request.headers for request in sent)
+    assert len([c for c in mock.calls if c.request.url.endswith("/runs/run42")]) == 1
