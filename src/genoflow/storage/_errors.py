@@ -18,6 +18,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from genoflow.backoff import TRANSIENT_STATUSES
 from genoflow.errors import (
     AuthError,
     ConfigError,
@@ -31,7 +32,6 @@ from genoflow.errors import (
 from genoflow.redact import redact
 from genoflow.storage.base import REHYDRATE_HINT, LockHeldError
 
-TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _AUTH_CODES = frozenset(
     {
         "AuthenticationFailed",

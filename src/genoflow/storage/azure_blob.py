@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import random
+import http.client
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -22,10 +21,13 @@ from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
+    HttpResponseError,
     ResourceExistsError,
     ResourceNotFoundError,
 )
+from azure.core.pipeline.policies import HTTPPolicy
 from azure.core.pipeline.transport import RequestsTransport
+from azure.core.rest import HttpRequest
 from azure.storage.blob import (
     BlobBlock,
     BlobClient,
@@ -36,24 +38,24 @@ from azure.storage.blob import (
     ContainerClient,
     ContainerSasPermissions,
     ContentSettings,
-    ExponentialRetry,
     RehydratePriority,
     StandardBlobTier,
     generate_blob_sas,
     generate_container_sas,
 )
 
-from genoflow.backoff import retry_after_seconds
+from genoflow.backoff import SYSTEM_CLOCK, TRANSIENT_STATUSES, Clock, Retrier, retry_after_seconds
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import (
     ConfigError,
     GenoflowError,
+    IntegrityError,
     NotFoundError,
     UnavailableError,
     UsageError,
 )
 from genoflow.redact import register_secret
-from genoflow.storage._errors import TRANSIENT_STATUSES, mapped
+from genoflow.storage._errors import mapped
 from genoflow.storage.base import (
     REHYDRATE_HINT,
     BatchFailure,
@@ -71,86 +73,64 @@ BATCH_LIMIT = 256  # sub-requests per Blob Batch request
 _SAS_CLOCK_SKEW = timedelta(minutes=5)
 
 
-class JitteredRetry(ExponentialRetry):  # type: ignore[misc]
-    """The storage SDK's retry with ``storage.retry``'s attempts and delays, "equal jitter"
-    (half fixed, half random), Retry-After honoured, and 429 retried as well.
+class GenoflowRetry(HTTPPolicy):  # type: ignore[type-arg]
+    """Every storage request retried by :class:`genoflow.backoff.Retrier` under
+    ``storage.retry``: transient statuses (429 too) and network faults, Retry-After honoured.
 
-    The SDK's own policy neither retries 429 nor reads Retry-After; its bookkeeping
-    (``configure_retries``, ``increment``: counters, body rewind, hosts) is reused as is.
+    Replaces the SDK's policy, which neither retries 429 nor reads Retry-After. A request sent
+    with ``retry_total=0`` is tried once: the ranged download retries those itself, resuming
+    mid-body, under one budget per range.
     """
 
-    def __init__(self, retry: RetryConfig) -> None:
-        retries = retry.attempts - 1
-        super().__init__(
-            initial_backoff=retry.initial_delay,  # type: ignore[arg-type]
-            increment_base=2,
-            retry_total=retries,
-            random_jitter_range=0,
-            retry_connect=retries,
-            retry_read=retries,
-            retry_status=retries,
-        )
+    def __init__(self, retry: RetryConfig, clock: Clock = SYSTEM_CLOCK) -> None:
+        super().__init__()
         self.config = retry
-
-    def get_backoff_time(self, settings: dict[str, Any]) -> float:
-        history = settings["history"]
-        response = history[-1].http_response if history else None
-        retry_after = retry_after_seconds(response.headers.get("Retry-After")) if response else None
-        if retry_after is not None:
-            return retry_after
-        return jittered(self.config, max(1, settings["count"]))
+        self.clock = clock
 
     def send(self, request: Any) -> Any:
-        settings = self.configure_retries(request)
-        deadline = time.monotonic() + self.config.total_seconds
+        options = request.context.options
+        once = options.pop("retry_total", None) == 0
+        for key in _SDK_RETRY_OPTIONS:  # meant for the SDK's policy: never for the transport
+            options.pop(key, None)
+        retrier = Retrier(self.config, self.clock)
+        rewind = _body_rewinder(request.http_request)
         while True:
             try:
                 response = self.next.send(request)
             except ClientAuthenticationError:
                 raise
-            except AzureError as err:
-                if not self._again(settings, request, deadline, error=err):
+            except AzureError:
+                if once or not retrier.wait():
                     raise
+                rewind()
                 continue
-            status = response.http_response.status_code
-            if status not in TRANSIENT_STATUSES or not self._again(
-                settings, request, deadline, response=response.http_response
-            ):
-                break
-        if settings["history"]:
-            response.context["history"] = settings["history"]
-        response.http_response.location_mode = settings["mode"]
-        return response
-
-    def _again(
-        self,
-        settings: dict[str, Any],
-        request: Any,
-        deadline: float,
-        response: Any = None,
-        error: AzureError | None = None,
-    ) -> bool:
-        if not self.increment(
-            settings, request=request.http_request, response=response, error=error
-        ):
-            return False
-        delay = self.get_backoff_time(settings)
-        if time.monotonic() + delay > deadline:
-            return False
-        request.context.transport.sleep(delay)
-        return True
+            http_response = response.http_response
+            status = http_response.status_code
+            retry_after = retry_after_seconds(http_response.headers.get("Retry-After"))
+            if once or status not in TRANSIENT_STATUSES or not retrier.wait(retry_after):
+                http_response.location_mode = "primary"  # what the SDK's deserializers read
+                return response
+            rewind()
 
 
-def jittered(retry: RetryConfig, attempt: int) -> float:
-    """The wait before retry number ``attempt`` (1-based): exponential, capped, equal jitter."""
-    ceiling = float(min(retry.max_delay, retry.initial_delay * 2 ** (attempt - 1)))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
+_SDK_RETRY_OPTIONS = (
+    "retry_connect",
+    "retry_read",
+    "retry_status",
+    "retry_to_secondary",
+    "location_mode",
+    "hosts",
+    "retry_hook",
+)
 
 
-def backoff_delays(retry: RetryConfig) -> Iterator[float]:
-    """The waits between tries of a whole operation we retry ourselves (batch sub-requests)."""
-    for attempt in range(1, retry.attempts):
-        yield jittered(retry, attempt)
+def _body_rewinder(http_request: Any) -> Callable[[], None]:
+    """Put a stream body back where it was, so that a retried request sends it whole."""
+    body = getattr(http_request, "body", None)
+    if body is None or not hasattr(body, "seek"):
+        return lambda: None
+    position = body.tell()
+    return lambda: body.seek(position)
 
 
 def make_transport(
@@ -250,6 +230,7 @@ class AzureBlobStore(BlobStore):
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()  # HTTP requests sent, by "METHOD comp"
         self.batch_requests = 0
+        self.clock = SYSTEM_CLOCK
 
     # --- plumbing ------------------------------------------------------------------------------
     def count_request(self, request: Any) -> None:
@@ -377,12 +358,13 @@ class AzureBlobStore(BlobStore):
         names: list[str],
         send: Callable[[Sequence[str]], list[Any]],
         ok: tuple[int, ...],
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> list[BatchFailure]:
         """Send ``names`` in batches of 256; retry sub-requests that failed transiently."""
         failures: dict[str, BatchFailure] = {}
         pending = names
-        delays = backoff_delays(self.retry)
+        clock = Clock(self.clock.monotonic, sleep) if sleep else self.clock
+        retrier = Retrier(self.retry, clock)
         answered = False  # once a batch was answered, a later error must not hide its results
         while pending:
             retry_next: list[str] = []
@@ -412,10 +394,8 @@ class AzureBlobStore(BlobStore):
                     )
                     if status in TRANSIENT_STATUSES:
                         retry_next.append(name)
-            delay = next(delays, None) if retry_next else None
-            if delay is None:
+            if not retry_next or not retrier.wait():
                 break
-            sleep(delay)
             pending = retry_next
         return list(failures.values())
 
@@ -594,6 +574,111 @@ class AzureBlobStore(BlobStore):
                 hint=REHYDRATE_HINT.format(container=container, name=name),
             ) from exc
 
+    def read_range_into(
+        self, container: str, name: str, offset: int, buffer: memoryview, etag: str | None = None
+    ) -> None:
+        """One GET per range, its body read straight into ``buffer`` (no copies); a body cut
+        midway is asked for again from where it stopped, all within ``storage.retry``."""
+        blob = self._blob(container, name)
+        what = f"downloading {container}/{name}"
+        retrier = Retrier(self.retry, self.clock)
+        got = 0
+        while got < len(buffer):
+            try:
+                got += self._get_into(blob, offset + got, buffer[got:], etag, what)
+                fault: _Retry | None = None if got == len(buffer) else _Retry(None, "body cut")
+            except _Retry as retry:
+                fault = retry
+            if fault is not None and not retrier.wait(fault.after):
+                raise UnavailableError(
+                    f"storage endpoint {self.account_url} unavailable while {what} after "
+                    f"{retrier.tries} tries: {fault.reason}",
+                    hint="check the network; storage.retry sets the retries",
+                )
+
+    def _get_into(
+        self, blob: BlobClient, offset: int, view: memoryview, etag: str | None, what: str
+    ) -> int:
+        """Bytes of one GET read into ``view`` (fewer when the body was cut); raises _Retry for
+        a transient answer or a fault before the body, a genoflow error for any other answer."""
+        headers = {
+            "x-ms-range": f"bytes={offset}-{offset + len(view) - 1}",
+            "x-ms-version": self._service.api_version,
+            **({"If-Match": etag} if etag else {}),
+        }
+        try:
+            with self._mapped(what):
+                response = blob._pipeline.run(  # the client's own auth, hooks and transport
+                    HttpRequest("GET", blob.url, headers=headers), stream=True, retry_total=0
+                ).http_response
+        except UnavailableError as exc:
+            raise _Retry(None, exc.message) from exc
+        status = response.status_code
+        if status in TRANSIENT_STATUSES:
+            response.close()
+            raise _Retry(retry_after_seconds(response.headers.get("Retry-After")), str(status))
+        if status not in (200, 206):
+            self._answer_error(response, what, blob)
+        if int(response.headers.get("Content-Length", -1)) != len(view):
+            response.close()
+            raise IntegrityError(f"{what}: the answer at offset {offset} has the wrong length")
+        return _read_body(response, view)
+
+    def _answer_error(self, response: Any, what: str, blob: BlobClient) -> None:
+        response.read()
+        error = _AnswerError(response.status_code, response.reason, response.headers)
+        try:
+            with self._mapped(what):
+                raise error
+        except UsageError as exc:
+            if error.code != "BlobArchived":
+                raise
+            raise UsageError(
+                f"cannot download {blob.container_name}/{blob.blob_name}: "
+                "the blob is in the Archive tier",
+                hint=REHYDRATE_HINT.format(container=blob.container_name, name=blob.blob_name),
+            ) from exc
+
+
+class _AnswerError(HttpResponseError):
+    """A non-2xx answer to a range GET, in the shape ``_errors.translate`` reads."""
+
+    def __init__(self, status: int, reason: str, headers: Mapping[str, str]) -> None:
+        super().__init__(message=f"{status} {reason}")
+        self.status_code = status
+        self.code = headers.get("x-ms-error-code")
+        self.error_code = self.code
+
+
+class _Retry(Exception):
+    """A range read worth another try (``after``: the server's Retry-After, if any)."""
+
+    def __init__(self, after: float | None, reason: str) -> None:
+        super().__init__(reason)
+        self.after = after
+        self.reason = reason
+
+
+def _read_body(response: Any, view: memoryview) -> int:
+    """Read the body into ``view`` from the socket (urllib3's readinto would copy it once
+    more); the connection goes back to the pool only when the body was read whole."""
+    raw = response.internal_response.raw
+    source = getattr(raw, "_fp", None) or raw
+    got = 0
+    try:
+        while got < len(view):
+            count = source.readinto(view[got:])
+            if not count:
+                break
+            got += count
+    except (OSError, http.client.HTTPException):
+        pass  # cut midway: the caller asks for the rest
+    if got == len(view):
+        raw.release_conn()
+    else:
+        response.internal_response.close()
+    return got
+
 
 # --- factories ---------------------------------------------------------------------------------
 def client_options(
@@ -607,7 +692,7 @@ def client_options(
     connect, read = timeouts or (20.0, 120.0)
     options: dict[str, Any] = {
         "transport": make_transport(concurrency + 4, connect, read),
-        "retry_policy": JitteredRetry(retry),
+        "retry_policy": GenoflowRetry(retry),
         "raw_request_hook": hook,
     }
     if api_version:

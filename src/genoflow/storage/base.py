@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 
-from genoflow.errors import ServiceError
+from genoflow.errors import IntegrityError, ServiceError
 
 TIERS = ("Hot", "Cool", "Cold", "Archive")
 
@@ -271,6 +271,21 @@ class BlobStore(abc.ABC):
         self, container: str, name: str, offset: int, length: int, etag: str | None = None
     ) -> bytes:
         """``length`` bytes of the blob from ``offset``; with ``etag``, fails if it changed."""
+
+    def read_range_into(
+        self, container: str, name: str, offset: int, buffer: memoryview, etag: str | None = None
+    ) -> None:
+        """Fill ``buffer`` with the blob's bytes from ``offset`` (with ``etag``: that version).
+
+        Implementations write straight into ``buffer`` and retry a body cut midway from where it
+        stopped, within ``storage.retry``; this default copies :meth:`read_range`'s answer.
+        """
+        data = self.read_range(container, name, offset, len(buffer), etag=etag)
+        if len(data) != len(buffer):
+            raise IntegrityError(
+                f"short read of {container}/{name} at {offset}: {len(data)} of {len(buffer)} bytes"
+            )
+        buffer[:] = data
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections (optional)."""
