@@ -1,11 +1,14 @@
 """Resumable, verified, parallel download of one blob.
 
-Ranges are fetched in parallel (each pinned to the blob's ETag, so a blob replaced mid-way fails
-instead of mixing versions) and written into ``NAME.part``; a journal ``NAME.part.log`` records
-the blob's ETag/size/chunk size and each chunk written, so a rerun after a kill fetches only the
-missing chunks. When all are there, the ``.part`` file is hashed and compared with the blob's
-Content-MD5 (when the blob has one), and only then renamed into place (atomic on one
-filesystem). A mismatch removes the ``.part`` file and fails with exit 8.
+Ranges are fetched in parallel, each pinned to the blob's ETag (a blob replaced mid-way fails
+instead of mixing versions), each body read straight into a per-thread buffer and written with
+``pwrite`` into ``NAME.part``, preallocated to the blob's size (so a full disk shows at the
+start, not midway). A journal ``NAME.part.log`` records the blob's ETag/size/range size and
+each range written, so a rerun after a kill (or a full disk) fetches only the missing ranges.
+The MD5 is computed by a helper thread as the ranges complete in order (from the page cache,
+while later ranges are still arriving), compared with the blob's Content-MD5 (when the blob
+has one), and only then is ``.part`` renamed into place. A mismatch removes the ``.part`` file
+and fails with exit 8.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from genoflow.errors import IntegrityError, UsageError
 from genoflow.storage.base import REHYDRATE_HINT, BlobInfo, BlobStore
 from genoflow.transfer.blocks import MIB, transfer_summary
 from genoflow.transfer.cancel import check_cancel
-from genoflow.transfer.upload import DEFAULT_CONCURRENCY, HASH_CHUNK, Progress, file_md5
+from genoflow.transfer.disk import DiskFullError, free_bytes, is_disk_full, preallocate
+from genoflow.transfer.names import check_blob_path
+from genoflow.transfer.upload import DEFAULT_CONCURRENCY, Progress, file_md5
 
-DEFAULT_CHUNK = 8 * MIB
+DEFAULT_CHUNK = 16 * MIB
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,11 @@ def download_blob(
     """Download ``container/name`` into ``dest`` (a directory or a file path), verified.
 
     ``cancel`` set from another thread stops it between chunks (:class:`TransferCancelled`);
-    once set, nothing is renamed into place.
+    once set, nothing is renamed into place. Too little disk space, before or during the
+    download, raises :class:`DiskFullError` (an ``OSError`` with ``ENOSPC``) and keeps what
+    was written for a rerun.
     """
+    check_blob_path(name)
     started = time.monotonic()
     info = store.get_blob(container, name)
     if info.archived:
@@ -81,42 +89,40 @@ def download_blob(
     check_cancel(cancel, f"downloading {container}/{name}")
     final = target_path(name, Path(dest))
     final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():
-        local = _existing_matches(final, info)
-        if local:
-            if progress:
-                progress(info.size)
-            return DownloadResult(
-                name,
-                container,
-                str(final),
-                info.size,
-                time.monotonic() - started,
-                local,
-                True,
-                skipped=True,
-            )
-        if not overwrite:
-            raise UsageError(
-                f"{final} exists and differs from {container}/{name}",
-                hint="remove it, pass --overwrite, or choose another -o",
-            )
+    skipped = _skip_or_refuse(final, info, overwrite)
+    if skipped is not None:
+        if progress:
+            progress(info.size)
+        seconds = time.monotonic() - started
+        return DownloadResult(name, container, str(final), info.size, seconds, skipped, True, True)
     job = _RangedDownload(store, info, final, chunk_size, progress, cancel)
-    fetched, reused = job.run(concurrency)
+    md5, fetched, reused = job.run(concurrency)
     check_cancel(cancel, f"downloading {container}/{name}")
-    md5 = _verify_and_place(job.part, job.journal, final, info)
+    _verify_and_place(job.part, job.journal, final, info, md5)
+    seconds = time.monotonic() - started
+    verified = info.md5 is not None
     return DownloadResult(
-        name,
-        container,
-        str(final),
-        info.size,
-        time.monotonic() - started,
-        md5,
-        info.md5 is not None,
-        False,
-        fetched,
-        reused,
+        name, container, str(final), info.size, seconds, md5, verified, False, fetched, reused
     )
+
+
+def _skip_or_refuse(final: Path, info: BlobInfo, overwrite: bool) -> str | None:
+    """The local MD5 when ``final`` already holds the blob; raises when it may not be replaced."""
+    where = f"{info.container}/{info.name}"
+    if final.is_dir():
+        raise UsageError(
+            f"{final} is a directory: cannot download {where} onto it",
+            hint="remove or rename the directory, or choose another -o",
+        )
+    if not final.exists():
+        return None
+    local = _existing_matches(final, info)
+    if local is None and not overwrite:
+        raise UsageError(
+            f"{final} exists and differs from {where}",
+            hint="remove it, pass --overwrite, or choose another -o",
+        )
+    return local
 
 
 def _existing_matches(path: Path, info: BlobInfo) -> str | None:
@@ -141,23 +147,70 @@ class _RangedDownload:
         self.part = final.with_name(final.name + ".part")
         self.journal = final.with_name(final.name + ".part.log")
         self._lock = threading.Lock()
+        self._buffers = threading.local()
+        self._failed = threading.Event()
+        self._count = -(-info.size // chunk_size)
+        self._missing = 0  # bytes of the ranges not written yet
 
-    def run(self, concurrency: int) -> tuple[int, int]:
-        chunks = -(-self.info.size // self.chunk_size)
+    def run(self, concurrency: int) -> tuple[str, int, int]:
+        """(MD5 hex of the whole file, ranges fetched, ranges reused from an earlier run)."""
         done = self._resume_state()
-        todo = [index for index in range(chunks) if index not in done]
+        todo = [index for index in range(self._count) if index not in done]
         if self.progress and done:
             self.progress(sum(self._length(index) for index in done))
-        mode = "r+b" if self.part.exists() and done else "w+b"
-        with self.part.open(mode) as part, self.journal.open("a") as journal:
-            part.truncate(self.info.size)
-            if not done:
-                journal.write(json.dumps(self._header()) + "\n")
-                journal.flush()
-            with ThreadPoolExecutor(max(1, concurrency)) as pool:
-                for _ in pool.map(lambda index: self._fetch(index, part, journal), todo):
-                    pass
-        return len(todo), len(done)
+        self._missing = sum(self._length(index) for index in todo)
+        fd = self._open_part(bool(done), self._missing)
+        try:
+            with self.journal.open("a") as journal:
+                if not done:
+                    journal.write(json.dumps(self._header()) + "\n")
+                    journal.flush()
+                hasher = _InOrderHasher(fd, self._count, self.chunk_size, self.info.size, done)
+                try:
+                    self._fetch_all(fd, journal, todo, hasher, concurrency)
+                except BaseException:
+                    hasher.abort()  # joined before the file is closed under it
+                    raise
+                md5 = hasher.result()
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return md5, len(todo), len(done)
+
+    def _open_part(self, resuming: bool, missing: int) -> int:
+        """The ``.part`` file, sized and (where the filesystem can) allocated up front."""
+        free = free_bytes(self.part.parent)
+        if free < missing:
+            raise DiskFullError(self.part, missing, free)
+        flags = os.O_RDWR | os.O_CREAT | (0 if resuming else os.O_TRUNC)
+        fd = os.open(self.part, flags, 0o644)
+        try:
+            os.ftruncate(fd, self.info.size)
+            preallocate(fd, self.info.size)
+        except OSError as exc:
+            os.close(fd)
+            if is_disk_full(exc):
+                raise DiskFullError(self.part, missing, free_bytes(self.part.parent)) from exc
+            raise
+        return fd
+
+    def _fetch_all(
+        self,
+        fd: int,
+        journal: IO[str],
+        todo: list[int],
+        hasher: _InOrderHasher,
+        concurrency: int,
+    ) -> None:
+        with ThreadPoolExecutor(max(1, concurrency)) as pool:
+            futures = [pool.submit(self._fetch, index, fd, journal, hasher) for index in todo]
+            try:
+                for future in futures:
+                    future.result()  # the first failure, in range order
+            except BaseException:
+                self._failed.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
 
     def _header(self) -> dict[str, Any]:
         return {"etag": self.info.etag, "size": self.info.size, "chunk": self.chunk_size}
@@ -177,34 +230,107 @@ class _RangedDownload:
     def _length(self, index: int) -> int:
         return min(self.chunk_size, self.info.size - index * self.chunk_size)
 
-    def _fetch(self, index: int, part: IO[bytes], journal: IO[str]) -> None:
-        offset = index * self.chunk_size
+    def _buffer(self) -> memoryview:
+        """This thread's range buffer: allocated once, reused for every range it fetches."""
+        buffer: memoryview | None = getattr(self._buffers, "view", None)
+        if buffer is None:
+            buffer = self._buffers.view = memoryview(bytearray(self.chunk_size))
+        return buffer
+
+    def _fetch(self, index: int, fd: int, journal: IO[str], hasher: _InOrderHasher) -> None:
+        if self._failed.is_set():
+            return
         check_cancel(self.cancel, f"downloading {self.info.container}/{self.info.name}")
-        data = self.store.read_range(
-            self.info.container, self.info.name, offset, self._length(index), etag=self.info.etag
+        offset, length = index * self.chunk_size, self._length(index)
+        view = self._buffer()[:length]
+        self.store.read_range_into(
+            self.info.container, self.info.name, offset, view, etag=self.info.etag
         )
-        if len(data) != self._length(index):
-            raise IntegrityError(
-                f"short read of {self.info.container}/{self.info.name} at "
-                f"{offset}: {len(data)} bytes"
-            )
+        self._write(fd, view, offset)
         with self._lock:
-            part.seek(offset)
-            part.write(data)
-            part.flush()
             journal.write(f"{index}\n")
             journal.flush()
+            self._missing -= length
+        hasher.completed(index)
         if self.progress:
-            self.progress(len(data))
+            self.progress(length)
+
+    def _write(self, fd: int, view: memoryview, offset: int) -> None:
+        written = 0
+        try:
+            while written < len(view):
+                written += os.pwrite(fd, view[written:], offset + written)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            with self._lock:
+                missing = self._missing
+            raise DiskFullError(self.part, missing, free_bytes(self.part.parent)) from exc
 
 
-def _verify_and_place(part: Path, journal: Path, final: Path, info: BlobInfo) -> str:
-    digest = hashlib.md5()
-    with part.open("rb") as stream:
-        while chunk := stream.read(HASH_CHUNK):
-            digest.update(chunk)
-        os.fsync(stream.fileno())
-    md5 = digest.hexdigest()
+class _InOrderHasher:
+    """Hashes the ``.part`` file range by range, in order, as the ranges are written.
+
+    Runs in its own thread (hashlib releases the GIL), a few ranges behind the downloads: the
+    bytes are still in the page cache, so this is a memory read, not a second pass over the disk.
+    """
+
+    def __init__(self, fd: int, count: int, chunk: int, size: int, done: set[int]) -> None:
+        self._fd, self._count, self._chunk, self._size = fd, count, chunk, size
+        self._ready = set(done)
+        self._next = 0
+        self._stopped = False
+        self._cond = threading.Condition()
+        self._digest = hashlib.md5()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="download-md5", daemon=True)
+        self._thread.start()
+
+    def completed(self, index: int) -> None:
+        with self._cond:
+            self._ready.add(index)
+            self._cond.notify()
+
+    def abort(self) -> None:
+        """Stop now (the download failed) and wait for the thread to end."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join()
+
+    def result(self) -> str:
+        """The MD5 hex once every range is in (call after the last range completed)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._next != self._count:
+            raise IntegrityError("the download ended before every range was hashed")
+        return self._digest.hexdigest()
+
+    def _run(self) -> None:
+        buffer = memoryview(bytearray(min(self._chunk, max(self._size, 1))))
+        try:
+            while self._wait_for_next() and not self._stopped:
+                offset = self._next * self._chunk
+                length = min(self._chunk, self._size - offset)
+                read = os.preadv(self._fd, [buffer[:length]], offset)
+                if read != length:
+                    raise IntegrityError(f"short read of the partial file at {offset}")
+                self._digest.update(buffer[:length])
+                self._next += 1
+        except BaseException as exc:  # re-raised by result() in the caller's thread
+            self._error = exc
+
+    def _wait_for_next(self) -> bool:
+        with self._cond:
+            while self._next < self._count and self._next not in self._ready:
+                if self._stopped:
+                    return False
+                self._cond.wait()
+            return self._next < self._count
+
+
+def _verify_and_place(part: Path, journal: Path, final: Path, info: BlobInfo, md5: str) -> None:
     if info.md5 and md5 != info.md5:
         part.unlink(missing_ok=True)
         journal.unlink(missing_ok=True)
@@ -215,4 +341,3 @@ def _verify_and_place(part: Path, journal: Path, final: Path, info: BlobInfo) ->
         )
     os.replace(part, final)
     journal.unlink(missing_ok=True)
-    return md5
