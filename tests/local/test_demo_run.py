@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from genoflow.local import LocalStack
+from tests.harness import ROOT
 from tests.local.test_stack import cli
 
 pytestmark = [pytest.mark.azurite, pytest.mark.pipeline, pytest.mark.slow]
@@ -59,5 +60,37 @@ def test_demo_runs_twice_and_scores_against_the_truth(tmp_path: Path) -> None:
         assert f"run id          {summary['run']}" in text.stdout
         assert "recall precision" in text.stdout and "genoflow local down" in text.stdout
         assert cli(tmp_path, "local", "status").returncode == 0
+
+        # A failing step keeps its own exit code: a local file in fetch's way is a usage error.
+        vcf = Path(summary["vcf"])
+        good = vcf.read_bytes()
+        vcf.write_bytes(b"not the run's VCF\n")
+        blocked = cli(tmp_path, "demo", "run")
+        assert blocked.returncode == 2, blocked.stderr
+        assert "'genoflow fetch' exited 2" in blocked.stderr
+        assert vcf.read_bytes() == b"not the run's VCF\n"  # refused, not overwritten
+        vcf.write_bytes(good)
+
+        # --force (what 'make demo DEMO_ARGS=--force' runs): a new run, in its own folder.
+        forced = cli(tmp_path, "--json", "demo", "run", "--force")
+        assert forced.returncode == 0, forced.stderr
+        new = json.loads(forced.stdout)
+        assert new["existing"] is False and new["run"] != summary["run"]
+        assert new["state"] == "succeeded" and new["snv"]["recall"] > 0.95
+        assert Path(new["vcf"]).parent != vcf.parent and vcf.read_bytes() == good
     finally:
         LocalStack(tmp_path / ".genoflow", tmp_path / "genoflow.yaml").down()
+
+
+def test_make_demo_passes_its_arguments_to_demo_run() -> None:
+    """`make demo DEMO_ARGS=--force` is `genoflow demo run --force` (tested above)."""
+    import subprocess
+
+    dry = subprocess.run(
+        ["make", "-n", "demo", "DEMO_ARGS=--force"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "-m genoflow demo run --force" in dry.stdout

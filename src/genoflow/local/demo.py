@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genoflow.errors import ExitCode, GenoflowError, RunFailedError, UnavailableError
+from genoflow.errors import ExitCode, GenoflowError, UnavailableError
 from genoflow.local.stack import DEMO_REFERENCE, LocalStack
 
 if TYPE_CHECKING:
@@ -235,9 +235,10 @@ def _submit(cli: Cli, data: DemoData, force: bool) -> tuple[dict[str, Any], bool
         raise _step_error("submit", code, stderr)
     run = finished[0] if finished else submitted["run"]
     if code != ExitCode.OK:
-        raise RunFailedError(
+        raise StepFailedError(
             f"run {run['id']} ended {run['state']}: {run.get('message') or ''}",
-            hint=f"see 'genoflow status {run['id']}' and the server log",
+            code,
+            hint=f"read its log with 'genoflow logs {run['id']}'",
         )
     return run, bool(submitted.get("existing"))
 
@@ -269,8 +270,17 @@ def _tier_plan(cli: Cli) -> tuple[dict[str, Any] | None, str | None]:
     return plans, None
 
 
+class StepFailedError(GenoflowError):
+    """A demo step failed: the demo exits with that step's own exit code."""
+
+    def __init__(self, message: str, code: int, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        known = code in ExitCode._value2member_map_ and code != ExitCode.OK
+        self.exit_code = ExitCode(code) if known else ExitCode.INTERNAL
+
+
 def _step_error(step: str, code: int, stderr: str) -> GenoflowError:
-    return UnavailableError(f"'genoflow {step}' exited {code}: {_last_line(stderr)}")
+    return StepFailedError(f"'genoflow {step}' exited {code}: {_last_line(stderr)}", code)
 
 
 def _last_line(text: str) -> str:
