@@ -48,10 +48,21 @@ def _final_run(documents: list[object]) -> dict[str, object]:
     return run
 
 
+def output_name(azurite: Azurite, container: str, sample: str, suffix: str) -> str:
+    """The one output blob named ``<sample><suffix>``, in the container root (``-of``) or in
+    the run's own folder (``<sample>/<key>/``, submit's default layout)."""
+    wanted = f"{sample}{suffix}"
+    found = [
+        b.name for b in _store(azurite).list_blobs(container) if b.name.split("/")[-1] == wanted
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def _check_outputs(azurite: Azurite, container: str, demo: DemoData, tmp_path: Path) -> None:
     store = _store(azurite)
     names = {blob.name for blob in store.list_blobs(container)}
-    base = demo.sample
+    base = output_name(azurite, container, demo.sample, ".bam").removesuffix(".bam")
     assert {f"{base}.bam", f"{base}.bam.bai", f"{base}.vcf", f"{base}.logs.zip"} <= names
     local = {}
     for suffix in ("bam", "bam.bai", "vcf"):
@@ -115,7 +126,7 @@ def test_fetch_tier_plan_apply_and_cost_against_the_live_server(
     run_id = str(_final_run(documents)["id"])
     fetched = run_cli_subprocess(["fetch", run_id, "-o", str(tmp_path / "out"), "--json"], env=env)
     assert fetched.returncode == 0, fetched.stderr
-    assert (tmp_path / "out" / f"{demo_data.sample}.bam").is_file()
+    assert list((tmp_path / "out").rglob(f"{demo_data.sample}.bam"))
     later = (datetime.now(timezone.utc) + timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan = run_cli_subprocess(["tier", "plan", "--as-of", later, "--json"], env=env)
     assert plan.returncode == 0, plan.stderr
@@ -137,9 +148,10 @@ def test_fetch_tier_plan_apply_and_cost_against_the_live_server(
     )
     applied = run_cli_subprocess(["tier", "apply", "--policy", str(policy)], env=env)
     assert applied.returncode == 0, applied.stderr
-    store = _store(azurite)
-    assert store.get_blob(f"{unique_name}-out", f"{demo_data.sample}.bam").tier == "Cool"
-    assert store.get_blob(f"{unique_name}-out", f"{demo_data.sample}.vcf").tier == "Hot"
+    store, out = _store(azurite), f"{unique_name}-out"
+    bam, vcf = (output_name(azurite, out, demo_data.sample, s) for s in (".bam", ".vcf"))
+    assert store.get_blob(out, bam).tier == "Cool"
+    assert store.get_blob(out, vcf).tier == "Hot"
     cost = run_cli_subprocess(["cost", "--json"], env=env)
     assert cost.returncode == 0, cost.stderr
     assert json.loads(cost.stdout)

@@ -16,7 +16,7 @@ from genoflow.demo import DemoData, simulate
 from genoflow.server.engine import group_members
 from tests.harness import AZURITE_KEY, Azurite, run_cli, run_cli_subprocess
 from tests.server.conftest import API_KEY, SECOND_KEY, LiveServer, make_server
-from tests.server.test_e2e import _store
+from tests.server.test_e2e import _store, output_name
 
 pytestmark = [pytest.mark.azurite, pytest.mark.pipeline, pytest.mark.slow]
 
@@ -138,8 +138,7 @@ def test_server_killed_mid_run_recovers(
     if run["state"] == "failed":
         assert "restart" in str(run["message"])
     else:
-        names = {blob.name for blob in _store(azurite).list_blobs(f"{unique_name}-out")}
-        assert f"{slow_demo.sample}.bam" in names
+        assert output_name(azurite, f"{unique_name}-out", slow_demo.sample, ".bam")
     assert "re-queued after a server restart" in server.log_text()
 
 
@@ -305,10 +304,14 @@ def test_existing_output_without_overwrite_fails(
     store.ensure_container(out)
     upload_file(store, demo_data.reference, out, f"{demo_data.sample}.bam")
     args = ["submit", "-b1", str(demo_data.fastq_r1), "-b2", str(demo_data.fastq_r2), "--json"]
-    refused = run_cli_subprocess(args, env=env)
+    # -of keeps its msgen meaning: the outputs are <base>.* in the container root
+    refused = run_cli_subprocess([*args, "-of", demo_data.sample], env=env)
     assert refused.returncode == 2 and "already exist" in refused.stderr, refused.stderr
 
-    names = (demo_data.fastq_r1.name, demo_data.fastq_r2.name)  # uploaded by the CLI above
+    store.ensure_container(inp)
+    names = (demo_data.fastq_r1.name, demo_data.fastq_r2.name)
+    for path in (demo_data.fastq_r1, demo_data.fastq_r2):
+        upload_file(store, path, inp, path.name)
     request = SubmitRequest(
         sample=demo_data.sample,
         kind=InputKind.FASTQ,

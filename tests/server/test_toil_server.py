@@ -14,7 +14,7 @@ from genoflow.pipelines import TOIL_REQUIREMENT
 from genoflow.transfer import download_blob
 from tests.harness import Azurite
 from tests.server.conftest import make_server
-from tests.server.test_e2e import _env, _final_run, _store, _submit
+from tests.server.test_e2e import _env, _final_run, _store, _submit, output_name
 
 pytestmark = [
     pytest.mark.azurite,
@@ -52,9 +52,9 @@ def _run_on(engine: str, tmp_path: Path, azurite: Azurite, demo: DemoData, name:
         assert _final_run(documents)["state"] == "succeeded"
     finally:
         server.stop()
-    return download_blob(
-        _store(azurite), f"{name}{engine[:2]}-out", f"{demo.sample}.vcf", tmp_path / f"{engine}-out"
-    ).path
+    out = f"{name}{engine[:2]}-out"
+    vcf = output_name(azurite, out, demo.sample, ".vcf")
+    return Path(download_blob(_store(azurite), out, vcf, tmp_path / f"{engine}-out").path)
 
 
 def test_toil_engine_calls_the_same_variants(
