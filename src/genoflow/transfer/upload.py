@@ -42,6 +42,8 @@ from genoflow.transfer.blocks import (
     transfer_summary,
 )
 from genoflow.transfer.cancel import check_cancel
+from genoflow.transfer.gzcheck import GzipStreamCheck
+from genoflow.transfer.names import check_blob_name
 
 Progress = Callable[[int], None]
 DEFAULT_CONCURRENCY = 8
@@ -96,15 +98,19 @@ def upload_file(
     progress: Progress | None = None,
     restart: bool = False,
     cancel: threading.Event | None = None,
+    check_gzip: bool = False,
 ) -> UploadResult:
     """Upload ``path`` to ``container/blob_name``; resumes an interrupted upload of it.
 
     Skips (``skipped=True``) when the blob exists with the same size and MD5; refuses to replace a
     different blob unless ``overwrite``. ``restart`` ignores blocks staged by an earlier attempt.
     ``cancel`` set from another thread stops it between blocks (:class:`TransferCancelled`);
-    once set, the blob is never committed.
+    once set, the blob is never committed. ``check_gzip`` (for a ``.gz`` or ``.bam`` file:
+    see :func:`needs_gzip_check`) inflates the whole gzip stream in the same read pass: a
+    truncated or corrupt file fails with IntegrityError before the commit.
     """
     path = Path(path)
+    check_blob_name(blob_name)
     started = time.monotonic()
     size = path.stat().st_size
     chosen = choose_block_size(size, block_size)
@@ -131,7 +137,9 @@ def upload_file(
                 hint="pass --overwrite to replace it, or choose another --prefix",
             )
     staged = {} if restart else _staged_md5s(store, container, blob_name, chosen)
-    job = _BlockUpload(store, container, blob_name, chosen, concurrency, staged, progress, cancel)
+    job = _BlockUpload(
+        store, container, blob_name, chosen, concurrency, staged, progress, cancel, check_gzip
+    )
     ids, digest = job.run(path, size)
     check_cancel(cancel, f"uploading {container}/{blob_name}")
     _commit_verified(store, container, blob_name, ids, digest, size, tier, metadata, tags)
@@ -183,9 +191,11 @@ class _BlockUpload:
         staged: Mapping[int, tuple[str, int]],
         progress: Progress | None,
         cancel: threading.Event | None = None,
+        check_gzip: bool = False,
     ) -> None:
         self.store, self.container, self.name = store, container, name
         self.cancel = cancel
+        self.check_gzip = check_gzip
         self.block_size = block_size
         self.concurrency = max(1, concurrency)
         self.staged = staged
@@ -202,6 +212,7 @@ class _BlockUpload:
         whole = hashlib.md5()
         ids: list[str] = []
         futures: list[Future[None]] = []
+        gzip = GzipStreamCheck(path) if self.check_gzip else None
         with path.open("rb") as stream, ThreadPoolExecutor(self.concurrency) as pool:
             try:
                 for index in range(block_count(size, self.block_size)):
@@ -209,19 +220,34 @@ class _BlockUpload:
                     check_cancel(self.cancel, f"uploading {self.container}/{self.name}")
                     if self._failed.is_set():
                         break
-                    ids.append(self._next_block(stream, index, whole, pool, futures))
+                    ids.append(self._next_block(stream, index, whole, pool, futures, gzip))
             except BaseException:
                 self._failed.set()
+                if gzip is not None:
+                    gzip.abort()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-            for future in futures:
-                future.result()  # re-raises the first failure of a block
+            self._finish(futures, gzip, pool)
         if _fingerprint(path) != before or len(ids) != block_count(size, self.block_size):
             raise IntegrityError(
                 f"{path} changed while it was being uploaded; nothing was committed",
                 hint="upload it again once it is complete",
             )
         return ids, whole.digest()
+
+    def _finish(
+        self, futures: list[Future[None]], gzip: GzipStreamCheck | None, pool: ThreadPoolExecutor
+    ) -> None:
+        """Wait for the blocks in flight and the gzip check; the first failure is raised."""
+        try:
+            if gzip is not None:
+                gzip.finish()
+        except BaseException:
+            self._failed.set()  # the blocks not sent yet are not sent
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        for future in futures:
+            future.result()  # re-raises the first failure of a block
 
     def _next_block(
         self,
@@ -230,8 +256,11 @@ class _BlockUpload:
         whole: Any,
         pool: ThreadPoolExecutor,
         futures: list[Future[None]],
+        gzip: GzipStreamCheck | None,
     ) -> str:
         data = stream.read(self.block_size)
+        if gzip is not None:
+            gzip.feed(data)  # inflated in its own thread while this one hashes and sends
         whole.update(data)
         digest = hashlib.md5(data)
         this_id = block_id(index, self.block_size, digest.hexdigest())

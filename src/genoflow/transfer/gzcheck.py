@@ -1,0 +1,129 @@
+"""Whole-file gzip integrity, checked in the upload's single read pass.
+
+The upload reads each block once (for its MD5 and to send it); the same bytes are handed to a
+helper thread that inflates them with ``zlib`` (which releases the GIL), member after member
+(bgzip and BAM files are many gzip members), and throws the output away. zlib checks every
+member's CRC-32 and length, so at the end of the file the check knows whether the gzip stream
+is whole: a file cut short (the member still open), corrupt data or trailing bytes that are not
+gzip raise :class:`~genoflow.errors.IntegrityError` (exit 8) before anything is committed. A
+BAM must also end with BGZF's end-of-file block.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import zlib
+from pathlib import Path
+
+from genoflow.errors import IntegrityError
+
+GZIP_WBITS = 31  # gzip header and trailer
+_SLICE = 256 * 1024  # input fed at a time, so the tail zlib keeps back stays small
+_MAX_OUT = 4 * 1024 * 1024  # inflated bytes produced per call (bounds a "zip bomb")
+_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+_QUEUED = 4  # blocks waiting for the check at most: it slows the reader, not memory
+
+
+def needs_gzip_check(path: Path) -> bool:
+    """FASTQ.gz, BAM and any other ``.gz``: files whose gzip stream can be checked end to end."""
+    return path.name.endswith((".gz", ".bam"))
+
+
+class GzipStreamCheck:
+    """Feed it the file's bytes in order (:meth:`feed`), then :meth:`finish` (raises on error)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._bam = path.name.endswith(".bam")
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED)
+        self._inflate = zlib.decompressobj(GZIP_WBITS)
+        self._in_member = False  # bytes of a member seen, its end not yet
+        self._members = 0
+        self._offset = 0  # bytes checked so far
+        self._tail = b""  # the last bytes of the file (BGZF end-of-file block)
+        self._error: IntegrityError | None = None
+        self._aborted = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gzip-check", daemon=True)
+        self._thread.start()
+
+    def feed(self, data: bytes) -> None:
+        """Queue the next bytes; raises at once when the check already failed."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def finish(self) -> None:
+        """Wait for the check; IntegrityError unless the file was one whole gzip stream."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def abort(self) -> None:
+        """The upload failed: let the thread end without checking the rest."""
+        self._aborted.set()
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        self._queue.put_nowait(None)
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    def _run(self) -> None:
+        try:
+            while (data := self._queue.get()) is not None and not self._aborted.is_set():
+                self._check(memoryview(data))
+            if not self._aborted.is_set():
+                self._check_end()
+        except IntegrityError as exc:
+            self._error = exc
+
+    def _check(self, view: memoryview) -> None:
+        for start in range(0, len(view), _SLICE):
+            self._inflate_slice(view[start : start + _SLICE])
+        self._tail = (self._tail + bytes(view[-len(_BGZF_EOF) :]))[-len(_BGZF_EOF) :]
+
+    def _inflate_slice(self, data: memoryview | bytes) -> None:
+        while data:
+            try:
+                self._inflate.decompress(data, _MAX_OUT)
+            except zlib.error as exc:
+                raise self._corrupt(str(exc)) from None
+            self._in_member = True
+            if self._inflate.eof:
+                consumed = len(data) - len(self._inflate.unused_data)
+                self._offset += consumed
+                data = self._inflate.unused_data
+                self._members += 1
+                self._in_member = False
+                self._inflate = zlib.decompressobj(GZIP_WBITS)
+            else:
+                tail = self._inflate.unconsumed_tail
+                self._offset += len(data) - len(tail)
+                data = tail
+
+    def _check_end(self) -> None:
+        if self._in_member or self._members == 0:
+            raise IntegrityError(
+                f"{self.path}: the gzip stream is truncated (it ends inside a gzip member, "
+                f"after {self._offset} bytes); nothing was committed",
+                hint="the file is incomplete: copy or download it again, then upload it",
+            )
+        if self._bam and self._tail != _BGZF_EOF:
+            raise IntegrityError(
+                f"{self.path}: the BAM has no BGZF end-of-file block (truncated?); "
+                "nothing was committed",
+                hint="check it with 'samtools quickcheck'; regenerate or copy it again",
+            )
+
+    def _corrupt(self, problem: str) -> IntegrityError:
+        return IntegrityError(
+            f"{self.path}: corrupt gzip data near byte {self._offset} ({problem}); "
+            "nothing was committed",
+            hint="the file is damaged: copy or download it again, then upload it",
+        )
