@@ -53,6 +53,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def do_HEAD(self) -> None:
+        """check()'s container probes: 'no such blob' (the container exists); not counted."""
+        self.send_response(404)
+        self.send_header("x-ms-error-code", "BlobNotFound")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, *args: object) -> None:
         pass
 

@@ -10,6 +10,7 @@ a SAS token, or Azure AD through ``DefaultAzureCredential`` (``identity``).
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -101,9 +102,46 @@ def open_store(
 
     ``concurrency`` (default ``storage.max_concurrency``) sizes the connection pool.
     """
+    _check_keys(storage)
+    store = _open(storage, output, concurrency or storage.max_concurrency)
+    both = (storage.input_container, storage.output_container)
+    store.containers = (storage.output_container,) if output else both
+    return store
+
+
+def _check_keys(storage: StorageConfig) -> None:
+    """An account key that is not base64 is a setting to fix (exit 2), not a refusal (7)."""
+    keys = {
+        "storage.account_key": storage.account_key,
+        "storage.output_account_key": storage.output_account_key,
+        "storage.connection_string (AccountKey)": _connection_field(
+            storage.connection_string, "AccountKey"
+        ),
+    }
+    for key, value in keys.items():
+        if not value:
+            continue
+        try:
+            base64.b64decode(value, validate=True)
+        except ValueError:
+            raise ConfigError(
+                f"{key} is not a valid account key (not base64)",
+                hint="copy the key again from the portal or 'az storage account keys list': "
+                "88 characters ending in '=='",
+            ) from None
+
+
+def _connection_field(connection_string: str | None, name: str) -> str | None:
+    for part in (connection_string or "").split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == name.lower():
+            return value.strip()
+    return None
+
+
+def _open(storage: StorageConfig, output: bool, pool: int) -> AzureBlobStore:
     from genoflow.storage import azure_blob as az
 
-    pool = concurrency or storage.max_concurrency
     if (
         output
         and storage.output_account_name
@@ -125,6 +163,7 @@ def open_store(
             account_name="",
             credential=None,
             connection_string=storage.connection_string,
+            sas_token=_connection_field(storage.connection_string, "SharedAccessSignature"),
             **common,
         )
         store._account_key = getattr(store._service.credential, "account_key", None)
@@ -148,7 +187,11 @@ def open_store(
         if not storage.sas_token:
             raise ConfigError("storage.auth is sas but storage.sas_token is not set")
         return az.build_store(
-            url, account_name=name, credential=az.sas_credential(storage.sas_token), **common
+            url,
+            account_name=name,
+            credential=az.sas_credential(storage.sas_token),
+            sas_token=storage.sas_token,
+            **common,
         )
     return az.build_store(url, account_name=name, credential=az.default_identity(), **common)
 
@@ -235,6 +278,7 @@ def open_container_with_sas(
         account_name=_account_from_url(account_url),
         auth="sas",
         credential=az.sas_credential(token),
+        sas_token=token,
         retry=retry or RetryConfig(),
         concurrency=concurrency,
         scoped_container=container,

@@ -45,6 +45,26 @@ _AUTH_CODES = frozenset(
     }
 )
 _INTEGRITY_CODES = frozenset({"Md5Mismatch", "Crc64Mismatch", "InvalidMd5"})
+# Refusals of what was asked (a name, a range, a block list...): fix the input, not the network.
+_INPUT_CODES = frozenset(
+    {
+        "OutOfRangeInput",
+        "OutOfRangeQueryParameterValue",
+        "InvalidBlockList",
+        "InvalidBlobOrBlock",
+        "InvalidBlockId",
+        "InvalidInput",
+        "InvalidResourceName",
+        "InvalidUri",
+        "InvalidHeaderValue",
+        "InvalidQueryParameterValue",
+        "InvalidRange",
+        "InvalidBlobTier",
+        "InvalidMetadata",
+        "MetadataTooLarge",
+        "RequestBodyTooLarge",
+    }
+)
 _LEASE_CODES = frozenset(
     {
         "LeaseAlreadyPresent",
@@ -87,6 +107,11 @@ def translate(exc: Exception, *, account: str, endpoint: str, what: str) -> Geno
         )
     if code in _INTEGRITY_CODES:
         return IntegrityError(f"the service rejected corrupt data while {what}: {code}")
+    if code in _INPUT_CODES:
+        return UsageError(
+            f"storage refused the request as invalid while {what}: {code}: {detail}",
+            hint="check the names, sizes and options given (see docs/exit-codes.md)",
+        )
     if code in _LEASE_CODES:
         return LockHeldError(
             f"lease conflict while {what}: {code}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -44,9 +44,17 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
-from genoflow.backoff import SYSTEM_CLOCK, TRANSIENT_STATUSES, Clock, Retrier, retry_after_seconds
+from genoflow.backoff import (
+    SYSTEM_CLOCK,
+    TRANSIENT_STATUSES,
+    Clock,
+    Retrier,
+    retry_after_seconds,
+    transient_exception,
+)
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import (
+    AuthError,
     ConfigError,
     GenoflowError,
     IntegrityError,
@@ -68,8 +76,31 @@ from genoflow.storage.base import (
     merge_tags,
     sv_first,
 )
+from genoflow.storage.sas import SasScope, parse_sas
+
+
+class _ToGenoflowLogger(logging.Handler):
+    """Hands the SDK's log records to genoflow's logger tree, whose handler formats and redacts
+    them: without it Python's last-resort handler prints them bare ("Unable to stream ...")."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        target = logging.getLogger("genoflow.storage.sdk")
+        if target.isEnabledFor(record.levelno):
+            target.handle(record)
+
+
+def route_sdk_logs() -> None:
+    """Once per process: the "azure" loggers log through genoflow's (idempotent)."""
+    sdk = logging.getLogger("azure")
+    if not any(isinstance(handler, _ToGenoflowLogger) for handler in sdk.handlers):
+        sdk.addHandler(_ToGenoflowLogger())
+        sdk.propagate = False
+
+
+route_sdk_logs()
 
 BATCH_LIMIT = 256  # sub-requests per Blob Batch request
+_PROBE_BLOB = "genoflow-access-probe"  # never created: only read, to learn what the SAS may do
 _SAS_CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -217,8 +248,11 @@ class AzureBlobStore(BlobStore):
         account_key: str | None = None,
         token_credential: Any = None,
         scoped_container: str | None = None,
+        sas: SasScope | None = None,
     ) -> None:
         self._service = service
+        self.sas = sas
+        self.containers: tuple[str, ...] = ()  # the configured ones: what check() probes
         self.account_name = account_name
         self.account_url = account_url.rstrip("/")
         self.auth = auth
@@ -254,14 +288,56 @@ class AzureBlobStore(BlobStore):
 
     # --- account and containers ------------------------------------------------------------
     def check(self) -> str:
-        with self._mapped("checking access"):
-            if self._scoped_container:
-                self._container(self._scoped_container).exists()
-            else:
+        """Probe the account (when the credential may) and each configured container; say
+        which operations the credential permits."""
+        if self.sas is None or self.sas.may_read_account:
+            with self._mapped("checking access"):
                 self._service.get_account_information()
-        return f"storage account {self.account_name} at {self.account_url} (auth: {self.auth})"
+        containers = [c for c in (self._scoped_container, *self.containers) if c]
+        found = {name: self.container_access(name) for name in dict.fromkeys(containers)}
+        if found and self.sas is not None and set(found.values()) == {"refused"}:
+            raise AuthError(
+                f"storage account {self.account_name!r} refused the SAS for every configured "
+                f"container ({', '.join(found)})",
+                hint="check storage.sas_token: its container (sr=c), permissions and expiry",
+            )
+        where = "; ".join(f"container {name}: {state}" for name, state in found.items())
+        return (
+            f"storage account {self.account_name} at {self.account_url} (auth: {self.auth}); "
+            f"{self.permits()}" + (f"; {where}" if where else "")
+        )
+
+    def permits(self) -> str:
+        """What the credential allows, as far as genoflow can tell without trying."""
+        if self.sas is not None:
+            return self.sas.describe()
+        if self.auth == "identity":
+            return "Azure AD identity: what it may do depends on its role assignments"
+        return "shared key: every operation"
+
+    def container_access(self, container: str) -> str:
+        """ "exists", "missing" or "refused", from one read of a blob that does not exist
+        (the one probe a container SAS may answer: it may not read container properties)."""
+        try:
+            with self._mapped(f"checking container {container}"):
+                self._blob(container, _PROBE_BLOB).get_blob_properties()
+        except NotFoundError as exc:
+            return "missing" if "ContainerNotFound" in exc.message else "exists"
+        except AuthError:
+            return "refused"
+        return "exists"
 
     def ensure_container(self, container: str) -> None:
+        """Create the container only when it is missing, and only if the credential may."""
+        state = self.container_access(container)
+        if state != "missing":
+            return  # present, or a credential that cannot see it: the transfer will say
+        if self.sas is not None and not self.sas.may_create_containers:
+            raise UsageError(
+                f"container {container} does not exist in account {self.account_name}, and "
+                f"the SAS may not create it ({self.sas.resource} SAS)",
+                hint="ask for the container to be created, or check storage.input_container",
+            )
         with (
             self._mapped(f"creating container {container}"),
             contextlib.suppress(ResourceExistsError),
@@ -671,8 +747,10 @@ def _read_body(response: Any, view: memoryview) -> int:
             if not count:
                 break
             got += count
-    except (OSError, http.client.HTTPException):
-        pass  # cut midway: the caller asks for the rest
+    except Exception as exc:
+        if not transient_exception(exc):
+            raise
+        # cut midway: the caller asks for the rest
     if got == len(view):
         raw.release_conn()
     else:
@@ -724,6 +802,7 @@ def build_store(
     connection_string: str | None = None,
     scoped_container: str | None = None,
     timeouts: tuple[float, float] | None = None,
+    sas_token: str | None = None,
 ) -> AzureBlobStore:
     relay = _HookRelay()
     options = client_options(retry, concurrency, api_version, relay, timeouts)
@@ -746,6 +825,7 @@ def build_store(
         account_key=account_key,
         token_credential=token,
         scoped_container=scoped_container,
+        sas=parse_sas(sas_token) if sas_token else None,
     )
     relay.store = store
     return store
