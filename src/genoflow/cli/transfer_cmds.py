@@ -87,7 +87,7 @@ def upload(
     ),
 ) -> None:
     from genoflow.storage import open_store
-    from genoflow.transfer import check_input, upload_file
+    from genoflow.transfer import check_input, needs_gzip_check, upload_file
 
     state = state_of(ctx)
     settings = _settings(
@@ -118,6 +118,7 @@ def upload(
                 block_size=block_size,
                 progress=bar(name, path.stat().st_size),
                 restart=restart,
+                check_gzip=needs_gzip_check(path),
             )
             _report(state, result.as_dict())
 
@@ -140,7 +141,7 @@ def download(
     ),
 ) -> None:
     from genoflow.storage import open_store
-    from genoflow.transfer import download_blob
+    from genoflow.transfer import DiskFullError, NoSpaceError, check_blob_path, download_blob
 
     state = state_of(ctx)
     overrides: dict[str, tuple[Any, str]] = {}
@@ -148,6 +149,8 @@ def download(
         overrides["storage.output_container"] = (container, "--container")
     settings = _settings(state, concurrency=concurrency, extra=overrides)
     storage = settings.config.storage
+    for name in blobs:
+        check_blob_path(name)  # before any request: '..' would reach another container
     if output.exists() and not output.is_dir():
         raise UsageError(f"-o {output} is not a directory")
     output.mkdir(parents=True, exist_ok=True)
@@ -155,15 +158,18 @@ def download(
     infos = [store.get_blob(storage.output_container, name) for name in blobs]
     with _progress(state, sum(info.size for info in infos)) as bar:
         for info in infos:
-            result = download_blob(
-                store,
-                info.container,
-                info.name,
-                output,
-                concurrency=storage.max_concurrency,
-                overwrite=overwrite,
-                progress=bar(info.name, info.size),
-            )
+            try:
+                result = download_blob(
+                    store,
+                    info.container,
+                    info.name,
+                    output,
+                    concurrency=storage.max_concurrency,
+                    overwrite=overwrite,
+                    progress=bar(info.name, info.size),
+                )
+            except DiskFullError as exc:
+                raise NoSpaceError.of(exc) from exc
             _report(state, result.as_dict())
 
 
@@ -202,14 +208,16 @@ def _tier(value: str | None) -> str | None:
 
 
 def _blob_names(files: list[Path], prefix: str) -> list[str]:
-    folder = prefix.strip("/")
+    """Checked before any request: '.'/'..' or empty segments would reach another container."""
+    from genoflow.transfer import blob_name_for
+
     names = []
     for path in files:
         if not path.is_file():
             raise InputError(
                 f"{path}: no such file" if not path.exists() else f"{path}: not a regular file"
             )
-        names.append(f"{folder}/{path.name}" if folder else path.name)
+        names.append(blob_name_for(prefix, path.name))
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise UsageError(

@@ -136,6 +136,7 @@ def find_config_file(
     ):
         if candidate:
             path = Path(candidate).expanduser()
+            _refuse_directory(path, f"from {origin}")
             if not path.is_file():
                 raise ConfigError(
                     f"config file {path} (from {origin}) does not exist",
@@ -143,9 +144,20 @@ def find_config_file(
                 )
             return path
     for path in (cwd / LOCAL_CONFIG_NAME, user_config_path()):
+        _refuse_directory(path, "looked up by default")
         if path.is_file():
             return path
     return None
+
+
+def _refuse_directory(path: Path, origin: str) -> None:
+    """A directory where a config file belongs is a mistake to report, not to skip."""
+    if path.is_dir():
+        raise ConfigError(
+            f"config file {path} ({origin}) is a directory, not a file",
+            hint="point -f/--config or GENOFLOW_CONFIG at the YAML file inside it, "
+            "or rename the directory",
+        )
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
