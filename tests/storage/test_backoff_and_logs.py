@@ -1,0 +1,70 @@
+"""The one retry module on a fake clock, and the SDK's log lines routed through genoflow's."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import io
+import logging
+from dataclasses import dataclass
+
+from genoflow.backoff import Clock, Retrier, transient_exception
+from genoflow.config.schema import RetryConfig
+
+
+@dataclass
+class FakeTime:
+    now: float = 100.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def clock(self) -> Clock:
+        return Clock(monotonic=lambda: self.now, sleep=self.sleep)
+
+
+def test_retrier_spends_the_attempts_with_capped_equal_jitter() -> None:
+    time = FakeTime()
+    retrier = Retrier(RetryConfig(attempts=5, initial_delay=1, max_delay=3), time.clock())
+    waits = []
+    while True:
+        before = time.now
+        if not retrier.wait():
+            break
+        waits.append(time.now - before)
+    assert len(waits) == 4 and retrier.tries == 5
+    for ceiling, wait in zip((1, 2, 3, 3), waits, strict=True):
+        assert ceiling / 2 <= wait <= ceiling  # half fixed, half random, capped at max_delay
+
+
+def test_retrier_honours_retry_after_and_the_time_budget() -> None:
+    time = FakeTime()
+    settings = RetryConfig(attempts=10, initial_delay=0.01, total_seconds=30)
+    retrier = Retrier(settings, time.clock())
+    assert retrier.wait(retry_after=20) and time.now == 120.0
+    assert not retrier.wait(retry_after=20)  # 40 s would pass the 30 s budget
+    assert time.now == 120.0  # and it did not sleep
+
+
+def test_transient_faults_are_network_faults_only() -> None:
+    assert transient_exception(ConnectionResetError())
+    assert transient_exception(http.client.IncompleteRead(b""))
+    assert transient_exception(TimeoutError())
+    assert not transient_exception(ValueError("bad input"))
+    assert not transient_exception(PermissionError())
+
+
+def test_sdk_log_lines_go_through_genoflows_formatter_and_redactor() -> None:
+    from genoflow.cli.main import configure_logging
+    from genoflow.storage import azure_blob
+
+    azure_blob.route_sdk_logs()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        configure_logging(0, False)
+        logging.getLogger("azure.storage.blob._download").warning(
+            "Unable to stream download: http://h/c/b?sv=2024&sig=SECRETSIG"
+        )
+    text = err.getvalue()
+    assert text.startswith("WARNING azure.storage.blob._download: Unable to stream download")
+    assert "SECRETSIG" not in text and "sig=***" in text
