@@ -196,7 +196,10 @@ def test_hung_storage_fails_within_deadline_cancel_is_prompt_and_queue_moves(
     assert not (work / str(good)).exists()  # outputs committed: nothing kept locally
     assert (work / str(stuck) / "genoflow.log").is_file()  # failed: logs kept, inputs not
     assert not list((work / str(stuck)).glob("inputs/*"))
-    assert list(store.list_blobs(out)) == []  # nothing committed by the stuck runs
+    # no data output from the stuck runs: the cancelled one's logs.zip only (none after [105])
+    (diagnostics,) = store.list_blobs(out)
+    assert diagnostics.name == "cancelled.logs.zip"
+    assert diagnostics.metadata.get("genoflow_diagnostics") == "cancelled"
     assert "sig=" not in server.log_text().replace("sig=***", "")
 
 

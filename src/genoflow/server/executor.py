@@ -26,7 +26,12 @@ from genoflow.model.submission import InputKind, SubmitRequest
 from genoflow.redact import redact
 from genoflow.server import runlogs
 from genoflow.server.config import ServerConfig
-from genoflow.server.deadlines import RunCancelled, StorageBudget, StorageStep
+from genoflow.server.deadlines import (
+    CODE_STORAGE_DEADLINE,
+    RunCancelled,
+    StorageBudget,
+    StorageStep,
+)
 from genoflow.server.disk import (
     check_free_space,
     disk_full,
@@ -60,6 +65,9 @@ MAX_RETRY_SECONDS = 600.0
 # "cancelled"), so that a rerun replaces it and never an earlier run's real outputs.
 DIAGNOSTICS_KEY = "genoflow_diagnostics"
 DIAGNOSTICS_DEADLINE_SECONDS = 120.0
+# No logs.zip after these: [101] would put it beside another run's outputs; after [102] and
+# [105] the output storage is what failed (and must not see a commit after the run ended).
+NO_DIAGNOSTICS_CODES = frozenset({CODE_OUTPUT_EXISTS, CODE_OUTPUT_WRITE, CODE_STORAGE_DEADLINE})
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,7 @@ class RunExecutor:
             return dataclasses.replace(outcome, outputs=diagnostics)
         except RunFailure as failure:
             run_log.write(failure.message)  # the kept work dir says why
-            if failure.code != CODE_OUTPUT_EXISTS:  # never a zip beside another run's outputs
+            if failure.code not in NO_DIAGNOSTICS_CODES:
                 failure.outputs = self._diagnostics(request, workdir, run_log, "failed")
             raise
         finally:
