@@ -65,6 +65,9 @@ MAX_RETRY_SECONDS = 600.0
 # "cancelled"), so that a rerun replaces it and never an earlier run's real outputs.
 DIAGNOSTICS_KEY = "genoflow_diagnostics"
 DIAGNOSTICS_DEADLINE_SECONDS = 120.0
+# A cancelled run's zip gets little time: the user asked for the run to stop (cancel must take
+# effect within seconds even when the output storage hangs).
+CANCELLED_DIAGNOSTICS_SECONDS = 5.0
 # No logs.zip after these: [101] would put it beside another run's outputs; after [102] and
 # [105] the output storage is what failed (and must not see a commit after the run ended).
 NO_DIAGNOSTICS_CODES = frozenset({CODE_OUTPUT_EXISTS, CODE_OUTPUT_WRITE, CODE_STORAGE_DEADLINE})
@@ -479,7 +482,12 @@ class RunExecutor:
     ) -> RunOutput:
         outputs = self._output_container(request)
         # Its own short budget: a user's cancel must not stop the zip that says what happened.
-        budget = StorageBudget(threading.Event(), DIAGNOSTICS_DEADLINE_SECONDS)
+        seconds = (
+            CANCELLED_DIAGNOSTICS_SECONDS
+            if outcome == "cancelled"
+            else DIAGNOSTICS_DEADLINE_SECONDS
+        )
+        budget = StorageBudget(threading.Event(), seconds)
         if not request.options.overwrite:
             existing = budget.run(
                 self._output_step(request, f"checking for {name}"),
