@@ -253,10 +253,16 @@ class Bench:
         check = figures.best("genoflow up") / figures.best("genoflow up, no gzip check")
         print(f"ratio upload genoflow / AzCopy:    {up:5.2f}  (target >= 1.0)")
         print(f"ratio download genoflow / AzCopy:  {down:5.2f}  (target >= 1.0)")
-        print(f"upload with / without gzip check:  {check:5.2f}")
+        print(f"upload with / without gzip check:  {check:5.2f}  (inflater: {_inflater()})")
         print(f"genoflow peak RSS: {figures.peak_rss:.1f} MiB at {size_mib:.0f} MiB (<= 300)")
         loads = figures.loads
         print(f"load average (1 min) during the runs: {min(loads):.2f}-{max(loads):.2f}")
+
+
+def _inflater() -> str:
+    from genoflow.transfer.gzcheck import INFLATE
+
+    return str(INFLATE.__name__)
 
 
 def _load() -> str:

@@ -1,7 +1,8 @@
 """Whole-file gzip integrity, checked in the upload's single read pass.
 
 The upload reads each block once (for its MD5 and to send it); the same bytes are handed to a
-helper thread that inflates them with ``zlib`` (which releases the GIL), member after member
+helper thread that inflates them (ISA-L's inflate when the ``isal`` package is installed, else
+``zlib``; both release the GIL), member after member
 (bgzip and BAM files are many gzip members), and throws the output away. zlib checks every
 member's CRC-32 and length, so at the end of the file the check knows whether the gzip stream
 is whole: a file cut short (the member still open), corrupt data or trailing bytes that are not
@@ -11,18 +12,33 @@ BAM must also end with BGZF's end-of-file block.
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import queue
 import threading
 import zlib
 from pathlib import Path
+from types import ModuleType
 
 from genoflow.errors import IntegrityError
+
+
+def _inflater() -> ModuleType:
+    """ISA-L's inflate (package "isal", optional), ~3x zlib's speed, else zlib: the same API."""
+    try:
+        return importlib.import_module("isal.isal_zlib")
+    except ImportError:  # pragma: no cover - depends on the environment
+        return zlib
+
+
+INFLATE = _inflater()
+
 
 GZIP_WBITS = 31  # gzip header and trailer
 _SLICE = 256 * 1024  # input fed at a time, so the tail zlib keeps back stays small
 _MAX_OUT = 4 * 1024 * 1024  # inflated bytes produced per call (bounds a "zip bomb")
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-_QUEUED = 4  # blocks waiting for the check at most: it slows the reader, not memory
+_QUEUED = 4  # blocks waiting at most: a slow check slows the reader, never grows memory
 
 
 def needs_gzip_check(path: Path) -> bool:
@@ -30,14 +46,18 @@ def needs_gzip_check(path: Path) -> bool:
     return path.name.endswith((".gz", ".bam"))
 
 
-class GzipStreamCheck:
-    """Feed it the file's bytes in order (:meth:`feed`), then :meth:`finish` (raises on error)."""
+class StreamPass:
+    """The helper thread of an upload's read pass: the whole-file MD5 and, when ``gzip``, the
+    gzip check. Feed it the file's bytes in order (:meth:`feed`), then :meth:`finish` (the
+    MD5 digest; raises IntegrityError when the gzip stream is not whole)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, gzip: bool) -> None:
         self.path = path
+        self._gzip = gzip
+        self._md5 = hashlib.md5()
         self._bam = path.name.endswith(".bam")
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED)
-        self._inflate = zlib.decompressobj(GZIP_WBITS)
+        self._inflate = INFLATE.decompressobj(GZIP_WBITS)
         self._in_member = False  # bytes of a member seen, its end not yet
         self._members = 0
         self._offset = 0  # bytes checked so far
@@ -53,12 +73,13 @@ class GzipStreamCheck:
             raise self._error
         self._queue.put(data)
 
-    def finish(self) -> None:
-        """Wait for the check; IntegrityError unless the file was one whole gzip stream."""
+    def finish(self) -> bytes:
+        """The file's MD5, once all is hashed (and checked, raising if the check failed)."""
         self._queue.put(None)
         self._thread.join()
         if self._error is not None:
             raise self._error
+        return self._md5.digest()
 
     def abort(self) -> None:
         """The upload failed: let the thread end without checking the rest."""
@@ -77,8 +98,10 @@ class GzipStreamCheck:
     def _run(self) -> None:
         try:
             while (data := self._queue.get()) is not None and not self._aborted.is_set():
-                self._check(memoryview(data))
-            if not self._aborted.is_set():
+                self._md5.update(data)
+                if self._gzip:
+                    self._check(memoryview(data))
+            if self._gzip and not self._aborted.is_set():
                 self._check_end()
         except IntegrityError as exc:
             self._error = exc
@@ -92,7 +115,7 @@ class GzipStreamCheck:
         while data:
             try:
                 self._inflate.decompress(data, _MAX_OUT)
-            except zlib.error as exc:
+            except INFLATE.error as exc:
                 raise self._corrupt(str(exc)) from None
             self._in_member = True
             if self._inflate.eof:
@@ -101,7 +124,7 @@ class GzipStreamCheck:
                 data = self._inflate.unused_data
                 self._members += 1
                 self._in_member = False
-                self._inflate = zlib.decompressobj(GZIP_WBITS)
+                self._inflate = INFLATE.decompressobj(GZIP_WBITS)
             else:
                 tail = self._inflate.unconsumed_tail
                 self._offset += len(data) - len(tail)

@@ -42,7 +42,7 @@ from genoflow.transfer.blocks import (
     transfer_summary,
 )
 from genoflow.transfer.cancel import check_cancel
-from genoflow.transfer.gzcheck import GzipStreamCheck
+from genoflow.transfer.gzcheck import StreamPass
 from genoflow.transfer.names import check_blob_name
 
 Progress = Callable[[int], None]
@@ -209,10 +209,9 @@ class _BlockUpload:
 
     def run(self, path: Path, size: int) -> tuple[list[str], bytes]:
         before = _fingerprint(path)
-        whole = hashlib.md5()
         ids: list[str] = []
         futures: list[Future[None]] = []
-        gzip = GzipStreamCheck(path) if self.check_gzip else None
+        stream_pass = StreamPass(path, gzip=self.check_gzip)
         with path.open("rb") as stream, ThreadPoolExecutor(self.concurrency) as pool:
             try:
                 for index in range(block_count(size, self.block_size)):
@@ -220,48 +219,45 @@ class _BlockUpload:
                     check_cancel(self.cancel, f"uploading {self.container}/{self.name}")
                     if self._failed.is_set():
                         break
-                    ids.append(self._next_block(stream, index, whole, pool, futures, gzip))
+                    ids.append(self._next_block(stream, index, pool, futures, stream_pass))
             except BaseException:
                 self._failed.set()
-                if gzip is not None:
-                    gzip.abort()
+                stream_pass.abort()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-            self._finish(futures, gzip, pool)
+            digest = self._finish(futures, stream_pass, pool)
         if _fingerprint(path) != before or len(ids) != block_count(size, self.block_size):
             raise IntegrityError(
                 f"{path} changed while it was being uploaded; nothing was committed",
                 hint="upload it again once it is complete",
             )
-        return ids, whole.digest()
+        return ids, digest
 
     def _finish(
-        self, futures: list[Future[None]], gzip: GzipStreamCheck | None, pool: ThreadPoolExecutor
-    ) -> None:
-        """Wait for the blocks in flight and the gzip check; the first failure is raised."""
+        self, futures: list[Future[None]], stream_pass: StreamPass, pool: ThreadPoolExecutor
+    ) -> bytes:
+        """The file's MD5 once the blocks in flight and the read pass's thread are done; the
+        first failure (a block, the gzip check) is raised."""
         try:
-            if gzip is not None:
-                gzip.finish()
+            digest = stream_pass.finish()
         except BaseException:
             self._failed.set()  # the blocks not sent yet are not sent
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         for future in futures:
             future.result()  # re-raises the first failure of a block
+        return digest
 
     def _next_block(
         self,
         stream: BinaryIO,
         index: int,
-        whole: Any,
         pool: ThreadPoolExecutor,
         futures: list[Future[None]],
-        gzip: GzipStreamCheck | None,
+        stream_pass: StreamPass,
     ) -> str:
         data = stream.read(self.block_size)
-        if gzip is not None:
-            gzip.feed(data)  # inflated in its own thread while this one hashes and sends
-        whole.update(data)
+        stream_pass.feed(data)  # whole-file MD5 (and gzip check) in its thread, same bytes
         digest = hashlib.md5(data)
         this_id = block_id(index, self.block_size, digest.hexdigest())
         staged = self.staged.get(index)
