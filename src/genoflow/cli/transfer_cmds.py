@@ -25,10 +25,13 @@ Upload local FASTQ/BAM files to the input container: resumable, verified, parall
 
 Each FILE becomes the blob [PREFIX/]NAME. Before any byte is sent, every FILE is checked (a .gz
 must be gzip, FASTQ must start with FASTQ records, BAM must be BAM): a wrong file fails with
-exit 2. If an upload is interrupted (Ctrl-C, killed, network down), run the same command again:
-only the blocks not yet staged are sent. The whole-file MD5 is stored as the blob's Content-MD5
-and checked after the commit (exit 8 if anything does not match). A blob that already holds the
-same file (same size and MD5) is skipped; a different one is only replaced with --overwrite.
+exit 2, as does a --prefix or name with '.', '..' or empty segments. The whole gzip stream of a
+.gz or .bam is checked while it is read: a truncated or corrupt file fails with exit 8 and
+nothing is committed. If an upload is interrupted (Ctrl-C, killed, network down), run the same
+command again: only the blocks not yet staged are sent. The whole-file MD5 is stored as the
+blob's Content-MD5 and checked after the commit (exit 8 if anything does not match). A blob
+that already holds the same file (same size and MD5) is skipped; a different one is only
+replaced with --overwrite.
 
 \b
 Examples:
@@ -42,7 +45,8 @@ Download blobs into a directory: parallel ranges, resumable, MD5-verified.
 
 Data is written to NAME.part and renamed into place only once its MD5 matches the blob's
 Content-MD5. Run the same command again after an interruption: only the missing ranges are
-fetched. An archived blob fails with exit 2 and says how to rehydrate it.
+fetched. Too little disk space fails with exit 6 before anything is fetched (the partial file
+is kept; free space and rerun). An archived blob fails with exit 2 and says how to rehydrate it.
 
 \b
 Examples:
