@@ -68,3 +68,22 @@ def test_sdk_log_lines_go_through_genoflows_formatter_and_redactor() -> None:
     text = err.getvalue()
     assert text.startswith("WARNING azure.storage.blob._download: Unable to stream download")
     assert "SECRETSIG" not in text and "sig=***" in text
+
+
+def test_sas_scope_is_read_from_the_token_without_its_signature() -> None:
+    from genoflow.storage.sas import parse_sas
+
+    delegated = parse_sas(
+        "?sv=2024-08-04&st=2026-11-26T00:00:00Z&se=2026-11-27T00:00:00Z&skoid=oid&sktid=tid"
+        "&skt=2026-11-26T00:00:00Z&ske=2026-11-27T00:00:00Z&sks=b&skv=2024-08-04&sr=c"
+        "&sp=rcw&sig=SECRET"
+    )
+    assert delegated.delegated and delegated.resource == "container"
+    assert delegated.operations() == ["upload", "download", "set tier"]
+    assert not delegated.may_create_containers and not delegated.may_read_account
+    text = delegated.describe()
+    assert text.startswith("user-delegation container SAS granting read, create, write")
+    assert "expires 2026-11-27T00:00:00Z" in text and "SECRET" not in text
+    account = parse_sas("sv=2024-08-04&ss=b&srt=sco&sp=rwdlac&se=2026-12-01&sig=x")
+    assert account.may_create_containers and account.may_read_account
+    assert "create containers" in account.operations()

@@ -17,6 +17,7 @@ import importlib
 import queue
 import threading
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -46,43 +47,29 @@ def needs_gzip_check(path: Path) -> bool:
     return path.name.endswith((".gz", ".bam"))
 
 
-class StreamPass:
-    """The helper thread of an upload's read pass: the whole-file MD5 and, when ``gzip``, the
-    gzip check. Feed it the file's bytes in order (:meth:`feed`), then :meth:`finish` (the
-    MD5 digest; raises IntegrityError when the gzip stream is not whole)."""
+class _Consumer:
+    """One helper thread working through the file's blocks in order (bounded queue)."""
 
-    def __init__(self, path: Path, gzip: bool) -> None:
-        self.path = path
-        self._gzip = gzip
-        self._md5 = hashlib.md5()
-        self._bam = path.name.endswith(".bam")
+    def __init__(self, name: str, consume: Callable[[bytes], None], end: Callable[[], None]):
+        self._consume, self._end = consume, end
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED)
-        self._inflate = INFLATE.decompressobj(GZIP_WBITS)
-        self._in_member = False  # bytes of a member seen, its end not yet
-        self._members = 0
-        self._offset = 0  # bytes checked so far
-        self._tail = b""  # the last bytes of the file (BGZF end-of-file block)
-        self._error: IntegrityError | None = None
         self._aborted = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gzip-check", daemon=True)
+        self.error: IntegrityError | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def feed(self, data: bytes) -> None:
-        """Queue the next bytes; raises at once when the check already failed."""
-        if self._error is not None:
-            raise self._error
+    def put(self, data: bytes | None) -> None:
+        if self.error is not None:
+            raise self.error
         self._queue.put(data)
 
-    def finish(self) -> bytes:
-        """The file's MD5, once all is hashed (and checked, raising if the check failed)."""
-        self._queue.put(None)
+    def join(self) -> None:
         self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._md5.digest()
+        if self.error is not None:
+            raise self.error
 
     def abort(self) -> None:
-        """The upload failed: let the thread end without checking the rest."""
+        """Let the thread end now, whatever is queued."""
         self._aborted.set()
         try:
             while True:
@@ -91,22 +78,69 @@ class StreamPass:
             pass
         self._queue.put_nowait(None)
 
-    @property
-    def failed(self) -> bool:
-        return self._error is not None
-
     def _run(self) -> None:
         try:
             while (data := self._queue.get()) is not None and not self._aborted.is_set():
-                self._md5.update(data)
-                if self._gzip:
-                    self._check(memoryview(data))
-            if self._gzip and not self._aborted.is_set():
-                self._check_end()
+                self._consume(data)
+            if not self._aborted.is_set():
+                self._end()
         except IntegrityError as exc:
-            self._error = exc
+            self.error = exc
+            while self._queue.get() is not None:
+                pass  # unblock a reader waiting to queue more: its next put raises
 
-    def _check(self, view: memoryview) -> None:
+
+class StreamPass:
+    """The helper threads of an upload's read pass: the whole-file MD5 in one, and when
+    ``gzip``, the gzip check in another (each is serial work: apart they run side by side).
+    Feed it the file's bytes in order (:meth:`feed`), then :meth:`finish` (the MD5 digest;
+    raises IntegrityError when the gzip stream is not whole)."""
+
+    def __init__(self, path: Path, gzip: bool) -> None:
+        self._md5 = hashlib.md5()
+        self._workers = [_Consumer("upload-md5", self._md5.update, lambda: None)]
+        if gzip:
+            check = GzipCheck(path)
+            self._workers.append(_Consumer("gzip-check", check.consume, check.end))
+
+    def feed(self, data: bytes) -> None:
+        """Queue the next bytes; raises at once when the check already failed."""
+        for worker in self._workers:
+            worker.put(data)
+
+    def finish(self) -> bytes:
+        """The file's MD5, once all is hashed (and checked, raising if the check failed)."""
+        try:
+            for worker in self._workers:
+                worker.put(None)
+            for worker in self._workers:
+                worker.join()
+        except BaseException:
+            self.abort()
+            raise
+        return self._md5.digest()
+
+    def abort(self) -> None:
+        """The upload failed: let the threads end without the rest."""
+        for worker in self._workers:
+            worker.abort()
+
+
+class GzipCheck:
+    """Inflates a gzip stream given in pieces, member after member; :meth:`end` says whether
+    it was whole. Raises IntegrityError (corrupt data at once, truncation at the end)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._bam = path.name.endswith(".bam")
+        self._inflate = INFLATE.decompressobj(GZIP_WBITS)
+        self._in_member = False  # bytes of a member seen, its end not yet
+        self._members = 0
+        self._offset = 0  # bytes checked so far
+        self._tail = b""  # the last bytes of the file (BGZF end-of-file block)
+
+    def consume(self, data: bytes) -> None:
+        view = memoryview(data)
         for start in range(0, len(view), _SLICE):
             self._inflate_slice(view[start : start + _SLICE])
         self._tail = (self._tail + bytes(view[-len(_BGZF_EOF) :]))[-len(_BGZF_EOF) :]
@@ -130,7 +164,7 @@ class StreamPass:
                 self._offset += len(data) - len(tail)
                 data = tail
 
-    def _check_end(self) -> None:
+    def end(self) -> None:
         if self._in_member or self._members == 0:
             raise IntegrityError(
                 f"{self.path}: the gzip stream is truncated (it ends inside a gzip member, "
