@@ -62,9 +62,10 @@ def test_corrupt_gzip_member_exits_8(
 ) -> None:
     source = _big_fastq_gz(tmp_path / "bad_R1.fq.gz")
     data = bytearray(source.read_bytes())
-    data[len(data) // 2] ^= 0xFF  # inside a stored block: only the CRC-32 can tell
+    data[len(data) // 5] ^= 0xFF  # inside a stored block: only the CRC-32 can tell
     source.write_bytes(bytes(data))
-    result = run_cli(["upload", "-c", unique_name, str(source)], env=azurite.env())
+    args = ["upload", "-c", unique_name, str(source), "--block-size-mib", "1"]  # > queue
+    result = run_cli(args, env=azurite.env())
     assert result.exit_code == 8, result.output
     assert "corrupt gzip data" in result.stderr
     assert store.find_blob(unique_name, "bad_R1.fq.gz") is None

@@ -79,14 +79,17 @@ class _Consumer:
         self._queue.put_nowait(None)
 
     def _run(self) -> None:
+        ended = False  # the closing None was taken
         try:
-            while (data := self._queue.get()) is not None and not self._aborted.is_set():
-                self._consume(data)
+            while (data := self._queue.get()) is not None:
+                if not self._aborted.is_set():
+                    self._consume(data)
+            ended = True
             if not self._aborted.is_set():
                 self._end()
         except IntegrityError as exc:
             self.error = exc
-            while self._queue.get() is not None:
+            while not ended and self._queue.get() is not None:
                 pass  # unblock a reader waiting to queue more: its next put raises
 
 
