@@ -14,9 +14,12 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
 class CuttingProxy:
-    def __init__(self, target_port: int, cut_share: float = 0.0, seed: int = 15) -> None:
+    def __init__(
+        self, target_port: int, cut_share: float = 0.0, seed: int = 15, cut_first: int = 0
+    ) -> None:
         self.target_port = target_port
         self.cut_share = cut_share
+        self.cut_first = cut_first  # the first N bodies are cut, whatever the share
         self.requests = 0
         self.bodies = 0  # ranged GET bodies seen
         self.cuts = 0  # of those, cut midway
@@ -39,7 +42,7 @@ class CuttingProxy:
             if status != 206:
                 return False
             self.bodies += 1
-            cut = self._random.random() < self.cut_share
+            cut = self.bodies <= self.cut_first or self._random.random() < self.cut_share
             self.cuts += cut
             return cut
 

@@ -210,6 +210,38 @@ def test_download_through_proxy_cutting_30_percent_of_bodies_completes_in_one_co
     assert "Unable to stream" not in result.stderr
 
 
+@pytest.mark.parametrize(("attempts", "exit_code"), [(20, 0), (4, 6)])
+def test_a_body_cut_four_times_in_a_row_is_retried_within_storage_retry(
+    azurite: Azurite,
+    store: BlobStore,
+    unique_name: str,
+    tmp_path: Path,
+    attempts: int,
+    exit_code: int,
+) -> None:
+    """More cuts of one range than the SDK's own 3-try loop took: storage.retry decides."""
+    source = random_file(tmp_path / "one.bin", 5 * MIB)
+    upload_file(store, source, unique_name, "one.bin")
+    proxy = CuttingProxy(azurite.port, cut_first=4)
+    try:
+        env = _env_via(
+            proxy,
+            azurite,
+            GENOFLOW_STORAGE__RETRY__ATTEMPTS=str(attempts),
+            GENOFLOW_STORAGE__RETRY__INITIAL_DELAY="0.01",
+        )
+        args = ["download", "one.bin", "-c", unique_name, "-o", str(tmp_path / "out"), "-n", "1"]
+        result = run_cli(args, env=env)
+    finally:
+        proxy.close()
+    assert result.exit_code == exit_code, result.output
+    assert proxy.cuts == 4
+    if exit_code:
+        assert "after 4 tries" in result.stderr and not (tmp_path / "out" / "one.bin").exists()
+    else:
+        assert (tmp_path / "out" / "one.bin").read_bytes() == source.read_bytes()
+
+
 # --- disk full ----------------------------------------------------------------------------------
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
