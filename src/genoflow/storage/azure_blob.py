@@ -695,10 +695,12 @@ class AzureBlobStore(BlobStore):
             raise _Retry(retry_after_seconds(response.headers.get("Retry-After")), str(status))
         if status not in (200, 206):
             self._answer_error(response, what, blob)
-        if int(response.headers.get("Content-Length", -1)) != len(view):
+        declared = response.headers.get("Content-Length")
+        if declared is not None and int(declared) != len(view):
             response.close()
             raise IntegrityError(f"{what}: the answer at offset {offset} has the wrong length")
-        return _read_body(response, view)
+        # without a declared length (a proxy re-chunked it) the connection is not reused
+        return _read_body(response, view, reuse=declared is not None)
 
     def _answer_error(self, response: Any, what: str, blob: BlobClient) -> None:
         response.read()
@@ -735,7 +737,7 @@ class _Retry(Exception):
         self.reason = reason
 
 
-def _read_body(response: Any, view: memoryview) -> int:
+def _read_body(response: Any, view: memoryview, reuse: bool = True) -> int:
     """Read the body into ``view`` from the socket (urllib3's readinto would copy it once
     more); the connection goes back to the pool only when the body was read whole."""
     raw = response.internal_response.raw
@@ -751,7 +753,7 @@ def _read_body(response: Any, view: memoryview) -> int:
         if not transient_exception(exc):
             raise
         # cut midway: the caller asks for the rest
-    if got == len(view):
+    if got == len(view) and reuse:
         raw.release_conn()
     else:
         response.internal_response.close()
