@@ -20,8 +20,8 @@ from genoflow.pipelines import (
     collect_outputs,
     engine_command,
     engine_environment,
+    entry_point,
     prepare_reference,
-    workflow_path,
 )
 
 TOOLS = ("bwa", "samtools", "bcftools", "bgzip", "tabix")
@@ -47,7 +47,7 @@ def run_engine(
     workdir, outdir = directory / "work", directory / "out"
     workdir.mkdir()
     command = engine_command(
-        engine, workflow_path(), job_file, outdir, workdir, executable=executable
+        engine, entry_point("analysis"), job_file, outdir, workdir, executable=executable
     )
     result = subprocess.run(
         command, capture_output=True, text=True, env=engine_environment(command), timeout=300

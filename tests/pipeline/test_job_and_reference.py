@@ -230,10 +230,10 @@ def test_toil_missing_is_a_config_error(tmp_path: Path, monkeypatch: pytest.Monk
         engine_command("nextflow", workflow_path(), tmp_path, tmp_path, tmp_path)  # type: ignore[arg-type]
 
 
-def test_workflow_and_its_tools_are_package_data() -> None:
-    assert workflow_path().is_file()
-    tools = {p.name for p in (workflow_path().parent / "tools").glob("*.cwl")}
-    assert tools == {"align.cwl", "call-bcftools.cwl", "call-gatk.cwl"}
+def test_the_packed_document_is_the_only_pipeline_file() -> None:
+    here = workflow_path().parent
+    assert workflow_path().is_file() and not (here / "tools").exists()
+    assert sorted(p.name for p in here.glob("*.cwl")) == ["genoflow-pipeline.cwl"]
 
 
 def test_collect_outputs_reads_the_engine_json() -> None:

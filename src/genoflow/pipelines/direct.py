@@ -11,25 +11,25 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from genoflow.errors import UsageError
+from genoflow.pipelines.document import graph_process
 from genoflow.pipelines.job import PipelineJob
-
-TOOLS_DIR = Path(__file__).resolve().parent / "tools"
 
 
 def tool_files(tool: str) -> dict[str, str]:
-    """The files (name -> bash text) a CWL tool writes into its work directory, CWL escapes
-    undone and ``$include`` resolved."""
-    document = yaml.safe_load((TOOLS_DIR / f"{tool}.cwl").read_text())
-    listing = document["requirements"]["InitialWorkDirRequirement"]["listing"]
-    return {item["entryname"]: _unescape(item["entry"]) for item in listing}
+    """The files (name -> text) a tool of the packed document (``align``, ``call_bcftools``,
+    ``deliver``...) writes into its work directory, CWL escapes undone. Entries that are
+    expressions (``$(inputs...)``) are left out."""
+    listing = graph_process(tool)["requirements"]["InitialWorkDirRequirement"]["listing"]
+    return {
+        item["entryname"]: _unescape(item["entry"])
+        for item in listing
+        if not str(item["entry"]).startswith("$(")
+    }
 
 
-def _unescape(entry: str | dict[str, str]) -> str:
-    text = (TOOLS_DIR / entry["$include"]).read_text() if isinstance(entry, dict) else entry
-    return text.replace("\\${", "${").replace("\\$(", "$(")
+def _unescape(entry: str) -> str:
+    return entry.replace("\\${", "${").replace("\\$(", "$(")
 
 
 def write_direct_script(job: PipelineJob, directory: Path) -> Path:
@@ -40,7 +40,7 @@ def write_direct_script(job: PipelineJob, directory: Path) -> Path:
     if job.caller != "bcftools":
         raise UsageError("the direct script covers the bcftools caller only")
     directory.mkdir(parents=True, exist_ok=True)
-    for tool in ("align", "call-bcftools"):
+    for tool in ("align", "call_bcftools"):
         for name, text in tool_files(tool).items():
             (directory / name).write_text(text)
     doc = job.document

@@ -22,7 +22,7 @@ TOIL_REQUIREMENT = "toil[cwl]"
 
 def engine_command(
     engine: Engine,
-    workflow: Path,
+    workflow: Path | str,
     job: Path,
     outdir: Path,
     workdir: Path,
@@ -37,6 +37,7 @@ def engine_command(
     the CWL container hints. ``extra_args`` (from server config) come before the workflow, so
     they may override the defaults, e.g. ``--batchSystem slurm`` for Toil. ``executable``
     overrides the engine program (default: cwltool from this Python, toil-cwl-runner on PATH).
+    ``workflow`` may name an entry point of the packed document (``<path>#analysis``).
     """
     if engine == "cwltool":
         command = _cwltool(outdir, workdir, executable)

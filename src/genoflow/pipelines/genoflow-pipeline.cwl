@@ -1,89 +1,745 @@
 #!/usr/bin/env cwl-runner
+# genoflow's pipeline: one self-contained CWL v1.2 document (a packed $graph, as cwltool --pack
+# writes it), the only copy of the steps. Any CWL engine runs #main (the default) with a plain
+# job whose inputs are HTTPS/SAS URLs; genoflow server runs #analysis on the inputs it staged.
+# `genoflow pipeline show|pack|job` prints it, writes it and builds a job. docs/pipeline.md.
 cwlVersion: v1.2
-class: Workflow
-id: genoflow_pipeline
-label: "genoflow: bwa mem -> sort -> mark duplicates -> index -> variant calling -> bgzip + tabix"
-doc: |
-  One sample per run: FASTQ pairs (fastq_r1[i] pairs with fastq_r2[i]) or one BAM (input_bam).
-  The caller is bcftools (mpileup | call) or GATK HaplotypeCaller (BQSR when known_sites are
-  given). genoflow.pipelines.build_job() writes the job document and says which requested
-  options could not be honoured. Headers (BAM @PG, VCF ##reference and command lines) name
-  the reference and the inputs by the *_name inputs, never by staged paths. Tools carry container hints (biocontainers, GATK image) for
-  engines that run containers; without containers they come from PATH.
-requirements:
-  InlineJavascriptRequirement: {}  # only for the caller choice (`when`)
-  MultipleInputFeatureRequirement: {}
-inputs:
-  fastq_r1: {type: "File[]?", doc: "first reads of each pair (gzipped FASTQ)"}
-  fastq_r2: {type: "File[]?", doc: "second reads, same order as fastq_r1"}
-  input_bam: {type: File?, doc: "instead of FASTQ: one BAM, realigned from its reads"}
-  reference:
-    type: File
-    doc: "FASTA prepared by genoflow.pipelines.prepare_reference"
-    secondaryFiles: [.amb, .ann, .bwt, .pac, .sa, .fai, ^.dict]
-  reference_name: {type: string, doc: "the reference's registered name, which headers carry"}
-  fastq_r1_names: {type: "string[]?", doc: "the input (blob) names of fastq_r1, for the headers"}
-  fastq_r2_names: {type: "string[]?", doc: "the input (blob) names of fastq_r2"}
-  input_bam_name: {type: string?, doc: "the input (blob) name of input_bam"}
-  read_group: {type: string, doc: "@RG line with escaped tabs, e.g. @RG\\tID:x\\tSM:x"}
-  threads: {type: int, default: 1}
-  caller: {type: string, default: bcftools, doc: "bcftools | gatk"}
-  gvcf: {type: boolean, default: false}
-  bgzip: {type: boolean, default: false}
-  known_sites: {type: "File[]?", doc: "VCFs of known sites for GATK BQSR"}
-  base: {type: string, default: sample, doc: "output file name base"}
-steps:
-  align:
-    run: tools/align.cwl
-    in:
-      reference: reference
-      reference_name: reference_name
-      fastq_r1: fastq_r1
-      fastq_r2: fastq_r2
-      fastq_r1_names: fastq_r1_names
-      fastq_r2_names: fastq_r2_names
-      input_bam: input_bam
-      input_bam_name: input_bam_name
-      read_group: read_group
-      threads: threads
-      base: base
-    out: [bam, log]
-  call_bcftools:
-    run: tools/call-bcftools.cwl
-    when: $(inputs.caller == "bcftools")
-    in:
-      caller: caller
-      reference: reference
-      reference_name: reference_name
-      bam: align/bam
-      threads: threads
-      base: base
-      gvcf: gvcf
-      bgzip: bgzip
-    out: [vcf, log]
-  call_gatk:
-    run: tools/call-gatk.cwl
-    when: $(inputs.caller == "gatk")
-    in:
-      caller: caller
-      reference: reference
-      reference_name: reference_name
-      bam: align/bam
-      known_sites: known_sites
-      threads: threads
-      base: base
-      gvcf: gvcf
-      bgzip: bgzip
-    out: [vcf, log]
-outputs:
-  bam: {type: File, outputSource: align/bam, secondaryFiles: [.bai]}
-  vcf:
-    type: File
-    secondaryFiles: [{pattern: .tbi, required: false}]
-    outputSource: [call_bcftools/vcf, call_gatk/vcf]
-    pickValue: the_only_non_null
-  logs:
-    type: File[]
-    outputSource: [align/log, call_bcftools/log, call_gatk/log]
-    linkMerge: merge_flattened
-    pickValue: all_non_null
+$graph:
+- class: Workflow
+  id: main
+  label: "genoflow: reads and reference from URLs -> analysis -> outputs committed to Blob"
+  doc: |
+    Inputs are URLs (e.g. blob URLs with a read SAS). The reference's index files are inputs
+    of their own (a URL's secondary files cannot be found by suffix); the reference_index step
+    puts them beside the FASTA under the names the tools expect. The deliver step commits
+    every output to the output container through output_url (the container URL with a SAS
+    that may create and write) as <output_base>.bam, .bam.bai, .vcf / .g.vcf[.gz][.tbi] and
+    .logs.zip, each with its MD5, and returns what it wrote as `delivered`, so outputs land in
+    Blob whatever engine ran the workflow.
+  requirements:
+    SubworkflowFeatureRequirement: {}
+    StepInputExpressionRequirement: {}
+    InlineJavascriptRequirement: {}
+  inputs:
+    fastq_r1: {type: "File[]?", doc: "first reads of each pair (gzipped FASTQ)"}
+    fastq_r2: {type: "File[]?", doc: "second reads, same order as fastq_r1"}
+    input_bam: {type: "File?", doc: "instead of FASTQ: one BAM, realigned from its reads"}
+    reference: {type: File, doc: "the FASTA; its indexes are the reference_* inputs"}
+    reference_amb: File
+    reference_ann: File
+    reference_bwt: File
+    reference_pac: File
+    reference_sa: File
+    reference_fai: File
+    reference_dict: File
+    reference_name: {type: string, doc: "the reference's registered name, which headers carry"}
+    fastq_r1_names: {type: "string[]?", doc: "the input (blob) names of fastq_r1, for the headers"}
+    fastq_r2_names: {type: "string[]?", doc: "the input (blob) names of fastq_r2"}
+    input_bam_name: {type: "string?", doc: "the input (blob) name of input_bam"}
+    read_group: {type: string, doc: "@RG line with escaped tabs, e.g. @RG\\tID:x\\tSM:x"}
+    threads: {type: int, default: 1}
+    caller: {type: string, default: bcftools, doc: "bcftools | gatk"}
+    gvcf: {type: boolean, default: false}
+    bgzip: {type: boolean, default: false}
+    known_sites: {type: "File[]?", doc: "VCFs of known sites for GATK BQSR"}
+    output_url: {type: string, doc: "the output container's URL with a SAS (a secret)"}
+    output_base: {type: string, doc: "blob name base of the outputs (may contain '/')"}
+    overwrite: {type: boolean, default: false, doc: "replace existing blobs (else the run fails)"}
+    include_logs: {type: boolean, default: true, doc: "also write <output_base>.logs.zip"}
+  steps:
+    reference_index:
+      run: "#reference_index"
+      in:
+        fasta: reference
+        amb: reference_amb
+        ann: reference_ann
+        bwt: reference_bwt
+        pac: reference_pac
+        sa: reference_sa
+        fai: reference_fai
+        dict: reference_dict
+      out: [reference]
+    analysis:
+      run: "#analysis"
+      in:
+        reference: reference_index/reference
+        reference_name: reference_name
+        fastq_r1: fastq_r1
+        fastq_r2: fastq_r2
+        fastq_r1_names: fastq_r1_names
+        fastq_r2_names: fastq_r2_names
+        input_bam: input_bam
+        input_bam_name: input_bam_name
+        read_group: read_group
+        threads: threads
+        caller: caller
+        gvcf: gvcf
+        bgzip: bgzip
+        known_sites: known_sites
+        base: {source: output_base, valueFrom: "$(self.replace(/\\//g, '_'))"}
+      out: [bam, vcf, logs]
+    deliver:
+      run: "#deliver"
+      in:
+        bam: analysis/bam
+        vcf: analysis/vcf
+        logs: analysis/logs
+        output_url: output_url
+        output_base: output_base
+        base: {source: output_base, valueFrom: "$(self.replace(/\\//g, '_'))"}
+        overwrite: overwrite
+        include_logs: include_logs
+      out: [delivered]
+  outputs:
+    delivered:
+      doc: "what deliver committed: name, kind, size, md5, container, url of each blob"
+      type:
+        type: array
+        items:
+          type: record
+          fields: {name: string, kind: string, size: long, md5: string, container: string, url: string}
+      outputSource: deliver/delivered
+- class: ExpressionTool
+  id: reference_index
+  label: "the FASTA with its index files as secondary files, named as the tools expect"
+  requirements:
+    InlineJavascriptRequirement: {}
+  inputs:
+    fasta: File
+    amb: File
+    ann: File
+    bwt: File
+    pac: File
+    sa: File
+    fai: File
+    dict: File
+  outputs:
+    reference:
+      type: File
+      secondaryFiles: [.amb, .ann, .bwt, .pac, .sa, .fai, ^.dict]
+  expression: |
+    ${
+      var fasta = inputs.fasta, named = function (file, name) { file.basename = name; return file; };
+      fasta.secondaryFiles = ["amb", "ann", "bwt", "pac", "sa", "fai"].map(function (suffix) {
+        return named(inputs[suffix], fasta.basename + "." + suffix);
+      }).concat([named(inputs.dict, fasta.nameroot + ".dict")]);
+      return {reference: fasta};
+    }
+- class: CommandLineTool
+  id: deliver
+  label: "commit the outputs to the output container (Put Blob / Put Block List, MD5s)"
+  doc: |
+    Python 3 standard library only. Each blob appears complete or not at all, and never
+    replaces an existing one unless overwrite (If-None-Match: *). The SAS is read from a file
+    in the work dir, never from the command line. Prints one line per blob written.
+  requirements:
+    InitialWorkDirRequirement:
+      listing:
+        - entryname: output.url
+          entry: $(inputs.output_url)
+        - entryname: deliver.py
+          entry: |
+            # deliver.py: commit the run's files to the output container through its SAS, with MD5s.
+            # Standard library only (any engine, any image with python3). The container URL with its SAS
+            # is read from output.url (never an argument: engines log command lines); no message names it.
+            import base64, hashlib, json, os, sys, time, urllib.error, urllib.parse, urllib.request, zipfile
+
+            BLOCK = 8 << 20  # larger files go as 8 MiB blocks, committed by one Put Block List
+            VERSION = "2021-08-06"
+            TRIES = 5
+            KINDS = ((".g.vcf.gz.tbi", "tbi"), (".vcf.gz.tbi", "tbi"), (".bam.bai", "bai"),
+                     (".g.vcf.gz", "gvcf"), (".g.vcf", "gvcf"), (".vcf.gz", "vcf"), (".vcf", "vcf"),
+                     (".bam", "bam"), (".logs.zip", "logs"))
+
+
+            class Refused(Exception):
+                pass
+
+
+            def kind_of(name):
+                return next((kind for suffix, kind in KINDS if name.endswith(suffix)), "file")
+
+
+            def request(url, method, body, headers):
+                """One storage request, retried on faults that may pass (connection, 408, 429, 5xx)."""
+                for attempt in range(TRIES):
+                    req = urllib.request.Request(url, data=body, method=method, headers=headers)
+                    try:
+                        with urllib.request.urlopen(req, timeout=120) as answer:
+                            return answer.status
+                    except urllib.error.HTTPError as error:
+                        code = error.headers.get("x-ms-error-code") or error.reason
+                        if error.code not in (408, 429, 500, 502, 503, 504) or attempt == TRIES - 1:
+                            raise Refused(f"HTTP {error.code} {code}") from None
+                    except (urllib.error.URLError, OSError) as error:
+                        if attempt == TRIES - 1:
+                            reason = getattr(error, "reason", error)
+                            raise Refused(f"no answer ({type(reason).__name__})") from None
+                    time.sleep(2**attempt)
+
+
+            def upload(container_url, sas, name, path, overwrite):
+                """Put Blob (small) or Put Block + Put Block List: the blob appears complete or not at
+                all. Each request carries its Content-MD5 (storage checks it); returns (size, md5 hex)."""
+                url = f"{container_url}/{urllib.parse.quote(name)}"
+                whole = hashlib.md5()
+                common = {"x-ms-version": VERSION}
+                if not overwrite:
+                    common["If-None-Match"] = "*"  # refuse to replace a blob, atomically
+                size, blocks = os.path.getsize(path), []
+                with open(path, "rb") as handle:
+                    if size <= BLOCK:
+                        data = handle.read()
+                        whole.update(data)
+                        digest = base64.b64encode(hashlib.md5(data).digest()).decode()
+                        request(f"{url}?{sas}", "PUT", data, {**common, "x-ms-blob-type": "BlockBlob",
+                                "Content-MD5": digest, "x-ms-blob-content-md5": digest})
+                        return size, whole.hexdigest()
+                    while True:
+                        data = handle.read(BLOCK)
+                        if not data:
+                            break
+                        whole.update(data)
+                        block = base64.b64encode(f"{len(blocks):08d}".encode()).decode()
+                        query = f"comp=block&blockid={urllib.parse.quote(block)}&{sas}"
+                        headers = {"x-ms-version": VERSION,
+                                   "Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode()}
+                        request(f"{url}?{query}", "PUT", data, headers)
+                        blocks.append(block)
+                listing = "".join(f"<Latest>{block}</Latest>" for block in blocks)
+                body = f'<?xml version="1.0" encoding="utf-8"?><BlockList>{listing}</BlockList>'.encode()
+                digest = base64.b64encode(whole.digest()).decode()
+                request(f"{url}?comp=blocklist&{sas}", "PUT", body,
+                        {**common, "x-ms-blob-content-md5": digest, "Content-Type": "application/xml"})
+                return size, whole.hexdigest()
+
+
+            def logs_zip(base, names, logs):
+                target = f"{base}.logs.zip"
+                with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                    archive.writestr("outputFileList.txt", "\n".join(names) + "\n")
+                    for path in logs:
+                        archive.write(path, f"tools/{os.path.basename(path)}")
+                return target
+
+
+            def main(argv):
+                options = {"--log": [], "--file": []}
+                flags = set()
+                it = iter(argv)
+                for arg in it:
+                    if arg in ("--overwrite", "--include-logs"):
+                        flags.add(arg)
+                    elif arg in options:
+                        options[arg].append(next(it))
+                    else:
+                        options[arg] = next(it)
+                base, output_base = options["--base"], options["--output-base"]
+                with open("output.url") as handle:
+                    container_url, _, sas = handle.read().strip().partition("?")
+                container_url = container_url.rstrip("/")
+                files = []
+                for path in options["--file"]:
+                    for candidate in (path, f"{path}.bai", f"{path}.tbi"):
+                        if os.path.isfile(candidate):
+                            files.append(candidate)
+                names = [output_base + os.path.basename(p)[len(base):] for p in files]
+                if "--include-logs" in flags:
+                    files.append(logs_zip(base, names + [f"{output_base}.logs.zip"], options["--log"]))
+                    names.append(f"{output_base}.logs.zip")
+                container = urllib.parse.unquote(urllib.parse.urlsplit(container_url).path).rsplit("/", 1)[-1]
+                delivered = []
+                for name, path in zip(names, files):
+                    try:
+                        size, md5 = upload(container_url, sas, name, path, "--overwrite" in flags)
+                    except Refused as error:
+                        print(f"deliver: could not write {container}/{name}: {error}", file=sys.stderr)
+                        return 1
+                    print(f"deliver: wrote {container}/{name} ({size} bytes, md5 {md5})", file=sys.stderr)
+                    delivered.append({"name": name, "kind": kind_of(name), "size": size, "md5": md5,
+                                      "container": container, "url": f"{container_url}/{urllib.parse.quote(name)}"})
+                with open("cwl.output.json", "w") as handle:
+                    json.dump({"delivered": delivered}, handle)
+                return 0
+
+
+            sys.exit(main(sys.argv[1:]))
+    NetworkAccess: {networkAccess: true}
+    ResourceRequirement: {coresMin: 1, ramMin: 256}
+  hints:
+    DockerRequirement: {dockerPull: "python:3.12-slim"}
+  baseCommand: [python3, deliver.py]
+  inputs:
+    bam: {type: File, secondaryFiles: [.bai], inputBinding: {prefix: --file, position: 1}}
+    vcf:
+      type: File
+      secondaryFiles: [{pattern: .tbi, required: false}]
+      inputBinding: {prefix: --file, position: 2}
+    logs:
+      type:
+        type: array
+        items: File
+        inputBinding: {prefix: --log}
+      inputBinding: {position: 3}
+    output_url: string
+    output_base: {type: string, inputBinding: {prefix: --output-base}}
+    base: {type: string, inputBinding: {prefix: --base}}
+    overwrite: {type: boolean, inputBinding: {prefix: --overwrite}}
+    include_logs: {type: boolean, inputBinding: {prefix: --include-logs}}
+  outputs:
+    delivered:
+      type:
+        type: array
+        items:
+          type: record
+          fields:
+            name: {type: string, doc: "blob name in the output container"}
+            kind: {type: string, doc: "bam, bai, vcf, gvcf, tbi or logs"}
+            size: long
+            md5: {type: string, doc: "hex MD5 of the bytes written"}
+            container: string
+            url: {type: string, doc: "the blob URL, without the SAS"}
+- class: Workflow
+  id: analysis
+  label: "genoflow: bwa mem -> sort -> mark duplicates -> index -> variant calling -> bgzip + tabix"
+  doc: |
+    The analysis on files the engine can read (what genoflow server runs on the inputs it
+    staged; #main runs it on URLs). One sample per run: FASTQ pairs (fastq_r1[i] pairs with
+    fastq_r2[i]) or one BAM (input_bam). The caller is bcftools (mpileup | call) or GATK
+    HaplotypeCaller (BQSR when known_sites are given). Headers (BAM @PG, VCF ##reference and
+    command lines) name the reference and the inputs by the *_name inputs, never by staged
+    paths. Tools carry container hints (biocontainers, GATK image) for engines that run
+    containers; without containers they come from PATH.
+  requirements:
+    InlineJavascriptRequirement: {}  # only for the caller choice (`when`)
+    MultipleInputFeatureRequirement: {}
+  inputs:
+    fastq_r1: {type: "File[]?", doc: "first reads of each pair (gzipped FASTQ)"}
+    fastq_r2: {type: "File[]?", doc: "second reads, same order as fastq_r1"}
+    input_bam: {type: "File?", doc: "instead of FASTQ: one BAM, realigned from its reads"}
+    reference:
+      type: File
+      doc: "FASTA prepared by genoflow.pipelines.prepare_reference"
+      secondaryFiles: [.amb, .ann, .bwt, .pac, .sa, .fai, ^.dict]
+    reference_name: {type: string, doc: "the reference's registered name, which headers carry"}
+    fastq_r1_names: {type: "string[]?", doc: "the input (blob) names of fastq_r1, for the headers"}
+    fastq_r2_names: {type: "string[]?", doc: "the input (blob) names of fastq_r2"}
+    input_bam_name: {type: "string?", doc: "the input (blob) name of input_bam"}
+    read_group: {type: string, doc: "@RG line with escaped tabs, e.g. @RG\\tID:x\\tSM:x"}
+    threads: {type: int, default: 1}
+    caller: {type: string, default: bcftools, doc: "bcftools | gatk"}
+    gvcf: {type: boolean, default: false}
+    bgzip: {type: boolean, default: false}
+    known_sites: {type: "File[]?", doc: "VCFs of known sites for GATK BQSR"}
+    base: {type: string, default: sample, doc: "output file name base"}
+  steps:
+    align:
+      run: "#align"
+      in:
+        reference: reference
+        reference_name: reference_name
+        fastq_r1: fastq_r1
+        fastq_r2: fastq_r2
+        fastq_r1_names: fastq_r1_names
+        fastq_r2_names: fastq_r2_names
+        input_bam: input_bam
+        input_bam_name: input_bam_name
+        read_group: read_group
+        threads: threads
+        base: base
+      out: [bam, log]
+    call_bcftools:
+      run: "#call_bcftools"
+      when: $(inputs.caller == "bcftools")
+      in:
+        caller: caller
+        reference: reference
+        reference_name: reference_name
+        bam: align/bam
+        threads: threads
+        base: base
+        gvcf: gvcf
+        bgzip: bgzip
+      out: [vcf, log]
+    call_gatk:
+      run: "#call_gatk"
+      when: $(inputs.caller == "gatk")
+      in:
+        caller: caller
+        reference: reference
+        reference_name: reference_name
+        bam: align/bam
+        known_sites: known_sites
+        threads: threads
+        base: base
+        gvcf: gvcf
+        bgzip: bgzip
+      out: [vcf, log]
+  outputs:
+    bam: {type: File, outputSource: align/bam, secondaryFiles: [.bai]}
+    vcf:
+      type: File
+      secondaryFiles: [{pattern: .tbi, required: false}]
+      outputSource: [call_bcftools/vcf, call_gatk/vcf]
+      pickValue: the_only_non_null
+    logs:
+      type: File[]
+      outputSource: [align/log, call_bcftools/log, call_gatk/log]
+      linkMerge: merge_flattened
+      pickValue: all_non_null
+- class: CommandLineTool
+  id: align
+  label: "bwa mem | samtools fixmate | sort | markdup, then samtools index"
+  doc: |
+    Aligns one sample: FASTQ pairs (several pairs are read as one stream: gzip members
+    concatenate) or one BAM (collated and converted back to interleaved FASTQ), then fixes
+    mate tags, coordinate-sorts, marks duplicates and indexes, all streaming through pipes.
+    The header names the reference and the reads by the names genoflow knows them by, never
+    by staged paths (name-header.sh). Every tool's stderr goes to align.log.
+  requirements:
+    InitialWorkDirRequirement:
+      listing:
+        - entryname: name-header.sh
+          entry: &name_header |
+              # Sourced by the tool scripts (inside CWL: every dollar-brace escaped as backslash-dollar-brace).
+              # name_header REFERENCE [PATH NAME]...: copy SAM or VCF text from stdin to stdout. In the header
+              # (the lines starting with @ or #) each PATH becomes its NAME and a ##reference line names
+              # REFERENCE; the records after it pass through untouched (cat), so a genome costs one pipe copy.
+              # Why: the tools record the staged paths and /dev/fd/N they were given, which name nothing
+              # once the run's work dir is gone; the header should name what genoflow knows the files as.
+              name_header() {
+                local reference=$1 line i
+                shift
+                local -a map=("$@")
+                while IFS= read -r line; do
+                  case $line in
+                    '##reference='*) line="##reference=$reference" ;;
+                    [@#]*)
+                      for ((i = 0; i < \${#map[@]}; i += 2)); do
+                        line=\${line//"\${map[i]}"/"\${map[i + 1]}"}
+                      done
+                      ;;
+                    *) printf '%s\n' "$line"; cat; return ;;
+                  esac
+                  printf '%s\n' "$line"
+                done
+              }
+        - entryname: align.sh
+          entry: |
+            set -euo pipefail
+            source ./name-header.sh
+            threads=1 rg="" ref="" ref_name="" base="" bam="" bam_name=""
+            r1=() r2=() r1_names=() r2_names=()
+            while getopts "t:R:f:N:o:1:2:x:y:b:B:" opt; do
+              case "$opt" in
+                t) threads="$OPTARG" ;;
+                R) rg="$OPTARG" ;;
+                f) ref="$OPTARG" ;;
+                N) ref_name="$OPTARG" ;;
+                o) base="$OPTARG" ;;
+                1) r1+=("$OPTARG") ;;
+                2) r2+=("$OPTARG") ;;
+                x) r1_names+=("$OPTARG") ;;
+                y) r2_names+=("$OPTARG") ;;
+                b) bam="$OPTARG" ;;
+                B) bam_name="$OPTARG" ;;
+                *) echo "align.sh: bad option" >&2; exit 64 ;;
+              esac
+            done
+            if [ "\${#r1_names[@]}" != "\${#r1[@]}" ] || [ "\${#r2_names[@]}" != "\${#r2[@]}" ] \
+              || [ -z "$ref_name" ] || { [ -n "$bam" ] && [ -z "$bam_name" ]; }; then
+              echo "align.sh: name the reference (-N) and each input (-x, -y, -B)" >&2; exit 64
+            fi
+            listed() {  # the header's name for a read stream: one input's name, or the cat of several
+              if [ $# -eq 1 ]; then printf '%s' "$1"; else printf '<(cat %s)' "$*"; fi
+            }
+            # bwa mem writes its arguments into the @PG line: the staged reference and a /dev/fd/N
+            # for each read stream (its last arguments); the header names them by the reference's
+            # name and by what each stream reads (the array "reads") instead.
+            named_mem() {
+              local -a streams=("\${@: -\${#reads[@]}}") map=("$ref" "$ref_name")
+              local i
+              for ((i = 0; i < \${#reads[@]}; i++)); do map+=("\${streams[i]}" "\${reads[i]}"); done
+              bwa mem "$@" | name_header "$ref_name" "\${map[@]}"
+            }
+            if [ -n "$bam" ]; then
+              collate=(samtools collate -@ "$threads" -O -u) fastq=(samtools fastq -@ "$threads" -F 0x900 -)
+              reads=("<(\${collate[*]} $bam_name collate.tmp | \${fastq[*]})")
+              named_mem -t "$threads" -K 100000000 -p -R "$rg" "$ref" \
+                <("\${collate[@]}" "$bam" collate.tmp | "\${fastq[@]}")
+            else
+              reads=("\$(listed "\${r1_names[@]}")" "\$(listed "\${r2_names[@]}")")
+              named_mem -t "$threads" -K 100000000 -R "$rg" "$ref" \
+                <(cat "\${r1[@]}") <(cat "\${r2[@]}")
+            fi \
+              | samtools fixmate -@ "$threads" -m -u - - \
+              | samtools sort -@ "$threads" -T sort.tmp -u - \
+              | samtools markdup -@ "$threads" -s -T markdup.tmp - "$base.bam"
+            samtools index -@ "$threads" "$base.bam" "$base.bam.bai"
+    ResourceRequirement:
+      coresMin: $(inputs.threads)
+      ramMin: 4096
+  hints:
+    DockerRequirement:
+      # bwa 0.7.17 + samtools 1.16 (biocontainers multi-package image)
+      dockerPull: quay.io/biocontainers/mulled-v2-fe8faa35dbf6dc65a0f7f5d4ea12e31a79f73e40:1bd8542a8a0b42e0981337910954371d0230828e-0
+    SoftwareRequirement:
+      packages:
+        bwa: {version: ["0.7.17"]}
+        samtools: {version: ["1.16"]}
+  baseCommand: [bash, align.sh]
+  inputs:
+    reference:
+      type: File
+      secondaryFiles: [.amb, .ann, .bwt, .pac, .sa, .fai]
+      inputBinding: {prefix: -f}
+    reference_name:
+      type: string
+      doc: "the name the headers give the reference (its registered name)"
+      inputBinding: {prefix: -N}
+    fastq_r1:
+      type:
+        - "null"
+        - type: array
+          items: File
+          inputBinding: {prefix: "-1"}
+    fastq_r2:
+      type:
+        - "null"
+        - type: array
+          items: File
+          inputBinding: {prefix: "-2"}
+    fastq_r1_names:
+      doc: "the names the headers give fastq_r1 (the input blob names), same order"
+      type:
+        - "null"
+        - type: array
+          items: string
+          inputBinding: {prefix: -x}
+    fastq_r2_names:
+      type:
+        - "null"
+        - type: array
+          items: string
+          inputBinding: {prefix: -y}
+    input_bam:
+      type: File?
+      inputBinding: {prefix: -b}
+    input_bam_name:
+      type: string?
+      doc: "the name the headers give input_bam"
+      inputBinding: {prefix: -B}
+    read_group:
+      type: string
+      doc: "@RG line with escaped tabs, as bwa mem -R takes it"
+      inputBinding: {prefix: -R}
+    threads:
+      type: int
+      inputBinding: {prefix: -t}
+    base:
+      type: string
+      inputBinding: {prefix: -o}
+  outputs:
+    bam:
+      type: File
+      secondaryFiles: [.bai]
+      outputBinding: {glob: $(inputs.base).bam}
+    log:
+      type: stderr
+  stderr: align.log
+- class: CommandLineTool
+  id: call_bcftools
+  label: "bcftools mpileup | bcftools call, bgzip + tabix on request"
+  doc: |
+    Calls SNVs and indels with the multiallelic caller. With gvcf, non-variant sites are
+    grouped into reference blocks (bcftools --gvcf 0) and the output is named .g.vcf.
+    With bgzip, the output is bgzipped and tabix-indexed (.tbi); otherwise plain VCF. The header
+    names the reference and the BAM, never their staged paths (name-header.sh).
+    Every tool's stderr goes to call.log.
+  requirements:
+    InitialWorkDirRequirement:
+      listing:
+        - entryname: name-header.sh
+          entry: *name_header
+        - entryname: call.sh
+          entry: |
+            set -euo pipefail
+            source ./name-header.sh
+            threads=1 ref="" ref_name="" bam="" base="" gvcf=0 bgzip=0
+            while getopts "t:f:N:i:o:gz" opt; do
+              case "$opt" in
+                t) threads="$OPTARG" ;;
+                f) ref="$OPTARG" ;;
+                N) ref_name="$OPTARG" ;;
+                i) bam="$OPTARG" ;;
+                o) base="$OPTARG" ;;
+                g) gvcf=1 ;;
+                z) bgzip=1 ;;
+                *) echo "call.sh: bad option" >&2; exit 64 ;;
+              esac
+            done
+            [ -n "$ref_name" ] || { echo "call.sh: name the reference (-N)" >&2; exit 64; }
+            mpileup=(-f "$ref" -a AD,DP) call=(-m) name="$base.vcf" compress=(cat)
+            if [ "$gvcf" = 1 ]; then
+              mpileup+=(--gvcf 0) call+=(--gvcf 0) name="$base.g.vcf"
+            else
+              call+=(-v)
+            fi
+            if [ "$bgzip" = 1 ]; then name="$name.gz" compress=(bgzip -@ "$threads"); fi
+            # bcftools writes VCF text so that name_header can name the reference and the BAM
+            # in the header by name instead of by staged path; bgzip compresses it on request
+            bcftools mpileup --threads "$threads" "\${mpileup[@]}" -Ou "$bam" \
+              | bcftools call --threads "$threads" "\${call[@]}" -O v \
+              | name_header "$ref_name" "$ref" "$ref_name" "$bam" "\${bam##*/}" \
+              | "\${compress[@]}" > "$name"
+            if [ "$bgzip" = 1 ]; then bcftools index --tbi "$name"; fi
+    ResourceRequirement:
+      coresMin: $(inputs.threads)
+      ramMin: 1024
+  hints:
+    DockerRequirement:
+      dockerPull: quay.io/biocontainers/bcftools:1.16--hfe4b78e_1
+    SoftwareRequirement:
+      packages:
+        bcftools: {version: ["1.16"]}
+  baseCommand: [bash, call.sh]
+  inputs:
+    reference:
+      type: File
+      secondaryFiles: [.fai]
+      inputBinding: {prefix: -f}
+    reference_name:
+      type: string
+      doc: "the name the header gives the reference (its registered name)"
+      inputBinding: {prefix: -N}
+    bam:
+      type: File
+      secondaryFiles: [.bai]
+      inputBinding: {prefix: -i}
+    threads:
+      type: int
+      inputBinding: {prefix: -t}
+    base:
+      type: string
+      inputBinding: {prefix: -o}
+    gvcf:
+      type: boolean
+      inputBinding: {prefix: -g}
+    bgzip:
+      type: boolean
+      inputBinding: {prefix: -z}
+  outputs:
+    vcf:
+      type: File
+      secondaryFiles: [{pattern: .tbi, required: false}]
+      outputBinding: {glob: ["$(inputs.base).vcf", "$(inputs.base).vcf.gz", "$(inputs.base).g.vcf", "$(inputs.base).g.vcf.gz"]}
+    log:
+      type: stderr
+  stderr: call.log
+- class: CommandLineTool
+  id: call_gatk
+  label: "GATK HaplotypeCaller, with BQSR (BaseRecalibrator + ApplyBQSR) when known sites are given"
+  doc: |
+    BQSR runs only when known sites are given; the recalibrated BAM is used for calling only
+    (the workflow's BAM output stays the duplicate-marked alignment). With gvcf, -ERC GVCF and
+    the output is named .g.vcf. With bgzip, .vcf.gz + .tbi. The header names the reference and
+    the BAM, never their staged paths (name-header.sh; the image's bgzip and tabix).
+    Every tool's stderr goes to call.log.
+  requirements:
+    InitialWorkDirRequirement:
+      listing:
+        - entryname: name-header.sh
+          entry: *name_header
+        - entryname: call.sh
+          entry: |
+            set -euo pipefail
+            source ./name-header.sh
+            threads=1 ref="" ref_name="" bam="" base="" gvcf=0 bgzip=0 known=()
+            while getopts "t:f:N:i:o:k:gz" opt; do
+              case "$opt" in
+                t) threads="$OPTARG" ;;
+                f) ref="$OPTARG" ;;
+                N) ref_name="$OPTARG" ;;
+                i) bam="$OPTARG" ;;
+                o) base="$OPTARG" ;;
+                k) known+=(--known-sites "$OPTARG") ;;
+                g) gvcf=1 ;;
+                z) bgzip=1 ;;
+                *) echo "call.sh: bad option" >&2; exit 64 ;;
+              esac
+            done
+            [ -n "$ref_name" ] || { echo "call.sh: name the reference (-N)" >&2; exit 64; }
+            input="$bam"
+            if [ "\${#known[@]}" -gt 0 ]; then
+              gatk BaseRecalibrator -R "$ref" -I "$bam" "\${known[@]}" -O recal.table
+              gatk ApplyBQSR -R "$ref" -I "$bam" --bqsr-recal-file recal.table -O recal.bam
+              bam=recal.bam
+            fi
+            extra=() name="$base.vcf" expand=(cat) compress=(cat)
+            if [ "$gvcf" = 1 ]; then extra+=(-ERC GVCF) name="$base.g.vcf"; fi
+            if [ "$bgzip" = 1 ]; then
+              name="$name.gz" expand=(bgzip -dc -@ "$threads") compress=(bgzip -@ "$threads")
+            fi
+            # GATK writes the calls unindexed under a working name; name_header then names the
+            # reference, the BAM and the output in the header instead of their staged paths
+            # (GATK has no switch for that), and the VCF is indexed once under its final name
+            gatk HaplotypeCaller --native-pair-hmm-threads "$threads" -R "$ref" -I "$bam" \
+              "\${extra[@]}" --create-output-variant-index false -O "called.$name"
+            "\${expand[@]}" "called.$name" \
+              | name_header "$ref_name" "$ref" "$ref_name" "$input" "\${input##*/}" \
+                "called.$name" "$name" \
+              | "\${compress[@]}" > "$name"
+            rm "called.$name"
+            if [ "$bgzip" = 1 ]; then tabix -p vcf "$name"; fi
+    ResourceRequirement:
+      coresMin: $(inputs.threads)
+      ramMin: 8192
+  hints:
+    DockerRequirement:
+      dockerPull: broadinstitute/gatk:4.5.0.0
+    SoftwareRequirement:
+      packages:
+        gatk4: {version: ["4.5.0.0"]}
+  baseCommand: [bash, call.sh]
+  inputs:
+    reference:
+      type: File
+      secondaryFiles: [.fai, ^.dict]
+      inputBinding: {prefix: -f}
+    reference_name:
+      type: string
+      doc: "the name the header gives the reference (its registered name)"
+      inputBinding: {prefix: -N}
+    bam:
+      type: File
+      secondaryFiles: [.bai]
+      inputBinding: {prefix: -i}
+    known_sites:
+      type:
+        - "null"
+        - type: array
+          items: File
+          inputBinding: {prefix: -k}
+      secondaryFiles:
+        - {pattern: .tbi, required: false}
+        - {pattern: .idx, required: false}
+    threads:
+      type: int
+      inputBinding: {prefix: -t}
+    base:
+      type: string
+      inputBinding: {prefix: -o}
+    gvcf:
+      type: boolean
+      inputBinding: {prefix: -g}
+    bgzip:
+      type: boolean
+      inputBinding: {prefix: -z}
+  outputs:
+    vcf:
+      type: File
+      secondaryFiles: [{pattern: .tbi, required: false}]
+      outputBinding: {glob: ["$(inputs.base).vcf", "$(inputs.base).vcf.gz", "$(inputs.base).g.vcf", "$(inputs.base).g.vcf.gz"]}
+    log:
+      type: stderr
+  stderr: call.log

@@ -1,4 +1,9 @@
-"""The CWL job document for one run, and the notes on options that cannot be honoured."""
+"""The CWL job document for one run, and the notes on options that cannot be honoured.
+
+:func:`job_for` is the one mapper from a run's descriptor (:class:`SubmitRequest`) to a CWL job,
+used by the server (the ``#analysis`` form on the inputs it staged) and by the client
+(``genoflow pipeline job``: the ``#main`` form on URLs, which any CWL engine runs).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,22 @@ import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from genoflow.errors import InputError, UsageError
-from genoflow.pipelines.reference import ReferenceFiles
+from genoflow.model.submission import InputKind, SubmitRequest
+from genoflow.pipelines.reference import BWA_SUFFIXES, ReferenceFiles
 
 Caller = Literal["bcftools", "gatk"]
+Form = Literal["analysis", "main"]  # the packed document's entry points
+Location = Path | str  # a local path, or a URL (http, https) the engine reads
+# main-form inputs naming each reference index file (a URL's secondary files cannot be found by
+# suffix): input name -> the file's suffix after the FASTA's name (or, for dict, its stem)
+REFERENCE_INDEX_INPUTS = {f"reference_{s.lstrip('.')}": s for s in (*BWA_SUFFIXES, ".fai")} | {
+    "reference_dict": ".dict"
+}
 CALLERS: tuple[Caller, ...] = ("bcftools", "gatk")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _HEADER_BREAKING = re.compile(r"[\x00-\x1f\x7f]+")  # tabs and newlines split header lines
@@ -71,17 +85,17 @@ def normalise_read_group(read_group: str) -> str:
 
 def build_job(
     *,
-    reference: ReferenceFiles,
+    reference: ReferenceFiles | Location,
     sample: str,
-    fastq_pairs: Sequence[tuple[Path, Path]] = (),
-    bam: Path | None = None,
+    fastq_pairs: Sequence[tuple[Location, Location]] = (),
+    bam: Location | None = None,
     read_group: str | None = None,
     threads: int = 1,
     caller: Caller = "bcftools",
     gvcf: bool = False,
     bgzip: bool = False,
     bqsr: bool = False,
-    known_sites: Sequence[Path] = (),
+    known_sites: Sequence[Location] = (),
     base: str | None = None,
     gatk_available: bool | None = None,
     reference_name: str | None = None,
@@ -100,20 +114,21 @@ def build_job(
     the BAM; default: the files' names) are what the BAM and VCF headers name instead of the
     staged paths the tools see.
     """
+    fasta = reference.fasta if isinstance(reference, ReferenceFiles) else reference
     _check_request(fastq_pairs, bam, threads, caller)
     notes: list[str] = []
     if gatk_available is None:
         gatk_available = shutil.which("gatk") is not None
     chosen = _choose_caller(caller, gatk_available, notes)
     document: dict[str, Any] = {
-        "reference": _file(reference.fasta),
+        "reference": _file(fasta),
         "read_group": normalise_read_group(read_group or derive_read_group(sample)),
         "threads": threads,
         "caller": chosen,
         "gvcf": gvcf,
         "bgzip": bgzip,
         "base": safe_name(base or sample),
-        "reference_name": header_name(reference_name or reference.fasta.stem),
+        "reference_name": header_name(reference_name or _stem(fasta)),
     }
     document.update(_input_files(fastq_pairs, bam, input_names))
     sites = _bqsr_sites(bqsr, chosen, gatk_available, known_sites, notes)
@@ -122,19 +137,114 @@ def build_job(
     return PipelineJob(document=document, caller=chosen, notes=notes)
 
 
+@dataclass(frozen=True)
+class JobFiles:
+    """Where the engine reads a run's files: local paths (the server's staged copies) or URLs.
+
+    ``reads`` are in the descriptor's ``blob_names()`` order (r1, r2 of each pair, or the BAM).
+    The ``main`` form also needs each reference index file (``index``: input name of
+    REFERENCE_INDEX_INPUTS -> location; derived from a local FASTA when empty) and
+    ``output_url``, the output container's URL with a SAS that may create and write blobs.
+    """
+
+    reads: Sequence[Location]
+    reference: Location
+    index: Mapping[str, Location] = field(default_factory=dict)
+    known_sites: Sequence[Location] = ()
+    output_url: str | None = None
+
+    def reference_index(self) -> dict[str, Location]:
+        if self.index:
+            return dict(self.index)
+        if _is_url(self.reference):
+            raise UsageError("give the URL of each reference index file, as for the FASTA")
+        fasta = ReferenceFiles(Path(self.reference))
+        return {
+            name: fasta.dict if suffix == ".dict" else Path(f"{fasta.fasta}{suffix}")
+            for name, suffix in REFERENCE_INDEX_INPUTS.items()
+        }
+
+
+def caller_of(process: str) -> Caller:
+    """The old service's GATK processes call with GATK; the rest with bcftools."""
+    return "gatk" if "gatk" in process.lower() else "bcftools"
+
+
+def job_for(
+    request: SubmitRequest,
+    files: JobFiles,
+    *,
+    form: Form = "analysis",
+    threads: int = 1,
+    gatk_available: bool | None = None,
+) -> PipelineJob:
+    """The CWL job of the run ``request`` describes, for the entry point ``form``.
+
+    Every option maps here and nowhere else: caller (from the process), gVCF and bgzip (their
+    effective values), BQSR known sites, the read group (derived from the sample when unset),
+    the headers' names (the reference's registered name, the input blob names) and, for
+    ``main``, where and how deliver commits the outputs.
+    """
+    options = request.options
+    base = options.output_filename_base or request.sample
+    pairs = list(zip(files.reads[0::2], files.reads[1::2], strict=True))
+    job = build_job(
+        reference=files.reference,
+        sample=request.sample,
+        fastq_pairs=() if request.kind is InputKind.BAM else pairs,
+        bam=files.reads[0] if request.kind is InputKind.BAM else None,
+        read_group=options.read_group,
+        threads=threads,
+        caller=caller_of(options.process),
+        gvcf=options.effective_ref_confidence == "gvcf",
+        bgzip=options.effective_bgzip,
+        bqsr=options.effective_bqsr,
+        known_sites=files.known_sites,
+        base=base.replace("/", "_"),
+        gatk_available=gatk_available,
+        reference_name=options.effective_reference,
+        input_names=request.blob_names(),
+    )
+    if form == "main":
+        _to_main_form(job.document, files, base, request)
+    return job
+
+
+def _to_main_form(
+    document: dict[str, Any], files: JobFiles, base: str, request: SubmitRequest
+) -> None:
+    """``#main`` takes the output location and the reference's index files as inputs."""
+    if not files.output_url:
+        raise UsageError("the portable job needs the output container's URL with its SAS")
+    document.pop("base")
+    document.update({name: _file(where) for name, where in files.reference_index().items()})
+    document.update(
+        output_url=files.output_url,
+        output_base=base,
+        overwrite=request.options.overwrite,
+        include_logs=request.options.include_logs,
+    )
+
+
+def _is_url(location: Location) -> bool:
+    return isinstance(location, str) and location.startswith(("http://", "https://"))
+
+
 def header_name(text: str) -> str:
     """``text`` fit for a SAM or VCF header line: control characters (tab, newline) -> '_'."""
     return _HEADER_BREAKING.sub("_", text).strip() or "unnamed"
 
 
 def _input_files(
-    fastq_pairs: Sequence[tuple[Path, Path]], bam: Path | None, input_names: Sequence[str]
+    fastq_pairs: Sequence[tuple[Location, Location]],
+    bam: Location | None,
+    input_names: Sequence[str],
 ) -> dict[str, Any]:
     """The job's input files and, for the headers, the name of each."""
     paths = [bam] if bam is not None else [p for pair in fastq_pairs for p in pair]
     if input_names and len(input_names) != len(paths):
         raise UsageError(f"{len(input_names)} input names given for {len(paths)} input files")
-    names = [header_name(name) for name in input_names or [path.name for path in paths]]
+    names = [header_name(name) for name in input_names or [_name(path) for path in paths]]
     if bam is not None:
         return {"input_bam": _file(bam), "input_bam_name": names[0]}
     return {
@@ -146,7 +256,10 @@ def _input_files(
 
 
 def _check_request(
-    fastq_pairs: Sequence[tuple[Path, Path]], bam: Path | None, threads: int, caller: str
+    fastq_pairs: Sequence[tuple[Location, Location]],
+    bam: Location | None,
+    threads: int,
+    caller: str,
 ) -> None:
     if bool(fastq_pairs) == (bam is not None):
         raise UsageError("give either FASTQ pairs or one BAM as input, not both and not neither")
@@ -155,7 +268,7 @@ def _check_request(
     if caller not in CALLERS:
         raise UsageError(f"unknown variant caller {caller!r}: use one of {', '.join(CALLERS)}")
     for path in [p for pair in fastq_pairs for p in pair] + ([bam] if bam else []):
-        if not path.is_file():
+        if not _is_url(path) and not Path(path).is_file():
             raise InputError(f"input file not found: {path}")
 
 
@@ -172,8 +285,12 @@ def _choose_caller(requested: Caller, gatk_available: bool, notes: list[str]) ->
 
 
 def _bqsr_sites(
-    bqsr: bool, chosen: Caller, gatk_available: bool, known_sites: Sequence[Path], notes: list[str]
-) -> Sequence[Path]:
+    bqsr: bool,
+    chosen: Caller,
+    gatk_available: bool,
+    known_sites: Sequence[Location],
+    notes: list[str],
+) -> Sequence[Location]:
     if not bqsr:
         return ()
     if chosen != "gatk":
@@ -184,13 +301,25 @@ def _bqsr_sites(
         notes.append("BQSR requested but no known sites are configured for this reference: skipped")
         return ()
     for site in known_sites:
-        if not site.is_file():
+        if not _is_url(site) and not Path(site).is_file():
             raise InputError(f"known sites file not found: {site}")
     return known_sites
 
 
-def _file(path: Path) -> dict[str, str]:
-    return {"class": "File", "path": str(path.resolve())}
+def _file(where: Location) -> dict[str, str]:
+    """A CWL File: a URL as its location, a local path resolved."""
+    if _is_url(where):
+        return {"class": "File", "location": str(where)}
+    return {"class": "File", "path": str(Path(where).resolve())}
+
+
+def _name(where: Location) -> str:
+    """The file name of a path or URL (without its query: a SAS)."""
+    return PurePosixPath(urlsplit(str(where)).path).name if _is_url(where) else Path(where).name
+
+
+def _stem(where: Location) -> str:
+    return PurePosixPath(_name(where)).stem
 
 
 def collect_outputs(engine_stdout: str | Mapping[str, Any]) -> PipelineOutputs:

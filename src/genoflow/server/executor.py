@@ -311,38 +311,30 @@ class RunExecutor:
         run_log: RunLog,
     ) -> tuple[Any, list[str]]:
         from genoflow.pipelines import (
-            ReferenceFiles,
-            build_job,
+            JobFiles,
             collect_outputs,
             engine_command,
             engine_environment,
-            workflow_path,
+            entry_point,
+            job_for,
         )
 
-        options = request.options
-        is_bam = request.kind is InputKind.BAM
-        job = build_job(
-            reference=ReferenceFiles(reference),
-            sample=request.sample,
-            fastq_pairs=() if is_bam else list(zip(inputs[0::2], inputs[1::2], strict=True)),
-            bam=inputs[0] if is_bam else None,
-            read_group=options.read_group,
+        # the same mapper as the client's portable job; the staged files are the locations
+        job = job_for(
+            dataclasses.replace(
+                request,
+                options=dataclasses.replace(request.options, output_filename_base=base),
+            ),
+            JobFiles(reads=inputs, reference=reference),
+            form="analysis",
             threads=self._config.threads,
-            caller="gatk" if "gatk" in options.process.lower() else "bcftools",
-            gvcf=options.effective_ref_confidence == "gvcf",
-            bgzip=options.effective_bgzip,
-            bqsr=options.effective_bqsr,
-            base=base.replace("/", "_"),
-            # the headers name these, not the staged paths under the data dir
-            reference_name=options.effective_reference,
-            input_names=request.blob_names(),
         )
         for note in job.notes:
             run_log.write(f"note: {note}")
         job_file = job.write(workdir / "job.json")
         command = engine_command(
             self._config.engine,
-            workflow_path(),
+            entry_point("analysis"),
             job_file,
             workdir / "out",
             workdir,
