@@ -62,8 +62,8 @@ from genoflow.errors import (
     UnavailableError,
     UsageError,
 )
-from genoflow.redact import register_secret
-from genoflow.storage._errors import mapped
+from genoflow.redact import redact, register_secret
+from genoflow.storage._errors import first_line, mapped
 from genoflow.storage.base import (
     REHYDRATE_HINT,
     BatchFailure,
@@ -662,7 +662,7 @@ class AzureBlobStore(BlobStore):
         while got < len(buffer):
             try:
                 got += self._get_into(blob, offset + got, buffer[got:], etag, what)
-                fault: _Retry | None = None if got == len(buffer) else _Retry(None, "body cut")
+                fault = None if got == len(buffer) else _Retry(None, "the body was cut midway")
             except _Retry as retry:
                 fault = retry
             if fault is not None and not retrier.wait(fault.after):
@@ -687,8 +687,9 @@ class AzureBlobStore(BlobStore):
                 response = blob._pipeline.run(  # the client's own auth, hooks and transport
                     HttpRequest("GET", blob.url, headers=headers), stream=True, retry_total=0
                 ).http_response
-        except UnavailableError as exc:
-            raise _Retry(None, exc.message) from exc
+        except UnavailableError as exc:  # no answer: refused, reset, timed out
+            cause = exc.__cause__ or exc
+            raise _Retry(None, redact(first_line(str(cause)))) from exc
         status = response.status_code
         if status in TRANSIENT_STATUSES:
             response.close()
