@@ -88,6 +88,9 @@ def build_app() -> TyperGroup:
     from genoflow.cli import local_cmds
 
     local_cmds.register(app)  # local up|down|status, demo data|run
+    from genoflow.cli import lake_cmds
+
+    lake_cmds.register(app)  # lake add|report|export
     return cast(TyperGroup, typer.main.get_command(app))
 
 

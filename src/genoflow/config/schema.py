@@ -173,11 +173,19 @@ class TieringConfig(_Section):
     prices: str | None = Field(None, description="path of a price table YAML")
 
 
+class LakeConfig(_Section):
+    container: ContainerName = Field(
+        "lake", description="container of the variant lake's Delta tables (output account)"
+    )
+    auto: bool = Field(False, description="add a run to the lake when 'wait' sees it succeed")
+
+
 class GenoflowConfig(_Section):
     service: ServiceConfig = ServiceConfig()
     storage: StorageConfig = StorageConfig()
     workflow: WorkflowConfig = WorkflowConfig()
     tiering: TieringConfig = TieringConfig()
+    lake: LakeConfig = LakeConfig()
 
     @model_validator(mode="before")
     @classmethod

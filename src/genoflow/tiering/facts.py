@@ -18,6 +18,10 @@ ARCHIVE = "Archive"
 
 SECONDS_PER_DAY = 86400.0
 
+# Index tag 'genoflow lake add' writes on a VCF whose calls are in the lake (UTC time, …Z):
+# a rule with ``since: lake`` counts a VCF's age from it (the lake answers queries instead).
+LAKE_TAG = "genoflow-lake"
+
 
 def normalize_tier(tier: str | None) -> str:
     """The canonical tier name; a blob with no reported tier is on the account default (Hot)."""

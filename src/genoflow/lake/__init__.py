@@ -1,0 +1,12 @@
+"""The variant lake: every run's calls in Delta tables on Azure Blob (delta-rs, no JVM).
+
+* :mod:`~genoflow.lake.schema`: the ``calls`` and ``runs`` tables (Glow's column names);
+* :mod:`~genoflow.lake.location`: the lake container and delta-rs's storage options;
+* :mod:`~genoflow.lake.vcf`: a VCF streamed into Arrow batches (pysam);
+* :mod:`~genoflow.lake.tables`: commits keyed by run (idempotent, safe under concurrency);
+* :mod:`~genoflow.lake.ingest`: ``lake add``; :mod:`~genoflow.lake.auto`: ``lake.auto``;
+* :mod:`~genoflow.lake.report` / :mod:`~genoflow.lake.html`: ``lake report`` (DuckDB);
+* :mod:`~genoflow.lake.export`: ``lake export`` (plain Parquet).
+
+Needs the ``lake`` extra (deltalake, duckdb, pyarrow, pysam); nothing imports it at start-up.
+"""

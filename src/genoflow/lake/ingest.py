@@ -1,0 +1,265 @@
+"""``genoflow lake add``: a succeeded run's calls appended to the lake, once.
+
+For each run: its record comes from the service; its VCF is found, downloaded and checked
+against the MD5 the run recorded by :func:`genoflow.orchestration.fetch.fetch_outputs`; the
+VCF is streamed (pysam, Arrow batches) into one ``calls`` commit, then the run's record into
+one ``runs`` commit, each keyed by the run (see :mod:`genoflow.lake.tables`). A run already in
+both tables is skipped without downloading anything; one whose calls are in but whose record
+is not (a process killed between the two commits) gets its record. Nothing is committed
+before the whole VCF has been read: a failure midway leaves both tables as they were.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from genoflow.errors import AuthError, NotFoundError, UsageError
+from genoflow.lake.location import Lake, mapped
+from genoflow.lake.pipe import prefetched
+from genoflow.lake.schema import (
+    CALLS_PARTITIONS,
+    CALLS_SCHEMA,
+    CALLS_TABLE,
+    CLASSES,
+    RUNS_SCHEMA,
+    RUNS_TABLE,
+)
+from genoflow.lake.tables import commit_run, holds, open_table
+from genoflow.lake.vcf import BATCH_ROWS, CallCounts, Origin, read_batches
+from genoflow.model.runs import Run, RunState
+from genoflow.model.tags import run_word
+
+if TYPE_CHECKING:
+    from genoflow.protocols.base import ServiceClient
+    from genoflow.storage.base import BlobInfo, BlobStore
+
+Progress = Callable[[str], None]
+# Written in the lake container to prove the credential may write there before anything else.
+PROBE_BLOB = "_genoflow/write-probe"
+
+
+@dataclass(frozen=True)
+class AddResult:
+    run: str  # <service>:<id>
+    sample: str
+    status: str  # added | already in the lake | record completed
+    records: int
+    variants: int
+    seconds: float
+    vcf: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "sample": self.sample,
+            "status": self.status,
+            "records": self.records,
+            "variants": self.variants,
+            "seconds": round(self.seconds, 3),
+            "vcf": self.vcf,
+        }
+
+
+@dataclass
+class Sources:
+    """Where runs and their outputs are: the service, and the output storage."""
+
+    client: ServiceClient
+    store: BlobStore
+    output_container: str
+    inputs: tuple[BlobStore, str] | None = None
+
+
+class LakeWriter:
+    """The lake's two tables, opened (and created if missing) once for a batch of runs."""
+
+    def __init__(self, lake: Lake, store: BlobStore) -> None:
+        self.lake = lake
+        store.ensure_container(lake.container)
+        store.put_blob(lake.container, PROBE_BLOB, b"")  # AuthError (7) before anything else
+        self.calls = open_table(lake, CALLS_TABLE, CALLS_SCHEMA, CALLS_PARTITIONS)
+        self.runs = open_table(lake, RUNS_TABLE, RUNS_SCHEMA, [])
+
+    def refresh(self) -> None:
+        with mapped("reading the lake", self.lake):
+            self.calls.update_incremental()
+            self.runs.update_incremental()
+
+
+def succeeded_runs(client: ServiceClient, run_ids: Sequence[str]) -> list[Run]:
+    """The runs' records; UsageError (exit 2) naming any run that has not succeeded."""
+    runs = [client.get(run_id) for run_id in run_ids]
+    bad = [run for run in runs if run.state is not RunState.SUCCEEDED]
+    if bad:
+        listed = ", ".join(f"{run.id} ({run.state.display_name.lower()})" for run in bad)
+        raise UsageError(
+            f"only succeeded runs go into the lake: run {listed}",
+            hint="wait for running runs with 'genoflow wait'; failed runs have no calls",
+        )
+    return runs
+
+
+def add_runs(
+    sources: Sources,
+    writer: LakeWriter,
+    run_ids: Sequence[str],
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+) -> list[AddResult]:
+    """Add each run (all must have succeeded: checked before anything is written)."""
+    runs = succeeded_runs(sources.client, run_ids)
+    return [add_run(sources, writer, run, now=now, progress=progress) for run in runs]
+
+
+def add_run(
+    sources: Sources,
+    writer: LakeWriter,
+    run: Run,
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> AddResult:
+    """Add one succeeded run (see the module docstring)."""
+    started = time.monotonic()
+    word = run_word(run.service, run.id)
+    writer.refresh()
+    in_calls, in_runs = holds(writer.calls, word), holds(writer.runs, word)
+    sample = run.sample or ""
+    if in_calls and in_runs:
+        return AddResult(word, sample, "already in the lake", 0, 0, time.monotonic() - started)
+    with tempfile.TemporaryDirectory(prefix="genoflow-lake-") as folder:
+        vcf, blob = fetch_vcf(sources, run, Path(folder), now, progress)
+        origin = Origin(word, run.service, now)
+        counts = _Counted()
+        batches = _batches_of(vcf, origin, counts, batch_rows, word, progress)
+        if in_calls:  # the calls are in: only count them again for the record
+            for _ in batches():
+                pass
+        else:
+            metadata = {"genoflow.run": word, "genoflow.vcf": f"{blob.container}/{blob.name}"}
+            commit_run(
+                writer.lake, writer.calls, word, batches, CALLS_SCHEMA, CALLS_PARTITIONS, metadata
+            )
+    sample = sample or next(iter(sorted(counts.last.samples)), "")
+    record = run_record(run, word, sample, blob, counts.last, writer.calls.version(), now)
+    commit_run(writer.lake, writer.runs, word, lambda: iter([record]), RUNS_SCHEMA, [], {})
+    _tag_vcf(sources.store, blob, now, progress)
+    status = "record completed" if in_calls else "added"
+    last = counts.last
+    vcf_name = f"{blob.container}/{blob.name}"
+    return AddResult(
+        word, sample, status, last.records, last.variants, time.monotonic() - started, vcf_name
+    )
+
+
+class _Counted:
+    """The counts of the latest pass over the VCF (a retried commit reads it again)."""
+
+    def __init__(self) -> None:
+        self.last = CallCounts()
+
+    def fresh(self) -> CallCounts:
+        self.last = CallCounts()
+        return self.last
+
+
+def _batches_of(
+    vcf: Path, origin: Origin, counted: _Counted, rows: int, word: str, progress: Progress | None
+) -> Callable[[], Iterator[pa.RecordBatch]]:
+    def batches() -> Iterator[pa.RecordBatch]:
+        counts = counted.fresh()
+        for batch in prefetched(read_batches(vcf, origin, counts, rows)):
+            yield batch
+            if progress:
+                progress(f"run {word}: {counts.records} records read")
+
+    return batches
+
+
+def fetch_vcf(
+    sources: Sources, run: Run, folder: Path, now: datetime, progress: Progress | None
+) -> tuple[Path, BlobInfo]:
+    """The run's VCF (or gVCF), downloaded into ``folder`` and verified against the run's
+    recorded MD5 by fetch (IntegrityError, exit 8, when it differs; NotFoundError, exit 2,
+    when it is missing)."""
+    from genoflow.orchestration.fetch import fetch_outputs, parse_kinds
+
+    fetched = fetch_outputs(
+        sources.client,
+        sources.store,
+        sources.output_container,
+        run.id,
+        folder,
+        kinds=parse_kinds("vcf"),
+        now=now,
+        inputs=sources.inputs,
+        progress=progress,
+    )
+    for kind in ("vcf", "gvcf"):
+        for item in fetched.files:
+            if _kind(item.blob) == kind:
+                container = _container_of(run, item.blob, sources.output_container)
+                info = sources.store.get_blob(container, item.blob)
+                return item.path, info
+    raise NotFoundError(f"run {run.id} has no VCF among its outputs")
+
+
+def _kind(name: str) -> str | None:
+    from genoflow.model.outputs import kind_of
+
+    return kind_of(name)
+
+
+def _container_of(run: Run, name: str, default: str) -> str:
+    recorded = next((o for o in run.outputs if o.name == name), None)
+    return (recorded.container if recorded else None) or default
+
+
+def run_record(
+    run: Run,
+    word: str,
+    sample: str,
+    blob: BlobInfo,
+    counts: CallCounts,
+    calls_version: int,
+    now: datetime,
+) -> pa.RecordBatch:
+    recorded = next((o for o in run.outputs if o.name == blob.name), None)
+    row: dict[str, Any] = {
+        "runId": word,
+        "service": run.service,
+        "serviceRunId": run.id,
+        "sampleId": sample,
+        "runCreated": run.created,
+        "runEnded": run.ended,
+        "vcf": f"{blob.container}/{blob.name}",
+        "vcfMd5": recorded.md5 if recorded else blob.md5,
+        "records": counts.records,
+        "variants": counts.variants,
+        **{f"{name}Count": counts.classes.get(name, 0) for name in CLASSES},
+        "callsVersion": calls_version,
+        "ingestedAt": now,
+    }
+    return pa.RecordBatch.from_pylist([row], schema=RUNS_SCHEMA)
+
+
+def _tag_vcf(store: BlobStore, blob: BlobInfo, now: datetime, progress: Progress | None) -> None:
+    """Mark the VCF as in the lake (a tiering policy may then cool it sooner). Best effort:
+    the lake is already written; a credential without tag permission only loses the mark."""
+    from genoflow.tiering.facts import LAKE_TAG, format_time
+
+    try:
+        store.set_tags(blob.container, blob.name, {LAKE_TAG: format_time(now)})
+    except AuthError:
+        if progress:
+            progress(f"note: could not tag {blob.container}/{blob.name} as in the lake")

@@ -1,0 +1,66 @@
+"""The lake's two Delta tables: their Arrow schemas, partitioning and names.
+
+``calls`` has one row per sample and VCF record, with Glow's VCF column names (``contigName``,
+0-based ``start``, ``end``, ``names``, ``referenceAllele``, ``alternateAlleles``, ``qual``,
+``filters``) and Glow's genotype field names flattened beside them (``calls``, ``phased``,
+``depth``, ``conditionalQuality``, ``alleleDepths``), plus where the row came from
+(``sampleId``, ``runId`` = ``<service>:<run id>``, ``service``, ``ingestedAt``). Partitioned by
+``sampleId`` and ``contigName``: a sample or a contig is read without touching the other files.
+
+``runs`` has one row per run added: its identity, sample, VCF and the counts of what it carried.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+CALLS_TABLE = "calls"
+RUNS_TABLE = "runs"
+CALLS_PARTITIONS = ["sampleId", "contigName"]
+
+_STRINGS = pa.list_(pa.string())
+_INTS = pa.list_(pa.int32())
+_TIME = pa.timestamp("us", tz="UTC")
+
+CALLS_SCHEMA = pa.schema(
+    [
+        pa.field("contigName", pa.string(), nullable=False),
+        pa.field("start", pa.int64(), nullable=False),
+        pa.field("end", pa.int64(), nullable=False),
+        pa.field("names", _STRINGS),
+        pa.field("referenceAllele", pa.string(), nullable=False),
+        pa.field("alternateAlleles", _STRINGS),
+        pa.field("qual", pa.float64()),
+        pa.field("filters", _STRINGS),
+        pa.field("calls", _INTS),  # allele indices, -1 where missing (as Glow)
+        pa.field("phased", pa.bool_()),
+        pa.field("depth", pa.int32()),  # FORMAT/DP
+        pa.field("conditionalQuality", pa.int32()),  # FORMAT/GQ
+        pa.field("alleleDepths", _INTS),  # FORMAT/AD
+        pa.field("sampleId", pa.string(), nullable=False),
+        pa.field("runId", pa.string(), nullable=False),
+        pa.field("service", pa.string()),
+        pa.field("ingestedAt", _TIME, nullable=False),
+    ]
+)
+
+# Variant classes, as htslib names them (SNP, INDEL split into insertion/deletion, MNP, OTHER).
+CLASSES = ("SNV", "insertion", "deletion", "MNV", "other")
+
+RUNS_SCHEMA = pa.schema(
+    [
+        pa.field("runId", pa.string(), nullable=False),
+        pa.field("service", pa.string()),
+        pa.field("serviceRunId", pa.string(), nullable=False),
+        pa.field("sampleId", pa.string(), nullable=False),
+        pa.field("runCreated", _TIME),
+        pa.field("runEnded", _TIME),
+        pa.field("vcf", pa.string(), nullable=False),  # container/name of the VCF read
+        pa.field("vcfMd5", pa.string()),
+        pa.field("records", pa.int64(), nullable=False),  # rows written to calls
+        pa.field("variants", pa.int64(), nullable=False),  # alt alleles the sample carries
+        *(pa.field(f"{name}Count", pa.int64(), nullable=False) for name in CLASSES),
+        pa.field("callsVersion", pa.int64()),  # the calls table's version after the add
+        pa.field("ingestedAt", _TIME, nullable=False),
+    ]
+)
