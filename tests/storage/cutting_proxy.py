@@ -8,6 +8,7 @@ import http.client
 import random
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
@@ -15,9 +16,15 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 class CuttingProxy:
     def __init__(
-        self, target_port: int, cut_share: float = 0.0, seed: int = 15, cut_first: int = 0
+        self,
+        target_port: int,
+        cut_share: float = 0.0,
+        seed: int = 15,
+        cut_first: int = 0,
+        body_delay: float = 0.0,
     ) -> None:
         self.target_port = target_port
+        self.body_delay = body_delay  # seconds before each ranged body: a slow network
         self.cut_share = cut_share
         self.cut_first = cut_first  # the first N bodies are cut, whatever the share
         self.requests = 0
@@ -91,6 +98,8 @@ class CuttingProxy:
                     self.close_connection = True
                     return
                 if self.command != "HEAD":
+                    if answer.status == 206 and proxy.body_delay:
+                        time.sleep(proxy.body_delay)
                     self.wfile.write(data)
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward

@@ -5,7 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -240,6 +243,38 @@ def test_a_body_cut_four_times_in_a_row_is_retried_within_storage_retry(
         assert "after 4 tries" in result.stderr and not (tmp_path / "out" / "one.bin").exists()
     else:
         assert (tmp_path / "out" / "one.bin").read_bytes() == source.read_bytes()
+
+
+def test_killed_download_resumes_from_its_journal_fetching_only_the_rest(
+    azurite: Azurite, store: BlobStore, unique_name: str, tmp_path: Path
+) -> None:
+    """SIGKILL mid-download (a real process, slowed by the proxy), then the same command."""
+    source = random_file(tmp_path / "big.bin", 64 * MIB)  # four 16 MiB ranges
+    upload_file(store, source, unique_name, "big.bin")
+    out = tmp_path / "out"
+    args = ["download", "big.bin", "-c", unique_name, "-o", str(out), "-n", "1", "--json"]
+    proxy = CuttingProxy(azurite.port, body_delay=0.5)
+    try:
+        outer = {k: v for k, v in os.environ.items() if not k.startswith("GENOFLOW_")}
+        env = {**outer, **_env_via(proxy, azurite)}
+        child = subprocess.Popen([sys.executable, "-m", "genoflow", *args], env=env)
+        journal = out / "big.bin.part.log"
+        deadline = time.monotonic() + 60
+        while not (journal.exists() and len(journal.read_text().splitlines()) >= 3):
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)  # two ranges journaled, the rest not
+        child.wait()
+        before = proxy.bodies
+        rerun = run_cli(args, env=_env_via(proxy, azurite))
+    finally:
+        proxy.close()
+    assert rerun.exit_code == 0, rerun.output
+    summary = _lines(rerun.stdout)[0]
+    assert summary["chunks_reused"] >= 2 and summary["chunks_fetched"] <= 2
+    assert proxy.bodies - before == summary["chunks_fetched"]  # only the missing ranges
+    assert (out / "big.bin").read_bytes() == source.read_bytes()
+    assert not journal.exists() and not (out / "big.bin.part").exists()
 
 
 # --- disk full ----------------------------------------------------------------------------------
