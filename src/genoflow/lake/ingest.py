@@ -142,19 +142,21 @@ def add_run(
         origin = Origin(word, run.service, now)
         counts = _Counted()
         batches = _batches_of(vcf, origin, counts, batch_rows, word, progress)
+        wrote = False
         if in_calls:  # the calls are in: only count them again for the record
             for _ in batches():
                 pass
         else:
             metadata = {"genoflow.run": word, "genoflow.vcf": f"{blob.container}/{blob.name}"}
-            commit_run(
+            wrote = commit_run(
                 writer.lake, writer.calls, word, batches, CALLS_SCHEMA, CALLS_PARTITIONS, metadata
             )
     sample = sample or next(iter(sorted(counts.last.samples)), "")
     record = run_record(run, word, sample, blob, counts.last, writer.calls.version(), now)
     commit_run(writer.lake, writer.runs, word, lambda: iter([record]), RUNS_SCHEMA, [], {})
     _tag_vcf(sources.store, blob, now, progress)
-    status = "record completed" if in_calls else "added"
+    # Not written here: the record was missing, or another writer committed the calls first.
+    status = "added" if wrote else "record completed" if in_calls else "already in the lake"
     last = counts.last
     vcf_name = f"{blob.container}/{blob.name}"
     return AddResult(
