@@ -68,7 +68,8 @@ def test_service_info(client: ServiceClient) -> None:
 def test_wes_service_info_names_the_engine_it_runs(live_server: LiveServer) -> None:
     versions = _raw(live_server, "/ga4gh/wes/v1/service-info")["workflow_engine_versions"]
     assert isinstance(versions, dict) and list(versions) == ["cwltool"]
-    assert versions["cwltool"][:1].isdigit()  # the installed cwltool's version
+    # WES 1.1: {engine: {"workflow_engine_version": [...]}}, the installed cwltool's version
+    assert versions["cwltool"]["workflow_engine_version"][0][:1].isdigit()
 
 
 def test_wes_workflow_engine_is_honoured_or_refused(

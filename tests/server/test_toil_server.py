@@ -43,7 +43,7 @@ def _run_on(engine: str, tmp_path: Path, azurite: Azurite, demo: DemoData, name:
             timeout=30,
         ).json()
         assert list(info["workflow_engine_versions"]) == [engine]
-        assert info["workflow_engine_versions"][engine][:1].isdigit()
+        assert info["workflow_engine_versions"][engine]["workflow_engine_version"][0][:1].isdigit()
         env = _env(server, azurite, f"{name}{engine[:2]}", "msgenomics")
         code, documents, stderr = _submit(
             env, "-b1", str(demo.fastq_r1), "-b2", str(demo.fastq_r2), "--wait"

@@ -51,6 +51,12 @@ class PipelineOptions:
     overwrite: bool = False
     include_logs: bool = True
     description: str | None = None
+    # VCFs of known sites for GATK BQSR: names relative to the reference's folder, or blob URLs
+    known_sites: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # any sequence from a wire or a JSON record: stored as a tuple (frozen, hashable)
+        object.__setattr__(self, "known_sites", tuple(self.known_sites or ()))
 
     @property
     def effective_process_args(self) -> str:
@@ -226,6 +232,7 @@ def check_options(options: PipelineOptions) -> None:
             f"emit-ref-confidence {confidence!r} is not one of {', '.join(REF_CONFIDENCE)}"
         )
     _check_process_args(options.process_args)
+    _check_known_sites(options.known_sites)
     base = options.output_filename_base
     if base:
         check_blob_name(base, "output file name base")
@@ -233,6 +240,22 @@ def check_options(options: PipelineOptions) -> None:
             raise UsageError(
                 f"output file name base has {len(base)} characters; at most {MAX_OUTPUT_BASE}"
             )
+
+
+MAX_KNOWN_SITES = 32
+
+
+def is_url(text: str) -> bool:
+    return text.startswith(("https://", "http://"))
+
+
+def _check_known_sites(sites: Sequence[str]) -> None:
+    """Each: a blob URL, or a file name relative to the reference's folder (blob-name rules)."""
+    if len(sites) > MAX_KNOWN_SITES:
+        raise UsageError(f"{len(sites)} known-sites files given; at most {MAX_KNOWN_SITES}")
+    for site in sites:
+        if not is_url(site):
+            check_blob_name(site, "known-sites file name")
 
 
 def check_read_group(read_group: str) -> None:
@@ -291,6 +314,24 @@ def validate_request(request: SubmitRequest) -> None:
         classify_inputs(request.reads_1, request.reads_2)
 
 
+_SAMPLE_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def read_group_sample(read_group: str | None) -> str | None:
+    r"""The ``SM:`` of an ``@RG`` line (tabs real or written ``\t``), made a valid sample name."""
+    for field_ in (read_group or "").replace("\t", "\\t").split("\\t")[1:]:
+        if field_.startswith("SM:"):
+            name = _SAMPLE_UNSAFE.sub("_", field_[3:].strip()).strip("._-")[:128]
+            return name or None
+    return None
+
+
+def sample_of(read_group: str | None, first_input: str) -> str:
+    """A wire without a sample field: the read group's SM, else a name derived from the first
+    input. Never the output base, which names files, not the sample."""
+    return read_group_sample(read_group) or derive_sample(first_input)
+
+
 _READ_SUFFIX = re.compile(
     r"([._-](R?[12]|read[12]))?(_\d{3})?\.(fq|fastq|bam|sam)(\.gz)?$", re.IGNORECASE
 )
@@ -322,11 +363,19 @@ def submission_key(
     material = {
         "sample": sample,
         "inputs": [[name, checksum] for name, checksum in inputs],
-        "options": {k: v for k, v in asdict(options).items() if k != "description"},
+        "options": {
+            key: value
+            for key, value in asdict(options).items()
+            # unset options added later leave earlier keys as they were
+            if key != "description" and not (key in _LATER_OPTIONS and not value)
+        },
         "output": [output_account, output_container],
     }
     encoded = json.dumps(material, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()[:KEY_LENGTH]
+
+
+_LATER_OPTIONS = frozenset({"known_sites"})
 
 
 def key_mark(key: str) -> str:

@@ -61,6 +61,12 @@ def is_builtin(text: str | bytes) -> bool:
     return isinstance(document, dict) and document_digest(document) == builtin_digest()
 
 
+@functools.lru_cache(maxsize=1)
+def main_inputs() -> frozenset[str]:
+    """The input names of ``#main``: what a CWL job for the pipeline may set."""
+    return frozenset(graph_process("main")["inputs"])
+
+
 def graph_process(process_id: str) -> dict[str, Any]:
     """One process of the ``$graph`` by id (``align``, ``deliver``...)."""
     for process in workflow_document()["$graph"]:

@@ -2,12 +2,16 @@
 
 Wire shapes come from :mod:`genoflow.protocols.wes.wire` (the client's models). Only the
 built-in pipeline runs unless ``allow_custom_workflows`` is set: a posted CWL is arbitrary code.
+The built-in pipeline is named by ``workflow_url`` or posted as the attachment ``workflow_url``
+names and recognised by its content hash (what the reference ``wes-client`` does); its
+``workflow_params`` are genoflow's own or a plain CWL job for ``#main`` (any client).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -16,18 +20,20 @@ from pydantic import ValidationError
 
 from genoflow import __version__
 from genoflow.errors import GenoflowError
-from genoflow.model.runs import RunState
+from genoflow.model.runs import Run, RunState
+from genoflow.model.submission import SubmitRequest
+from genoflow.pipelines.document import is_builtin, main_inputs
 from genoflow.protocols.wes import wire
 from genoflow.redact import redact
 from genoflow.server.bodies import check_depth
 from genoflow.server.engine import engine_version
 from genoflow.server.runlogs import Stream, log_response
-from genoflow.server.service import PROCESSES, RequestRejected, RunService
+from genoflow.server.service import PROCESSES, RequestRejected, RunService, request_from_json
 from genoflow.server.store import ListQuery, StoredRun
 
 # workflow_url values that name the built-in germline pipeline: the old service's process
 # names (what genoflow's WES client sends) and the pipeline's own names.
-BUILTIN_WORKFLOWS = PROCESSES | {"genoflow-pipeline.cwl"}
+BUILTIN_WORKFLOWS = PROCESSES | {"genoflow-pipeline.cwl", "genoflow-pipeline.cwl#main"}
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
@@ -54,14 +60,50 @@ def decode_token(token: str | None) -> int:
         raise RequestRejected("invalid page_token") from None
 
 
-def _redacted_request(run: StoredRun) -> wire.RunRequest | None:
-    """The request as submitted, with SAS signatures masked."""
+def _echoed_request(run: StoredRun, record: Run) -> wire.RunRequest:
+    """The request as submitted (a run made over the old API: as genoflow's WES client would
+    have sent it), SAS signatures masked, its tags carrying the record's sample, description
+    and process: the same record over both protocols."""
     raw = run.request.get("wes_request")
     if raw is None:
-        return None
-    import json
+        submit = request_from_json(run.request["submit"])
+        raw = wire.run_request_from_submit(submit, submit.options.process).model_dump(mode="json")
+    echoed = wire.RunRequest.model_validate(json.loads(redact(json.dumps(raw))))
+    echoed.tags = wire.record_tags(record, echoed.tags)
+    return echoed
 
-    return wire.RunRequest.model_validate(json.loads(redact(json.dumps(raw))))
+
+async def _refused_workflow(url: str, attachments: list[Any]) -> tuple[int, str] | None:
+    """None when ``url`` names the built-in pipeline, or the attachment it names is the packed
+    pipeline (content hash); else (status, why). Other attachments are not used."""
+    named = [item for item in attachments if getattr(item, "filename", None) == url]
+    if named:
+        if is_builtin(await named[0].read()):
+            return None
+        return 403, _CUSTOM_REFUSED
+    bare_name = "/" not in url and not url.endswith((".cwl", ".wdl"))
+    if bare_name and url not in BUILTIN_WORKFLOWS:  # a mistyped process, not a workflow
+        return 400, f"Unknown process {url!r}; this server runs: {', '.join(sorted(PROCESSES))}"
+    return None if url in BUILTIN_WORKFLOWS else (403, _CUSTOM_REFUSED)
+
+
+_CUSTOM_REFUSED = (
+    "this server runs only its built-in pipelines "
+    f"({', '.join(sorted(BUILTIN_WORKFLOWS))}, or that document posted as the workflow "
+    "attachment); custom workflows are disabled (allow_custom_workflows: false)"
+)
+
+
+def _descriptor(service: RunService, run_request: wire.RunRequest) -> SubmitRequest:
+    """The run's descriptor from genoflow's params or from a CWL job for ``#main``, whose every
+    file URL must be under its account's configured endpoint (400 before any connection)."""
+    params = run_request.workflow_params
+    if not wire.is_cwl_job(params):
+        return wire.submit_from_run_request(run_request)
+    for url in wire.cwl_job_urls(params):
+        account_url, account = wire.blob_url_parts(url)[:2]
+        service.check_endpoint(account, account_url, "file")
+    return wire.submit_from_cwl_job(params, run_request.tags, main_inputs())
 
 
 def build_router(
@@ -86,7 +128,9 @@ def build_router(
             },
             supported_wes_versions=["1.1.0"],
             supported_filesystem_protocols=["https", "http"],
-            workflow_engine_versions={engine: engine_version(engine)},
+            workflow_engine_versions={
+                engine: {"workflow_engine_version": [engine_version(engine)]}
+            },
             default_workflow_engine_parameters=[],
             system_state_counts=counts,
             auth_instructions_url="about:blank",
@@ -117,7 +161,8 @@ def build_router(
         runs = service.store.query(query)
         more = len(runs) > size
         summaries = [
-            wire.run_to_summary(service.run_of(run)).model_dump(mode="json") for run in runs[:size]
+            wire.run_to_summary(service.run_of(run)).model_dump(mode="json", exclude_none=True)
+            for run in runs[:size]
         ]
         return JSONResponse(
             {"runs": summaries, "next_page_token": encode_token(offset + size) if more else ""}
@@ -137,20 +182,12 @@ def build_router(
         refused = _unsupported(run_request)
         if refused:
             return error(400, refused)
-        url = run_request.workflow_url
-        bare_name = not attachments and "/" not in url and not url.endswith((".cwl", ".wdl"))
-        if bare_name and url not in BUILTIN_WORKFLOWS:  # a mistyped process, not a workflow
-            known = ", ".join(sorted(PROCESSES))
-            return error(400, f"Unknown process {url!r}; this server runs: {known}")
-        if url not in BUILTIN_WORKFLOWS or attachments:
-            if not allow_custom_workflows:
-                return error(
-                    403,
-                    "this server runs only its built-in pipelines "
-                    f"({', '.join(sorted(BUILTIN_WORKFLOWS))}); custom workflows are "
-                    "disabled (allow_custom_workflows: false)",
-                )
-            return error(400, "custom workflows are not supported by this server version")
+        refused_workflow = await _refused_workflow(run_request.workflow_url, attachments)
+        if refused_workflow is not None:
+            status, message = refused_workflow
+            if status == 403 and allow_custom_workflows:
+                status, message = 400, "custom workflows are not supported by this server version"
+            return error(status, message)
         asked = run_request.workflow_engine
         if asked and asked.lower() != engine:
             return error(
@@ -159,7 +196,7 @@ def build_router(
                 f"available here (ask for {engine} or leave workflow_engine unset)",
             )
         try:
-            submit = wire.submit_from_run_request(run_request)
+            submit = _descriptor(service, run_request)
             run = service.submit(
                 "wes",
                 submit,
@@ -177,9 +214,10 @@ def build_router(
     @router.get("/runs/{run_id}")
     def run_log(run_id: str, request: Request) -> JSONResponse:
         run = service.get(run_id)
+        record = service.run_of(run)
         log = wire.run_to_run_log(
-            service.run_of(run),
-            request=_redacted_request(run),
+            record,
+            request=_echoed_request(run, record),
             task_logs_url=str(request.url_for("list_tasks", run_id=run_id)),
         )
         log.task_logs = _task_logs(service, run)

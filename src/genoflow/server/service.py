@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -129,8 +130,8 @@ class RunService:
             validate_request(request)  # the client's own rules
         except GenoflowError as exc:
             raise RequestRejected(exc.one_line()) from None
-        self._check_endpoint(request.input_account, request.input_account_url, "input")
-        self._check_endpoint(request.output_account, request.output_account_url, "output")
+        self.check_endpoint(request.input_account, request.input_account_url, "input")
+        self.check_endpoint(request.output_account, request.output_account_url, "output")
         process = request.options.process or "snapgatk"
         if process not in PROCESSES:
             raise RequestRejected(
@@ -154,7 +155,7 @@ class RunService:
                 + " and CONTAINER_SAS for the output container"
             )
 
-    def _check_endpoint(self, account: str, given: str | None, role: str) -> None:
+    def check_endpoint(self, account: str, given: str | None, role: str) -> None:
         """A storage URL in a request must be the configured endpoint of its account: the
         server connects only where its configuration says (refused before any connection)."""
         expected = self.endpoint_for(account)
@@ -198,18 +199,21 @@ def _as_int(run_id: int | str) -> int:
 
 
 def to_run(stored: StoredRun, *, service: str | None = None) -> Run:
-    """The client's run model for a stored run (the wire modules render it)."""
+    """The client's run model for a stored run: the one record both wires render (times to
+    the second, the precision WES writes)."""
     request = stored.request.get("submit", {})
     return Run(
         id=str(stored.id),
         state=stored.state,
         message=stored.message,
         failure_code=stored.failure_code or None,
-        created=stored.created,
-        ended=stored.ended,
-        description=stored.description,
+        created=_whole_seconds(stored.created),
+        ended=_whole_seconds(stored.ended),
+        description=stored.description or None,
         process=stored.process,
         sample=request.get("sample"),
+        inputs=tuple(request_from_json(request).blob_names()) if request else (),
+        input_container=request.get("input_container"),
         # A run submitted over the old API shows its key the way WES clients look for it.
         tags={
             **stored.tags,
@@ -219,6 +223,10 @@ def to_run(stored: StoredRun, *, service: str | None = None) -> Run:
         bases_processed=stored.bases_processed,
         service=service,
     )
+
+
+def _whole_seconds(value: datetime | None) -> datetime | None:
+    return value.replace(microsecond=0) if value is not None else None
 
 
 __all__ = ["RequestRejected", "RunNotFound", "RunService", "RunState", "to_run"]

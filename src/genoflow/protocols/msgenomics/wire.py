@@ -7,12 +7,12 @@ reuses these models and client and server cannot drift. Field names are the serv
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from genoflow.model import descriptor
 from genoflow.model.outputs import RunOutput
 from genoflow.model.runs import Run, RunState, parse_time
 from genoflow.model.submission import (
@@ -20,10 +20,11 @@ from genoflow.model.submission import (
     PipelineOptions,
     SubmitRequest,
     classify_inputs,
-    derive_sample,
     key_from_description,
+    sample_of,
     strip_key,
 )
+from genoflow.model.submission import read_group_sample as read_group_sample
 from genoflow.model.tags import SUBMISSION_KEY
 
 API_PATH = "/api/workflows/"
@@ -133,12 +134,13 @@ class OutputArgs(_Wire):
 
 
 class OptionalArgs(_Wire):
-    """Only the keys the user set are sent (``None`` = absent)."""
+    """Only the keys the user set are sent (``None`` = absent). Keys: descriptor.OPTIONS."""
 
     BQSR: bool | None = None
     ReadGroupLine: str | None = None
     GatkEmitRefConfidence: str | None = None
     BgzipOutput: bool | None = None
+    KnownSites: list[str] | None = None  # genoflow extension: BQSR known sites
 
     @field_validator("BQSR", "BgzipOutput", mode="before")
     @classmethod
@@ -205,12 +207,7 @@ def submit_body_from_request(request: SubmitRequest, description: str | None) ->
             OUTPUT_FILENAME_BASE=options.output_filename_base,
             OUTPUT_INCLUDE_LOGFILES=options.include_logs,
         ),
-        OptionalArgs=OptionalArgs(
-            BQSR=options.bqsr,
-            ReadGroupLine=options.read_group,
-            GatkEmitRefConfidence=options.emit_ref_confidence,
-            BgzipOutput=options.bgzip_output,
-        ),
+        OptionalArgs=OptionalArgs(**descriptor.optional_args(options)),
     )
 
 
@@ -228,10 +225,7 @@ def request_from_submit_body(body: SubmitBody) -> SubmitRequest:
         process=body.Process,
         process_args=body.ProcessArgs or None,
         reference=args.get("R", "b37m1"),
-        bqsr=body.OptionalArgs.BQSR,
-        read_group=body.OptionalArgs.ReadGroupLine,
-        emit_ref_confidence=body.OptionalArgs.GatkEmitRefConfidence,
-        bgzip_output=body.OptionalArgs.BgzipOutput,
+        **descriptor.from_optional_args(body.OptionalArgs.model_dump()),
         output_filename_base=body.OutputArgs.OUTPUT_FILENAME_BASE,
         overwrite=body.OutputArgs.overwrite,
         include_logs=body.OutputArgs.OUTPUT_INCLUDE_LOGFILES,
@@ -251,24 +245,6 @@ def request_from_submit_body(body: SubmitBody) -> SubmitRequest:
         output_sas=body.OutputArgs.CONTAINER_SAS,
         submission_key=key_from_description(body.Description),
     )
-
-
-_SAMPLE_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def read_group_sample(read_group: str | None) -> str | None:
-    r"""The ``SM:`` of an ``@RG`` line (tabs real or written ``\t``), made a valid sample name."""
-    for field in (read_group or "").replace("\t", "\\t").split("\\t")[1:]:
-        if field.startswith("SM:"):
-            name = _SAMPLE_UNSAFE.sub("_", field[3:].strip()).strip("._-")[:128]
-            return name or None
-    return None
-
-
-def sample_of(read_group: str | None, first_input: str) -> str:
-    """The old wire has no sample field: the read group's SM, else a name derived from the
-    first input. Never the output base (``-of``), which names files, not the sample."""
-    return read_group_sample(read_group) or derive_sample(first_input)
 
 
 # --- workflow object ------------------------------------------------------------------------
@@ -319,6 +295,9 @@ class Workflow(_Wire):
     # genoflow extensions (old clients ignore fields they do not know; docs/protocols.md):
     ServiceId: str | None = None  # the identity of the server that holds the run
     Outputs: list[OutputEntry] | None = None  # what the run committed; null until then
+    Sample: str | None = None  # the sample the run analyses
+    InputContainer: str | None = None  # where Inputs are
+    Inputs: list[str] | None = None  # the input blob names, in the order the run read them
 
     @field_validator("CreatedDate", "EndDate", mode="before")
     @classmethod
@@ -344,12 +323,15 @@ def workflow_to_run(workflow: Workflow) -> Run:
         failure_code=workflow.FailureCode or None,
         created=workflow.CreatedDate,
         ended=workflow.EndDate,
-        description=strip_key(workflow.Description),
+        description=strip_key(workflow.Description) or None,
         process=workflow.Process,
         tags={SUBMISSION_KEY: key} if key else {},
         bases_processed=workflow.BasesProcessed,
         service=workflow.ServiceId or None,
         outputs=tuple(entry.record() for entry in workflow.Outputs or ()),
+        sample=workflow.Sample,
+        inputs=tuple(workflow.Inputs or ()),
+        input_container=workflow.InputContainer,
     )
 
 
@@ -371,6 +353,9 @@ def run_to_workflow(run: Run, tenant_id: int = 0, description: str | None = None
         BasesProcessed=run.bases_processed or 0,
         ServiceId=run.service,
         Outputs=[OutputEntry.of(output) for output in run.outputs] or None,
+        Sample=run.sample,
+        InputContainer=run.input_container,
+        Inputs=list(run.inputs) or None,
     )
 
 

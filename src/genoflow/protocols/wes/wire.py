@@ -12,12 +12,21 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from genoflow.model import descriptor
 from genoflow.model.outputs import OUTPUT_KINDS, RunOutput, blob_location, blob_url
 from genoflow.model.runs import Run, RunState, parse_time
-from genoflow.model.submission import InputKind, PipelineOptions, SubmitRequest
+from genoflow.model.submission import (
+    InputKind,
+    PipelineOptions,
+    SubmitRequest,
+    is_url,
+    sample_of,
+    strip_key,
+)
 from genoflow.model.tags import SAMPLE, SUBMISSION_KEY
 
 API_PATH = "/ga4gh/wes/v1"
@@ -281,17 +290,19 @@ class PipelineParams(_Wire):
     reads_1: list[CwlFile] = Field(default_factory=list)
     reads_2: list[CwlFile] = Field(default_factory=list)
     bam: CwlFile | None = None
+    # the options (descriptor.OPTIONS, key ``wes``): as the user set them, None when unset
     process: str = "snapgatk"
-    process_args: str = "R=b37m1"
+    process_args: str | None = None
     reference: str = "b37m1"
-    bqsr: bool = True
+    bqsr: bool | None = None
     read_group: str | None = None
-    emit_ref_confidence: str = "none"
-    bgzip_output: bool = False
+    emit_ref_confidence: str | None = None
+    bgzip_output: bool | None = None
     output_base: str = ""
     overwrite: bool = False
     include_logs: bool = True
     description: str | None = None
+    known_sites: list[str] = Field(default_factory=list)
     input_account: str
     input_account_url: str
     input_container: str
@@ -323,17 +334,7 @@ def params_from_request(request: SubmitRequest) -> PipelineParams:
         reads_1=[] if is_bam else [files[name] for name in request.reads_1],
         reads_2=[] if is_bam else [files[name] for name in request.reads_2],
         bam=files[request.reads_1[0]] if is_bam else None,
-        process=options.process,
-        process_args=options.effective_process_args,
-        reference=options.effective_reference,
-        bqsr=options.effective_bqsr,
-        read_group=options.read_group,
-        emit_ref_confidence=options.effective_ref_confidence,
-        bgzip_output=options.effective_bgzip,
-        output_base=options.output_filename_base or request.sample,
-        overwrite=options.overwrite,
-        include_logs=options.include_logs,
-        description=options.description,
+        **descriptor.wes_params(options),
         input_account=request.input_account,
         input_account_url=_account_url(request, output=False),
         input_container=request.input_container,
@@ -388,19 +389,7 @@ def submit_from_run_request(run_request: RunRequest) -> SubmitRequest:
             f"output_url {params.output_url.partition('?')[0]!r} is not the output container "
             f"{output_prefix!r}"
         )
-    options = PipelineOptions(
-        process=params.process,
-        process_args=params.process_args,
-        reference=params.reference,
-        bqsr=params.bqsr,
-        read_group=params.read_group,
-        emit_ref_confidence=params.emit_ref_confidence,
-        bgzip_output=params.bgzip_output,
-        output_filename_base=params.output_base,
-        overwrite=params.overwrite,
-        include_logs=params.include_logs,
-        description=params.description,
-    )
+    options = PipelineOptions(**descriptor.from_wes_params(params))
     return SubmitRequest(
         sample=params.sample,
         kind=InputKind.BAM if params.bam else InputKind.FASTQ,
@@ -418,6 +407,109 @@ def submit_from_run_request(run_request: RunRequest) -> SubmitRequest:
         input_account_url=params.input_account_url,
         output_account_url=params.output_account_url,
         submission_key=run_request.tags.get(SUBMISSION_KEY),
+    )
+
+
+# --- a plain CWL job for the built-in pipeline (its #main inputs) -----------------------------
+
+
+def is_cwl_job(params: Mapping[str, Any]) -> bool:
+    """A CWL job for ``#main`` (any client) rather than genoflow's own params."""
+    return "output_url" in params and isinstance(params.get("reference"), Mapping)
+
+
+def blob_url_parts(url: str) -> tuple[str, str, str, str, str]:
+    """(account URL, account, container, blob name, SAS) of a blob or container URL; raises
+    ValueError for anything else. The account is a path segment on emulator-style hosts."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    path = unquote(parts.path).lstrip("/")
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValueError(f"{url.split('?')[0]!r} is not an http(s) blob URL")
+    account_url = f"{parts.scheme}://{parts.netloc}"
+    if blob_location(f"{account_url}/a/b") and _emulator_host(host):
+        account, _, path = path.partition("/")
+        account_url = f"{account_url}/{account}"
+    else:
+        account = host.split(".")[0]
+    container, _, name = path.partition("/")
+    if not container:
+        raise ValueError(f"{url.split('?')[0]!r} names no container")
+    return account_url, account, container, name, parts.query
+
+
+def _emulator_host(host: str) -> bool:
+    return host == "localhost" or "." not in host or host.replace(".", "").isdigit()
+
+
+def _location(value: Any, what: str) -> str:
+    if not isinstance(value, Mapping) or value.get("class") != "File":
+        raise ValueError(f"{what} is not a CWL File")
+    location = value.get("location") or value.get("path")
+    if not isinstance(location, str) or not is_url(location):
+        raise ValueError(f"{what} must be a blob URL (location), not a path on the server")
+    return location
+
+
+def cwl_job_urls(job: Mapping[str, Any]) -> list[str]:
+    """Every file URL in the job (inputs, reference and its index files, known sites)."""
+    urls = []
+    for key, value in job.items():
+        for index, item in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(item, Mapping) and item.get("class") == "File":
+                urls.append(_location(item, f"{key}[{index}]"))
+    return urls
+
+
+def submit_from_cwl_job(
+    job: Mapping[str, Any], tags: Mapping[str, str], inputs: frozenset[str]
+) -> SubmitRequest:
+    """The descriptor of a CWL job for the built-in pipeline's ``#main`` (``inputs``: its input
+    names; anything else is refused). The reference is the server's registered one named
+    ``reference_name``; the sample is the read group's SM (else from the first input)."""
+    unknown = sorted(set(job) - inputs)
+    if unknown:
+        raise ValueError(f"inputs the pipeline does not take: {', '.join(unknown)}")
+    bam = job.get("input_bam")
+    reads = [bam] if bam else [*(job.get("fastq_r1") or []), *(job.get("fastq_r2") or [])]
+    located = [blob_url_parts(_location(item, "an input")) for item in reads]
+    if not located or len({(p[0], p[2]) for p in located}) != 1:
+        raise ValueError("give the inputs (fastq_r1 + fastq_r2, or input_bam) in one container")
+    account_url, account, container = located[0][:3]
+    out_url, out_account, out_container, out_name, out_sas = blob_url_parts(job["output_url"])
+    if out_name:
+        raise ValueError("output_url must be the output container's URL, not a blob's")
+    names = [part[3] for part in located]
+    half = len(names) // 2
+    reference = str(job.get("reference_name") or "")
+    return SubmitRequest(
+        sample=sample_of(job.get("read_group"), names[0]),
+        kind=InputKind.BAM if bam else InputKind.FASTQ,
+        reads_1=tuple(names if bam else names[:half]),
+        reads_2=() if bam else tuple(names[half:]),
+        options=PipelineOptions(
+            process="gatk4" if job.get("caller") == "gatk" else "genoflow-pipeline",
+            process_args=f"R={reference}",
+            reference=reference,
+            bqsr=bool(job.get("known_sites")),
+            read_group=job.get("read_group"),
+            emit_ref_confidence="gvcf" if job.get("gvcf") else "none",
+            bgzip_output=bool(job.get("bgzip", False)),
+            output_filename_base=str(job.get("output_base") or ""),
+            overwrite=bool(job.get("overwrite", False)),
+            include_logs=bool(job.get("include_logs", True)),
+            description=tags.get(DESCRIPTION_TAG),
+            known_sites=tuple(_location(s, "known_sites") for s in job.get("known_sites") or ()),
+        ),
+        input_account=account,
+        input_container=container,
+        output_account=out_account,
+        output_container=out_container,
+        input_sas={part[3]: part[4] for part in located if part[4]},
+        output_sas=out_sas,
+        input_account_url=account_url,
+        output_account_url=out_url,
+        submission_key=tags.get(SUBMISSION_KEY),
     )
 
 
@@ -492,9 +584,12 @@ def summary_to_run(summary: RunSummary) -> Run:
 
 
 def _inputs(request: RunRequest | None) -> tuple[str | None, tuple[str, ...]]:
-    """(input container, blob names) of a genoflow request; (None, ()) for a foreign one."""
+    """(input container, blob names) of a genoflow request or of a CWL job for the built-in
+    pipeline; (None, ()) for a foreign one."""
     if request is None:
         return None, ()
+    if is_cwl_job(request.workflow_params):
+        return _cwl_job_inputs(request.workflow_params)
     try:
         params = PipelineParams.model_validate(request.workflow_params)
         names = tuple(
@@ -504,6 +599,34 @@ def _inputs(request: RunRequest | None) -> tuple[str | None, tuple[str, ...]]:
     except ValueError:  # pydantic's ValidationError is one: not genoflow's params
         return None, ()
     return params.input_container, names
+
+
+def _cwl_job_inputs(job: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    bam = job.get("input_bam")
+    reads = [bam] if bam else [*(job.get("fastq_r1") or []), *(job.get("fastq_r2") or [])]
+    try:
+        located = [blob_url_parts(_location(item, "an input")) for item in reads]
+    except ValueError:
+        return None, ()
+    if not bam:  # the old service's order: r1, r2 of each pair
+        half = len(located) // 2
+        pairs = zip(located[:half], located[half:], strict=False)
+        located = [part for pair in pairs for part in pair]
+    return (located[0][2] if located else None), tuple(part[3] for part in located)
+
+
+def record_tags(run: Run, submitted: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Tags with the record fields WES has no field for (sample, description, process), as
+    the server holds them: the same record over both protocols."""
+    tags = {**(submitted or {}), **run.tags}
+    for key, value in (
+        (SAMPLE, run.sample),
+        (DESCRIPTION_TAG, strip_key(run.description)),
+        (PROCESS_TAG, run.process),
+    ):
+        if value:
+            tags[key] = value
+    return tags
 
 
 def run_log_to_run(log: RunLog) -> Run:
@@ -538,7 +661,7 @@ def run_to_summary(run: Run) -> RunSummary:
         state=STATE_TO_WES[run.state],
         start_time=format_time(run.created),
         end_time=format_time(run.ended),
-        tags=dict(run.tags),
+        tags=record_tags(run),
         service_id=run.service,
     )
 
