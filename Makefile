@@ -7,7 +7,7 @@ OS_TOOLS := bwa samtools bcftools tabix bgzip
 OS_PACKAGES := bwa samtools bcftools tabix
 PYTEST_ARGS ?=
 
-.PHONY: help install venv node-tools os-tools toil test check lint format demo clean
+.PHONY: help install venv node-tools os-tools toil wes test check lint format demo clean
 
 help:
 	@echo "make demo     run the main job end to end on Azurite + genoflow server"
@@ -49,7 +49,17 @@ $(TOIL_VENV)/.installed:
 	$(TOIL_VENV)/bin/python -m pip install --quiet 'toil[cwl]>=9'
 	touch $@
 
-test: venv node-tools os-tools toil
+# The GA4GH reference WES client and server (wes-service) in their own virtualenv: the tests
+# run its wes-client against genoflow server (tests/server/test_wes_client.py).
+WES_VENV := .venv-wes
+wes: $(WES_VENV)/.installed
+$(WES_VENV)/.installed:
+	test -x $(WES_VENV)/bin/python || $(PYTHON) -m venv $(WES_VENV)
+	$(WES_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(WES_VENV)/bin/python -m pip install --quiet 'wes-service>=5,<6'
+	touch $@
+
+test: venv node-tools os-tools toil wes
 	PATH="$$PATH:$(CURDIR)/$(TOIL_VENV)/bin" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: venv
@@ -67,4 +77,4 @@ demo: venv node-tools os-tools
 	$(BIN)/python -m genoflow demo run $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOIL_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
+	rm -rf $(VENV) $(TOIL_VENV) $(WES_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -44,7 +46,17 @@ def presented_key(request: Request) -> str | None:
         return header
     auth = request.headers.get("Authorization", "")
     scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "basic":  # the key as the password (curl -u, a client's .netrc)
+        return _basic_password(token.strip())
     return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _basic_password(token: str) -> str | None:
+    try:
+        decoded = base64.b64decode(token, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[2] or None
 
 
 def error_response(

@@ -427,7 +427,7 @@ def blob_url_parts(url: str) -> tuple[str, str, str, str, str]:
     if parts.scheme not in ("http", "https") or not host:
         raise ValueError(f"{url.split('?')[0]!r} is not an http(s) blob URL")
     account_url = f"{parts.scheme}://{parts.netloc}"
-    if blob_location(f"{account_url}/a/b") and _emulator_host(host):
+    if _emulator_host(host):
         account, _, path = path.partition("/")
         account_url = f"{account_url}/{account}"
     else:
