@@ -30,12 +30,19 @@ class CuttingProxy:
         self.requests = 0
         self.bodies = 0  # ranged GET bodies seen
         self.cuts = 0  # of those, cut midway
+        self.active = 0  # requests being handled now
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_idle(self, timeout: float = 30) -> None:
+        """Until no request is being handled (e.g. the one a killed client left behind)."""
+        deadline = time.monotonic() + timeout
+        while self.active and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def account_url(self, account: str) -> str:
         return f"http://127.0.0.1:{self.port}/{account}"
@@ -71,6 +78,17 @@ class CuttingProxy:
                 pass
 
             def _forward(self) -> None:
+                with proxy._lock:
+                    proxy.active += 1
+                try:
+                    self._relay()
+                except OSError:
+                    self.close_connection = True  # the client went away (killed)
+                finally:
+                    with proxy._lock:
+                        proxy.active -= 1
+
+            def _relay(self) -> None:
                 proxy._count()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
