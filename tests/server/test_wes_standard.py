@@ -99,7 +99,7 @@ def test_another_workflow_posted_under_the_name_is_refused(inproc: InProc) -> No
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"reference_fai": {"class": "File", "location": "http://127.0.0.1:9/x/y.fai"}},
+        ({"reference_fai": {"class": "File", "location": "http://127.0.0.1:9/myaccount/refs/demo.fa.fai"}},
          "is not the endpoint this server uses"),
         ({"fastq_r1": [{"class": "File", "path": "/etc/passwd"}]}, "must be a blob URL"),
         ({"threads_please": 64}, "inputs the pipeline does not take: threads_please"),

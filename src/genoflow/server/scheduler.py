@@ -202,7 +202,7 @@ class Scheduler:
         with self._lock:
             self._cancels[run.id] = cancel
             self._workers[run.id] = worker
-        worker.start()
+            worker.start()  # under the lock: stop() never sees a worker it cannot join
 
     def _work(self, run: StoredRun, cancel: threading.Event) -> None:
         try:
