@@ -114,28 +114,12 @@ def upload_file(
     started = time.monotonic()
     size = path.stat().st_size
     chosen = choose_block_size(size, block_size)
-    existing = store.find_blob(container, blob_name)
-    if existing is not None:
-        local_md5 = _same_as_existing(path, size, existing)
-        if local_md5:
-            if progress:
-                progress(size)
-            return UploadResult(
-                blob_name,
-                container,
-                str(path),
-                size,
-                time.monotonic() - started,
-                local_md5,
-                True,
-                chosen,
-            )
-        if not overwrite:
-            raise UsageError(
-                f"{container}/{blob_name} already exists with different content "
-                f"({existing.size} bytes, md5 {existing.md5 or 'unknown'})",
-                hint="pass --overwrite to replace it, or choose another --prefix",
-            )
+    local_md5 = _skip_or_refuse(store, path, size, container, blob_name, overwrite)
+    if local_md5 is not None:
+        if progress:
+            progress(size)
+        seconds = time.monotonic() - started
+        return UploadResult(blob_name, container, str(path), size, seconds, local_md5, True, chosen)
     staged = {} if restart else _staged_md5s(store, container, blob_name, chosen)
     job = _BlockUpload(
         store, container, blob_name, chosen, concurrency, staged, progress, cancel, check_gzip
@@ -156,6 +140,23 @@ def upload_file(
         job.sent,
         job.reused,
     )
+
+
+def _skip_or_refuse(
+    store: BlobStore, path: Path, size: int, container: str, name: str, overwrite: bool
+) -> str | None:
+    """The local MD5 when the blob already holds the file; raises when it may not be replaced."""
+    existing = store.find_blob(container, name)
+    if existing is None:
+        return None
+    local_md5 = _same_as_existing(path, size, existing)
+    if local_md5 is None and not overwrite:
+        raise UsageError(
+            f"{container}/{name} already exists with different content "
+            f"({existing.size} bytes, md5 {existing.md5 or 'unknown'})",
+            hint="pass --overwrite to replace it, or choose another --prefix",
+        )
+    return local_md5
 
 
 def _same_as_existing(path: Path, size: int, existing: BlobInfo) -> str | None:
