@@ -91,6 +91,9 @@ def build_app() -> TyperGroup:
     from genoflow.cli import lake_cmds
 
     lake_cmds.register(app)  # lake add|report|export
+    from genoflow.cli import pipeline_cmds
+
+    app.add_typer(pipeline_cmds.app, name="pipeline")  # pipeline show|pack|job
     return cast(TyperGroup, typer.main.get_command(app))
 
 

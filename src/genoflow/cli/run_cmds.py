@@ -23,6 +23,7 @@ from genoflow.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from genoflow.config.loader import Settings
+    from genoflow.model.descriptor import OptionSpec
     from genoflow.model.runs import Run, RunFilters
     from genoflow.orchestration.submit import SheetRow, SubmitOutcome, Submitter
 
@@ -204,6 +205,12 @@ def submit(
     include_logs: str | None = typer.Option(
         None, "-ol", "--output-include-logfiles", metavar="[true|false]"
     ),
+    known_sites: list[str] = typer.Option(
+        [],
+        "--known-sites",
+        metavar="VCF",
+        help="BQSR known sites (repeatable): a name beside the reference, or a blob URL.",
+    ),
     sas_hours: int | None = typer.Option(None, "-sas", "--sas-duration"),
     poll: str | None = typer.Option(None, "-pl", "--poll", help="Same as --wait."),
     input_account: str | None = typer.Option(None, "-ia", "--input-storage-account-name"),
@@ -239,20 +246,7 @@ def submit(
     state = state_of(ctx)
     overrides = {
         **_service_overrides(api_url, access_key),
-        "workflow.process": (process, "flag -p"),
-        "workflow.process_args": (process_args, "flag -pa"),
-        "workflow.reference": (reference, "flag --reference"),
-        "workflow.bqsr": (_bool(bqsr, "-bqsr"), "flag -bqsr"),
-        "workflow.read_group": (read_group, "flag -rg"),
-        "workflow.emit_ref_confidence": (
-            ref_confidence.lower() if ref_confidence else None,
-            "flag -erc",
-        ),
-        "workflow.bgzip_output": (_bool(bgzip, "-bz"), "flag -bz"),
-        "workflow.description": (description, "flag -d"),
-        "workflow.output_filename_base": (output_base, "flag -of"),
-        "workflow.output_overwrite": (_bool(overwrite, "-ow"), "flag -ow"),
-        "workflow.output_include_logs": (_bool(include_logs, "-ol"), "flag -ol"),
+        **_option_overrides(ctx.params),
         "workflow.sas_duration_hours": (sas_hours, "flag -sas"),
         "storage.account_name": (input_account, "flag -ia"),
         "storage.account_key": (input_key, "flag -ik"),
@@ -272,6 +266,24 @@ def submit(
     _report_submit(state, outcome)
     if block:
         _wait_and_exit(state, settings, [outcome.run.id], timeout)
+
+
+def _option_overrides(params: Mapping[str, Any]) -> dict[str, tuple[Any, str]]:
+    """The run options' flags as config overrides, by the descriptor's table."""
+    from genoflow.model.descriptor import OPTIONS
+
+    return {
+        spec.config_path: (_flag_value(params[spec.param], spec), f"flag {spec.flag}")
+        for spec in OPTIONS
+    }
+
+
+def _flag_value(value: Any, spec: OptionSpec) -> Any:
+    if value is None or value == []:
+        return None  # not given: the file, environment or default decides
+    if spec.kind == "bool":
+        return _bool(value, spec.flag)
+    return value.lower() if spec.kind == "lower" else value
 
 
 def _submit_single(
@@ -339,7 +351,7 @@ def _submit_batch(
         row_overrides = {
             **overrides,
             **{
-                key_path: (_sheet_value(row.overrides[column]), f"{sheet}:{row.line}")
+                key_path: (_sheet_value(row.overrides[column], column), f"{sheet}:{row.line}")
                 for column, key_path in _sheet_columns().items()
                 if column in row.overrides
             },
@@ -381,7 +393,11 @@ def _sheet_columns() -> dict[str, str]:
     return SHEET_OVERRIDES
 
 
-def _sheet_value(text: str) -> Any:
+def _sheet_value(text: str, column: str = "") -> Any:
+    from genoflow.model.descriptor import OPTIONS
+
+    if any(spec.sheet == column and spec.kind == "list" for spec in OPTIONS):
+        return [part for part in text.split(";") if part]  # several values: a;b
     lowered = text.lower()
     return _BOOL_WORDS[lowered] == "true" if lowered in ("true", "false") else text
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from genoflow.errors import ConfigError
+from genoflow.model.descriptor import OPTIONS
 
 
 def _bool(text: str) -> bool:
@@ -39,27 +40,30 @@ def _text(text: str) -> str:
     return text
 
 
-# msgen key -> (genoflow dotted key path, converter)
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "text": _text,
+    "bool": _bool,
+    "lower": lambda text: text.strip().lower(),
+    "list": _words,
+}
+
+# msgen key -> (genoflow dotted key path, converter); the run options' keys come from the
+# descriptor's table (genoflow.model.descriptor.OPTIONS)
 MSGEN_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    **{
+        spec.msgen_key: (spec.config_path, _CONVERTERS[spec.kind])
+        for spec in OPTIONS
+        if spec.msgen_key
+    },
     "api_url_base": ("service.url", _text),
     "access_key": ("service.api_key", _text),
-    "process_name": ("workflow.process", _text),
-    "process_args": ("workflow.process_args", _text),
     "input_storage_account_name": ("storage.account_name", _text),
     "input_storage_account_key": ("storage.account_key", _text),
     "input_storage_account_container": ("storage.input_container", _text),
     "output_storage_account_name": ("storage.output_account_name", _text),
     "output_storage_account_key": ("storage.output_account_key", _text),
     "output_storage_account_container": ("storage.output_container", _text),
-    "output_filename_base": ("workflow.output_filename_base", _text),
-    "output_overwrite": ("workflow.output_overwrite", _bool),
-    "output_include_logfiles": ("workflow.output_include_logs", _bool),
     "sas_duration": ("workflow.sas_duration_hours", _int),
-    "bqsr_enabled": ("workflow.bqsr", _bool),
-    "read_group": ("workflow.read_group", _text),
-    "emit_ref_confidence": ("workflow.emit_ref_confidence", lambda t: t.strip().lower()),
-    "bgzip_output": ("workflow.bgzip_output", _bool),
-    "description": ("workflow.description", _text),
     "poll": ("workflow.poll", _bool),
     "input_blob_name_1": ("workflow.input_blob_name_1", _words),
     "input_blob_name_2": ("workflow.input_blob_name_2", _words),

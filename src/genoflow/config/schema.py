@@ -138,6 +138,9 @@ class WorkflowConfig(_Section):
     poll: bool = False
     input_blob_name_1: list[str] = []
     input_blob_name_2: list[str] = []
+    known_sites: list[str] = Field(
+        [], description="BQSR known-sites VCFs: names beside the reference, or blob URLs"
+    )
 
     @field_validator("read_group")
     @classmethod

@@ -20,10 +20,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genoflow.errors import GenoflowError, InputError, NotFoundError, UnavailableError, UsageError
+from genoflow.model import descriptor
 from genoflow.model import tags as tagnames
 from genoflow.model.outputs import output_base_of, run_folder_base
 from genoflow.model.runs import Run, RunState
@@ -138,28 +140,26 @@ def options_from_settings(settings: Settings, sample: str) -> PipelineOptions:
     """Pipeline options from the effective config. Options the user did not set stay None, so
     that the old protocol sends only what the user set."""
     workflow = settings.config.workflow
-
-    def user_set(key: str) -> bool:
-        return settings.source_of(f"workflow.{key}") != "default"
-
+    # what the user set (file, env, flag, sheet), by the descriptor's table; the rest keeps
+    # the descriptor's defaults (an empty output base: the run gets its own folder)
+    values = {
+        spec.name: _plain(getattr(workflow, spec.config))
+        for spec in descriptor.OPTIONS
+        if settings.source_of(spec.config_path) != "default"
+    }
+    values.setdefault("description", f"sample {sample}")
     options = PipelineOptions(
-        process=workflow.process,
-        process_args=workflow.process_args,
-        reference=workflow.reference,
-        bqsr=workflow.bqsr if user_set("bqsr") else None,
-        read_group=workflow.read_group,
-        emit_ref_confidence=(
-            workflow.emit_ref_confidence.value if user_set("emit_ref_confidence") else None
-        ),
-        bgzip_output=workflow.bgzip_output,
-        # Empty: the run gets its own folder, named once the submission key is known.
-        output_filename_base=workflow.output_filename_base or "",
-        overwrite=workflow.output_overwrite,
-        include_logs=workflow.output_include_logs,
-        description=workflow.description or f"sample {sample}",
+        **{name: value for name, value in values.items() if value is not None}
     )
     check_options(options)
     return options
+
+
+def _plain(value: Any) -> Any:
+    """Config values as the descriptor holds them: enums by value, lists as tuples."""
+    if isinstance(value, Enum):
+        return value.value
+    return tuple(value) if isinstance(value, list) else value
 
 
 def check_sample(sample: str) -> str:
@@ -532,17 +532,8 @@ def open_submitter(
 
 # --- batch: one run per row of a sample sheet ----------------------------------------------
 
-SHEET_OVERRIDES = {
-    "description": "workflow.description",
-    "process": "workflow.process",
-    "process_args": "workflow.process_args",
-    "reference": "workflow.reference",
-    "read_group": "workflow.read_group",
-    "emit_ref_confidence": "workflow.emit_ref_confidence",
-    "bqsr": "workflow.bqsr",
-    "bgzip_output": "workflow.bgzip_output",
-    "output_filename_base": "workflow.output_filename_base",
-}
+# sample-sheet column -> config key path, from the descriptor's table
+SHEET_OVERRIDES = {spec.sheet: spec.config_path for spec in descriptor.OPTIONS if spec.sheet}
 
 
 @dataclass(frozen=True)
