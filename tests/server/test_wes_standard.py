@@ -175,3 +175,24 @@ def test_a_msgen_run_echoes_a_redacted_request_over_wes(inproc: InProc) -> None:
     assert log["request"]["workflow_url"] == "snapgatk"
     assert log["request"]["tags"]["genoflow-sample"] == "S1"
     assert "SECRETSIG" not in json.dumps(log)
+
+
+# --- BQSR known sites at the door --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sites", "status", "message"),
+    [
+        (("dbsnp.vcf.gz",), 200, ""),
+        (("absent.vcf.gz",), 400, "not found beside reference 'demo'"),
+        (("http://127.0.0.1:9/myaccount/k/m.vcf",), 400, "is not the endpoint this server uses"),
+        ((f"{ACCOUNT_URL}/refs/m.vcf?{SAS}",), 200, ""),
+    ],
+)
+def test_known_sites_are_beside_the_reference_or_under_a_configured_endpoint(
+    inproc: InProc, sites: tuple[str, ...], status: int, message: str
+) -> None:
+    (inproc.data_dir / "dbsnp.vcf.gz").write_bytes(b"")  # beside the registered demo.fa
+    options = dataclasses.replace(sample_request().options, known_sites=sites)
+    answer = inproc.submit_msgen(dataclasses.replace(sample_request(), options=options))
+    assert answer.status_code == status and message in answer.text, answer.text

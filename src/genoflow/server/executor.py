@@ -22,7 +22,7 @@ from typing import Any
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import GenoflowError
 from genoflow.model.outputs import RunOutput, kind_of, logs_name, planned_outputs
-from genoflow.model.submission import InputKind, SubmitRequest
+from genoflow.model.submission import InputKind, SubmitRequest, is_url
 from genoflow.redact import redact
 from genoflow.server import runlogs
 from genoflow.server.config import ServerConfig
@@ -325,7 +325,9 @@ class RunExecutor:
                 request,
                 options=dataclasses.replace(request.options, output_filename_base=base),
             ),
-            JobFiles(reads=inputs, reference=reference),
+            JobFiles(
+                reads=inputs, reference=reference, known_sites=_known_sites(request, reference)
+            ),
             form="analysis",
             threads=self._config.threads,
         )
@@ -535,6 +537,14 @@ def _redacted_text(path: Path) -> str:
         return redact(path.read_text(encoding="utf-8", errors="replace"))
     except FileNotFoundError:
         return ""
+
+
+def _known_sites(request: SubmitRequest, reference: Path) -> list[Path | str]:
+    """Names beside the registered reference; blob URLs (checked at the door) as given: the
+    engine reads them only when GATK runs BQSR."""
+    return [
+        site if is_url(site) else reference.parent / site for site in request.options.known_sites
+    ]
 
 
 def _unreachable(name: str, exc: GenoflowError) -> RunFailure:

@@ -22,10 +22,12 @@ from genoflow.model.submission import (
     PipelineOptions,
     SubmitRequest,
     derive_sample,
+    is_url,
     validate_request,
 )
 from genoflow.model.tags import SUBMISSION_KEY
 from genoflow.protocols.extensions import LOG_CHUNK_BYTES
+from genoflow.protocols.wes.wire import blob_url_parts
 from genoflow.server import runlogs
 from genoflow.server.config import ServerConfig
 from genoflow.server.references import ReferenceRegistry
@@ -141,6 +143,7 @@ class RunService:
         if not self.references.known(reference):
             known = ", ".join(self.references.names()) or "none configured"
             raise RequestRejected(f"Unknown reference {reference!r}; this server knows: {known}")
+        self._check_known_sites(request, reference)
         base = output_base(request)
         if not _SAFE_BASE.match(base):
             raise RequestRejected(
@@ -154,6 +157,22 @@ class RunService:
                 + (f" (none for {missing[0]})" if missing else "")
                 + " and CONTAINER_SAS for the output container"
             )
+
+    def _check_known_sites(self, request: SubmitRequest, reference: str) -> None:
+        """Known sites: files beside the registered reference, or blob URLs under the
+        configured endpoint of their account (400 before any connection)."""
+        folder = self.references.fasta(reference).parent
+        for site in request.options.known_sites:
+            if is_url(site):
+                try:
+                    account_url, account = blob_url_parts(site)[:2]
+                except ValueError as exc:
+                    raise RequestRejected(f"known sites: {exc}") from None
+                self.check_endpoint(account, account_url, "known_sites")
+            elif not (folder / site).is_file():
+                raise RequestRejected(
+                    f"known sites {site!r} not found beside reference {reference!r}"
+                )
 
     def check_endpoint(self, account: str, given: str | None, role: str) -> None:
         """A storage URL in a request must be the configured endpoint of its account: the
