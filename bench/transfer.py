@@ -251,6 +251,13 @@ class Bench:
         up = figures.best("genoflow up") / figures.best("azcopy up")
         down = figures.best("genoflow down") / figures.best("azcopy down")
         check = figures.best("genoflow up") / figures.best("genoflow up, no gzip check")
+        for direction in ("up", "down"):
+            ours, theirs = (
+                figures.speeds[f"genoflow {direction}"],
+                figures.speeds[f"azcopy {direction}"],
+            )
+            rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(ours, theirs, strict=True))
+            print(f"same-round ratios {direction:4}: {rounds}")
         print(f"ratio upload genoflow / AzCopy:    {up:5.2f}  (target >= 1.0)")
         print(f"ratio download genoflow / AzCopy:  {down:5.2f}  (target >= 1.0)")
         print(f"upload with / without gzip check:  {check:5.2f}  (inflater: {_inflater()})")
