@@ -31,6 +31,7 @@ class CuttingProxy:
         self.bodies = 0  # ranged GET bodies seen
         self.cuts = 0  # of those, cut midway
         self.active = 0  # requests being handled now
+        self.connections = 0  # TCP connections accepted
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -76,6 +77,11 @@ class CuttingProxy:
 
             def log_message(self, *args: object) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with proxy._lock:
+                    proxy.connections += 1
 
             def _forward(self) -> None:
                 with proxy._lock:

@@ -189,6 +189,21 @@ def test_read_only_sas_check_reports_download_only(azurite: Azurite, unique_name
     assert storage["ok"] is True and "(allows: download)" in str(storage["detail"])
 
 
+def test_ranges_reuse_one_connection(
+    azurite: Azurite, store: BlobStore, unique_name: str, tmp_path: Path
+) -> None:
+    source = random_file(tmp_path / "big.bin", 48 * MIB)  # three 16 MiB ranges
+    upload_file(store, source, unique_name, "big.bin")
+    proxy = CuttingProxy(azurite.port)
+    try:
+        args = ["download", "big.bin", "-c", unique_name, "-o", str(tmp_path / "out"), "-n", "1"]
+        result = run_cli(args, env=_env_via(proxy, azurite))
+    finally:
+        proxy.close()
+    assert result.exit_code == 0, result.output
+    assert proxy.bodies == 3 and proxy.connections == 1  # properties and ranges: one socket
+
+
 # --- mid-body resets retried under storage.retry -------------------------------------------------
 def test_download_through_proxy_cutting_30_percent_of_bodies_completes_in_one_command(
     azurite: Azurite, store: BlobStore, unique_name: str, tmp_path: Path
