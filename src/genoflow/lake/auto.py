@@ -53,15 +53,24 @@ def add_succeeded(
     except GenoflowError as exc:
         info(f"lake.auto: the lake is not writable: {exc.one_line()}")
         return results
-    for run in done:
-        try:
-            result = add_run(sources, writer, run, now=datetime.now(timezone.utc))
-        except GenoflowError as exc:
-            info(
-                f"lake.auto: run {run.id} not added: {exc.one_line()} "
-                f"(retry with 'genoflow lake add {run.id}')"
-            )
-            continue
-        info(f"lake.auto: run {run.id}: {result.status} ({result.records} records)")
-        results.append(result)
+    with writer:
+        for run in done:
+            result = _add_one(sources, writer, run, info)
+            if result is not None:
+                results.append(result)
     return results
+
+
+def _add_one(
+    sources: Sources, writer: LakeWriter, run: Run, info: Callable[[str], None]
+) -> AddResult | None:
+    try:
+        result = add_run(sources, writer, run, now=datetime.now(timezone.utc))
+    except GenoflowError as exc:
+        info(
+            f"lake.auto: run {run.id} not added: {exc.one_line()} "
+            f"(retry with 'genoflow lake add {run.id}')"
+        )
+        return None
+    info(f"lake.auto: run {run.id}: {result.status} ({result.records} records)")
+    return result

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from genoflow.errors import AuthError, NotFoundError, UsageError
+from genoflow.lake.counts import CallCounts
 from genoflow.lake.location import Lake, mapped
+from genoflow.lake.parallel import ParsePool
 from genoflow.lake.pipe import prefetched
 from genoflow.lake.schema import (
     CALLS_PARTITIONS,
@@ -33,7 +35,7 @@ from genoflow.lake.schema import (
     RUNS_TABLE,
 )
 from genoflow.lake.tables import commit_run, holds, open_table
-from genoflow.lake.vcf import BATCH_ROWS, CallCounts, Origin, read_batches
+from genoflow.lake.vcf import BATCH_ROWS, Origin
 from genoflow.model.runs import Run, RunState
 from genoflow.model.tags import run_word
 
@@ -43,7 +45,8 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 # Written in the lake container to prove the credential may write there before anything else.
-PROBE_BLOB = "_genoflow/write-probe"
+# (under .genoflow/, which tiering never inventories).
+PROBE_BLOB = ".genoflow/lake-write-probe"
 
 
 @dataclass(frozen=True)
@@ -79,14 +82,25 @@ class Sources:
 
 
 class LakeWriter:
-    """The lake's two tables, opened (and created if missing) once for a batch of runs."""
+    """The lake's two tables, opened (and created if missing) once for a batch of runs, and
+    the worker processes that parse VCFs (close it, or use it as a context manager)."""
 
-    def __init__(self, lake: Lake, store: BlobStore) -> None:
+    def __init__(self, lake: Lake, store: BlobStore, workers: int | None = None) -> None:
         self.lake = lake
+        self.parser = ParsePool(workers)
         store.ensure_container(lake.container)
         store.put_blob(lake.container, PROBE_BLOB, b"")  # AuthError (7) before anything else
         self.calls = open_table(lake, CALLS_TABLE, CALLS_SCHEMA, CALLS_PARTITIONS)
         self.runs = open_table(lake, RUNS_TABLE, RUNS_SCHEMA, [])
+
+    def close(self) -> None:
+        self.parser.close()
+
+    def __enter__(self) -> LakeWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def refresh(self) -> None:
         with mapped("reading the lake", self.lake):
@@ -138,10 +152,10 @@ def add_run(
     if in_calls and in_runs:
         return AddResult(word, sample, "already in the lake", 0, 0, time.monotonic() - started)
     with tempfile.TemporaryDirectory(prefix="genoflow-lake-") as folder:
-        vcf, blob = fetch_vcf(sources, run, Path(folder), now, progress)
+        vcf, blob, fetched = fetch_vcf(sources, run, Path(folder), now, progress)
         origin = Origin(word, run.service, now)
         counts = _Counted()
-        batches = _batches_of(vcf, origin, counts, batch_rows, word, progress)
+        batches = _batches_of(writer.parser, vcf, origin, counts, batch_rows, word, progress)
         wrote = False
         if in_calls:  # the calls are in: only count them again for the record
             for _ in batches():
@@ -154,7 +168,7 @@ def add_run(
     sample = sample or next(iter(sorted(counts.last.samples)), "")
     record = run_record(run, word, sample, blob, counts.last, writer.calls.version(), now)
     commit_run(writer.lake, writer.runs, word, lambda: iter([record]), RUNS_SCHEMA, [], {})
-    _tag_vcf(sources.store, blob, now, progress)
+    _tag_in_lake(sources.store, blob.container, fetched, now, progress)
     # Not written here: the record was missing, or another writer committed the calls first.
     status = "added" if wrote else "record completed" if in_calls else "already in the lake"
     last = counts.last
@@ -176,11 +190,17 @@ class _Counted:
 
 
 def _batches_of(
-    vcf: Path, origin: Origin, counted: _Counted, rows: int, word: str, progress: Progress | None
+    parser: ParsePool,
+    vcf: Path,
+    origin: Origin,
+    counted: _Counted,
+    rows: int,
+    word: str,
+    progress: Progress | None,
 ) -> Callable[[], Iterator[pa.RecordBatch]]:
     def batches() -> Iterator[pa.RecordBatch]:
         counts = counted.fresh()
-        for batch in prefetched(read_batches(vcf, origin, counts, rows)):
+        for batch in prefetched(parser.batches(vcf, origin, counts, rows)):
             yield batch
             if progress:
                 progress(f"run {word}: {counts.records} records read")
@@ -190,10 +210,10 @@ def _batches_of(
 
 def fetch_vcf(
     sources: Sources, run: Run, folder: Path, now: datetime, progress: Progress | None
-) -> tuple[Path, BlobInfo]:
+) -> tuple[Path, BlobInfo, list[str]]:
     """The run's VCF (or gVCF), downloaded into ``folder`` and verified against the run's
     recorded MD5 by fetch (IntegrityError, exit 8, when it differs; NotFoundError, exit 2,
-    when it is missing)."""
+    when it is missing); with the names of the blobs fetched (the VCF and its index)."""
     from genoflow.orchestration.fetch import fetch_outputs, parse_kinds
 
     fetched = fetch_outputs(
@@ -212,7 +232,7 @@ def fetch_vcf(
             if _kind(item.blob) == kind:
                 container = _container_of(run, item.blob, sources.output_container)
                 info = sources.store.get_blob(container, item.blob)
-                return item.path, info
+                return item.path, info, [f.blob for f in fetched.files]
     raise NotFoundError(f"run {run.id} has no VCF among its outputs")
 
 
@@ -255,13 +275,17 @@ def run_record(
     return pa.RecordBatch.from_pylist([row], schema=RUNS_SCHEMA)
 
 
-def _tag_vcf(store: BlobStore, blob: BlobInfo, now: datetime, progress: Progress | None) -> None:
-    """Mark the VCF as in the lake (a tiering policy may then cool it sooner). Best effort:
-    the lake is already written; a credential without tag permission only loses the mark."""
+def _tag_in_lake(
+    store: BlobStore, container: str, names: list[str], now: datetime, progress: Progress | None
+) -> None:
+    """Mark the VCF and its index as in the lake (a tiering rule with ``since: lake`` may then
+    cool them sooner). Best effort: the lake is written; a credential that may not write tags
+    only loses the mark."""
     from genoflow.tiering.facts import LAKE_TAG, format_time
 
-    try:
-        store.set_tags(blob.container, blob.name, {LAKE_TAG: format_time(now)})
-    except AuthError:
-        if progress:
-            progress(f"note: could not tag {blob.container}/{blob.name} as in the lake")
+    for name in names:
+        try:
+            store.set_tags(container, name, {LAKE_TAG: format_time(now)})
+        except AuthError:
+            if progress:
+                progress(f"note: could not tag {container}/{name} as in the lake")

@@ -23,8 +23,12 @@ if TYPE_CHECKING:
 APP_PREFIX = "genoflow-lake:"
 # Conflicts are rare (two writers of one run, or a table created twice): a few tries suffice.
 COMMIT_TRIES = 5
-# Parquet files of at most this size: bounds the writer's buffers, whatever the VCF's size.
-TARGET_FILE_BYTES = 64 * 1024 * 1024
+# The writer keeps one open Parquet file per partition (sample x contig) until it reaches this
+# size, and flushes a row group every ROW_GROUP_ROWS rows: so its memory is bounded by the
+# open partitions times this size, whatever the VCF's size (delta-rs would otherwise hold a
+# partition's rows until 1M of them).
+TARGET_FILE_BYTES = 16 * 1024 * 1024
+ROW_GROUP_ROWS = 65_536
 
 
 def app_id(run_word: str) -> str:
@@ -117,17 +121,33 @@ def _append(
     run_word: str,
     metadata: Mapping[str, str],
 ) -> None:
-    from deltalake import CommitProperties, Transaction, write_deltalake
+    from deltalake import CommitProperties, Transaction, WriterProperties, write_deltalake
 
-    reader = pa.RecordBatchReader.from_batches(schema, batches)
-    properties: dict[str, Any] = dict(metadata)
-    write_deltalake(
-        table,
-        reader,
-        mode="append",
-        partition_by=partitions or None,
-        target_file_size=TARGET_FILE_BYTES,
-        commit_properties=CommitProperties(
-            custom_metadata=properties, app_transactions=[Transaction(app_id(run_word), 1)]
-        ),
-    )
+    failed: list[BaseException] = []
+    reader = pa.RecordBatchReader.from_batches(schema, _noting(batches, failed))
+    try:
+        write_deltalake(
+            table,
+            reader,
+            mode="append",
+            partition_by=partitions or None,
+            target_file_size=TARGET_FILE_BYTES,
+            writer_properties=WriterProperties(max_row_group_size=ROW_GROUP_ROWS),
+            commit_properties=CommitProperties(
+                custom_metadata=dict(metadata),
+                app_transactions=[Transaction(app_id(run_word), 1)],
+            ),
+        )
+    except Exception:
+        if failed:  # the reader's own error (a corrupt VCF: exit 8), not delta-rs's wrapping
+            raise failed[0] from None
+        raise
+
+
+def _noting(batches: Iterator[pa.RecordBatch], failed: list[BaseException]) -> Iterator[Any]:
+    """``batches``, remembering the exception that stops them (delta-rs re-raises it as text)."""
+    try:
+        yield from batches
+    except BaseException as exc:
+        failed.append(exc)
+        raise

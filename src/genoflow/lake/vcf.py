@@ -1,15 +1,16 @@
 """A VCF streamed into Arrow record batches of the ``calls`` schema, with htslib (pysam).
 
-Memory stays bounded whatever the VCF's size: one batch of ``batch_rows`` rows is built at a
-time. Reference blocks (records whose every ALT is reference-only, as in a gVCF) are skipped.
-While streaming, :class:`CallCounts` counts the alleles each sample carries, by class.
+Memory stays bounded whatever the VCF's size: one batch of about ``batch_rows`` rows is built
+at a time. Reference blocks (records whose every ALT is reference-only, as in a gVCF) are
+skipped. Per record, Python only moves htslib's values into lists; repeating a record's fields
+for each sample, and counting the ALT alleles the samples carry (:mod:`genoflow.lake.counts`),
+are done by Arrow on whole batches.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,24 @@ from typing import Any
 import pyarrow as pa
 
 from genoflow.errors import IntegrityError
-from genoflow.lake.classes import REFERENCE_ONLY, classify
+from genoflow.lake.classes import REFERENCE_ONLY
+from genoflow.lake.counts import CallCounts, count_batch
 from genoflow.lake.schema import CALLS_SCHEMA
 
-BATCH_ROWS = 65_536
+BATCH_ROWS = 16_384  # rows are Python objects until a batch is built: keep it small
+
+# Columns of a record (once per record), then of a sample's genotype (once per row).
+SITE_COLUMNS = (
+    "contigName",
+    "start",
+    "end",
+    "names",
+    "referenceAllele",
+    "alternateAlleles",
+    "qual",
+    "filters",
+)
+GENOTYPE_COLUMNS = ("calls", "phased", "depth", "conditionalQuality", "alleleDepths")
 
 
 @dataclass(frozen=True)
@@ -32,39 +47,15 @@ class Origin:
     ingested_at: datetime
 
 
-@dataclass
-class CallCounts:
-    records: int = 0  # rows (sample x record)
-    classes: Counter[str] = field(default_factory=Counter)
-    samples: set[str] = field(default_factory=set)
-
-    @property
-    def variants(self) -> int:
-        return sum(self.classes.values())
-
-
-_COLUMNS = (
-    "contigName",
-    "start",
-    "end",
-    "names",
-    "referenceAllele",
-    "alternateAlleles",
-    "qual",
-    "filters",
-    "calls",
-    "phased",
-    "depth",
-    "conditionalQuality",
-    "alleleDepths",
-    "sampleId",
-)
-
-
 def read_batches(
-    path: Path, origin: Origin, counts: CallCounts, batch_rows: int = BATCH_ROWS
+    path: Path,
+    origin: Origin,
+    counts: CallCounts,
+    batch_rows: int = BATCH_ROWS,
+    region: tuple[str, int, int] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """The calls of ``path`` as record batches; raises IntegrityError on a corrupt VCF."""
+    """The calls of ``path`` (of the records that start in ``region``, when given: contig,
+    0-based start, end) as record batches; raises IntegrityError on a corrupt VCF."""
     import pysam
 
     pysam.set_verbosity(0)  # htslib's own stderr lines ("no index file") are not for users
@@ -73,96 +64,95 @@ def read_batches(
             samples = list(vcf.header.samples)
             counts.samples.update(samples)
             formats = vcf.header.formats
-            reader = _Rows(samples, "DP" in formats, "GQ" in formats, "AD" in formats)
-            yield from reader.batches(vcf, origin, counts, batch_rows)
+            reader = _Reader(samples, ("DP" in formats, "GQ" in formats, "AD" in formats))
+            records = _records(vcf, region)
+            for batch in reader.batches(records, origin, batch_rows // max(1, len(samples))):
+                count_batch(batch, counts)
+                yield batch
     except (OSError, ValueError) as exc:
         raise IntegrityError(f"{path.name} is not a readable VCF: {exc}") from None
 
 
-class _Rows:
-    """Columns of one batch, filled record by record (the hot loop: attribute look-ups and
-    appends are bound once per batch)."""
+def _records(vcf: Any, region: tuple[str, int, int] | None) -> Iterator[Any]:
+    if region is None:
+        yield from vcf
+        return
+    contig, start, end = region
+    if contig not in vcf.index:
+        return  # a contig of the header without records
+    for record in vcf.fetch(contig, start, end):
+        if record.start >= start:  # one that started in the previous window was read there
+            yield record
 
-    def __init__(self, samples: list[str], has_dp: bool, has_gq: bool, has_ad: bool) -> None:
+
+class _Reader:
+    def __init__(self, samples: list[str], fields: tuple[bool, bool, bool]) -> None:
         self.samples = samples
-        self.fields = (has_dp, has_gq, has_ad)
+        self.fields = fields
 
-    def batches(
-        self, vcf: Any, origin: Origin, counts: CallCounts, batch_rows: int
-    ) -> Iterator[pa.RecordBatch]:
-        columns: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
+    def batches(self, vcf: Iterator[Any], origin: Origin, records: int) -> Iterator[pa.RecordBatch]:
+        """Batches of ``records`` VCF records (times the number of samples rows)."""
+        records = max(1, records)
+        sites: list[list[Any]] = [[] for _ in SITE_COLUMNS]
+        genotypes: list[list[Any]] = [[] for _ in GENOTYPE_COLUMNS]
         for record in vcf:
-            counts.records += self.append(record, columns, counts)
-            if len(columns["start"]) >= batch_rows:
-                yield _to_batch(columns, origin)
-                columns = {name: [] for name in _COLUMNS}
-        if columns["start"]:
-            yield _to_batch(columns, origin)
+            if self.append(record, sites, genotypes) and len(sites[1]) >= records:
+                yield self.batch(sites, genotypes, origin)
+                sites = [[] for _ in SITE_COLUMNS]
+                genotypes = [[] for _ in GENOTYPE_COLUMNS]
+        if sites[1]:
+            yield self.batch(sites, genotypes, origin)
 
-    def append(self, record: Any, columns: dict[str, list[Any]], counts: CallCounts) -> int:
-        """Add a row per sample of ``record``; 0 rows for a reference block."""
+    def append(self, record: Any, sites: list[list[Any]], genotypes: list[list[Any]]) -> bool:
+        """The hot loop: one call per VCF record. False for a reference block (skipped)."""
         alleles = record.alleles
         alts = alleles[1:]
         if not alts or all(alt in REFERENCE_ONLY for alt in alts):
-            return 0
-        ref = alleles[0]
+            return False
         name = record.id
-        shared = (
-            record.contig,
-            record.start,
-            record.stop,
-            name.split(";") if name else [],
-            ref,
-            alts,
-            record.qual,
-            list(record.filter.keys()),
-        )
+        contig, start, end, names, ref, alt, qual, filters = sites
+        contig.append(record.contig)
+        start.append(record.start)
+        end.append(record.stop)
+        names.append(name.split(";") if name else [])
+        ref.append(alleles[0])
+        alt.append(alts)
+        qual.append(record.qual)
+        filters.append(list(record.filter.keys()))
+        calls, phased, depth, quality, allele_depths = genotypes
         has_dp, has_gq, has_ad = self.fields
-        genotypes = record.samples
-        for index, sample_name in enumerate(self.samples):
-            sample = genotypes[index]
-            calls = [-1 if allele is None else allele for allele in sample.allele_indices]
-            for column, value in zip(_SHARED, shared, strict=True):
-                columns[column].append(value)
-            columns["calls"].append(calls)
-            columns["phased"].append(sample.phased)
-            columns["depth"].append(sample["DP"] if has_dp else None)
-            columns["conditionalQuality"].append(sample["GQ"] if has_gq else None)
-            columns["alleleDepths"].append(sample["AD"] if has_ad else None)
-            columns["sampleId"].append(sample_name)
-            _count(counts, ref, alts, calls)
-        return len(self.samples)
+        for sample in record.samples.values():
+            calls.append([-1 if allele is None else allele for allele in sample.allele_indices])
+            phased.append(sample.phased)
+            depth.append(sample["DP"] if has_dp else None)
+            quality.append(sample["GQ"] if has_gq else None)
+            allele_depths.append(sample["AD"] if has_ad else None)
+        return True
+
+    def batch(
+        self, sites: list[list[Any]], genotypes: list[list[Any]], origin: Origin
+    ) -> pa.RecordBatch:
+        records, width = len(sites[1]), len(self.samples)
+        site_arrays = [
+            _array(name, values) for name, values in zip(SITE_COLUMNS, sites, strict=True)
+        ]
+        if width != 1:  # every record's fields once per sample, in the genotypes' order
+            repeat = pa.array([i for i in range(records) for _ in range(width)], pa.int64())
+            site_arrays = [array.take(repeat) for array in site_arrays]
+        rows = records * width
+        sample_ids = pa.array(self.samples * records, pa.string())
+        return pa.RecordBatch.from_arrays(
+            [
+                *site_arrays,
+                *(_array(n, v) for n, v in zip(GENOTYPE_COLUMNS, genotypes, strict=True)),
+                sample_ids,
+                pa.array([origin.run_id] * rows, pa.string()),
+                pa.array([origin.service] * rows, pa.string()),
+                pa.array([origin.ingested_at] * rows, CALLS_SCHEMA.field("ingestedAt").type),
+            ],
+            schema=CALLS_SCHEMA,
+        )
 
 
-_SHARED = _COLUMNS[:8]
-
-
-def _count(counts: CallCounts, ref: str, alts: tuple[str, ...], calls: list[int]) -> None:
-    """Count each ALT allele the sample carries once (a 1/1 is one variant, as bcftools)."""
-    if len(calls) == 2:  # diploid: no set needed
-        first, second = calls
-        if first > 0:
-            _tally(counts, ref, alts[first - 1])
-        if second > 0 and second != first:
-            _tally(counts, ref, alts[second - 1])
-        return
-    for index in set(calls):
-        if index > 0:
-            _tally(counts, ref, alts[index - 1])
-
-
-def _tally(counts: CallCounts, ref: str, alt: str) -> None:
-    name = classify(ref, alt).name
-    if name is not None:
-        counts.classes[name] += 1
-
-
-def _to_batch(columns: dict[str, list[Any]], origin: Origin) -> pa.RecordBatch:
-    rows = len(columns["start"])
-    arrays = [pa.array(columns[name], CALLS_SCHEMA.field(name).type) for name in _COLUMNS]
-    constants = [
-        pa.array([origin.run_id] * rows, pa.string()),
-        pa.array([origin.service] * rows, pa.string()),
-        pa.array([origin.ingested_at] * rows, CALLS_SCHEMA.field("ingestedAt").type),
-    ]
-    return pa.RecordBatch.from_arrays([*arrays, *constants], schema=CALLS_SCHEMA)
+def _array(name: str, values: list[Any]) -> pa.Array:
+    return pa.array(values, CALLS_SCHEMA.field(name).type)

@@ -1,0 +1,131 @@
+"""Parsing one VCF in several processes: its indexed regions read by a pool of workers.
+
+Python's per-record work (moving htslib's values into lists) is what limits a single reader,
+so a bgzipped VCF with its index is cut into windows of the contigs and each window is read
+by a worker process (``spawn``: the parent's Rust and reader threads are not forked); the
+parent yields the batches in window order, at most ``ahead`` windows being read or waiting,
+so memory stays bounded. A window keeps the records that *start* in it (a deletion that spans
+two windows is read once). A VCF without an index is read in the parent, as one stream.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import pyarrow as pa
+
+from genoflow.errors import IntegrityError
+from genoflow.lake.counts import CallCounts
+from genoflow.lake.vcf import BATCH_ROWS, Origin, read_batches
+
+# Records a window should hold (estimated from the file's size): enough to amortise a task,
+# few enough that the windows in flight stay small.
+WINDOW_RECORDS = 20_000
+BYTES_PER_RECORD = 30  # a bgzipped single-sample VCF record, roughly
+MIN_WINDOW, MAX_WINDOW = 100_000, 64_000_000
+
+
+@dataclass(frozen=True)
+class Window:
+    contig: str
+    start: int  # 0-based, inclusive
+    end: int  # exclusive
+
+
+@dataclass
+class _Result:
+    batches: list[pa.RecordBatch] = field(default_factory=list)
+    counts: CallCounts = field(default_factory=CallCounts)
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class ParsePool:
+    """Worker processes that read VCF windows; one pool serves every run of a command."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or default_workers()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def batches(
+        self, path: Path, origin: Origin, counts: CallCounts, batch_rows: int = BATCH_ROWS
+    ) -> Iterator[pa.RecordBatch]:
+        """``path``'s calls as batches (see the module docstring); ``counts`` filled as the
+        batches are yielded."""
+        windows = plan_windows(path) if self.workers > 1 else None
+        if not windows:
+            yield from read_batches(path, origin, counts, batch_rows)
+            return
+        pending: deque[Future[_Result]] = deque()
+        queue = iter(windows)
+        try:
+            for window in queue:
+                pending.append(self.pool().submit(read_window, path, window, origin, batch_rows))
+                if len(pending) >= 2 * self.workers:
+                    yield from _take(pending.popleft(), counts)
+            while pending:
+                yield from _take(pending.popleft(), counts)
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _take(future: Future[_Result], counts: CallCounts) -> Iterator[pa.RecordBatch]:
+    result = future.result()
+    counts.records += result.counts.records
+    counts.classes.update(result.counts.classes)
+    counts.samples.update(result.counts.samples)
+    yield from result.batches
+
+
+def plan_windows(path: Path) -> list[Window] | None:
+    """Windows covering every contig of the header, or None when the VCF has no index or a
+    contig without a length (then it is read as one stream)."""
+    import pysam
+
+    pysam.set_verbosity(0)
+    try:
+        with pysam.VariantFile(str(path)) as vcf:
+            if vcf.index is None:
+                return None
+            lengths = [(str(name), record.length) for name, record in vcf.header.contigs.items()]
+    except (OSError, ValueError) as exc:
+        raise IntegrityError(f"{path.name} is not a readable VCF: {exc}") from None
+    contigs = [(name, int(length)) for name, length in lengths if length is not None]
+    if not contigs or len(contigs) < len(lengths):
+        return None
+    total = sum(length for _, length in contigs)
+    records = max(1, path.stat().st_size // BYTES_PER_RECORD)
+    size = min(MAX_WINDOW, max(MIN_WINDOW, total * WINDOW_RECORDS // records))
+    return [
+        Window(name, start, min(start + size, length))
+        for name, length in contigs
+        for start in range(0, length, size)
+    ]
+
+
+def read_window(path: Path, window: Window, origin: Origin, batch_rows: int) -> _Result:
+    """In a worker: the window's records as batches, and their counts."""
+    result = _Result()
+    region = (window.contig, window.start, window.end)
+    for batch in read_batches(path, origin, result.counts, batch_rows, region=region):
+        result.batches.append(batch)
+    return result
