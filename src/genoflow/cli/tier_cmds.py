@@ -72,7 +72,7 @@ def _inventory(state: CliState) -> Inventory:
     from genoflow.tiering.jobs import open_stores, read_inventory
 
     settings = state.settings()
-    stores, containers = open_stores(settings.config.storage)
+    stores, containers = open_stores(settings.config.storage, settings.config.lake.container)
     client = service_client(settings)
     try:
         return read_inventory(stores, containers, client)
@@ -182,7 +182,7 @@ def apply_cmd(
         now = _apply_time(as_of)
         rules, prices = _policy_and_prices(state, policy)
         settings = state.settings()
-        stores, containers = open_stores(settings.config.storage)
+        stores, containers = open_stores(settings.config.storage, settings.config.lake.container)
         client = service_client(settings)
         try:
             _, result, line = apply_job(
@@ -278,6 +278,11 @@ def cost_cmd(ctx: typer.Context) -> None:
         ["run", "state", "bases", "blobs", "GB", "tiers", f"{report.currency}/month"],
         run_rows,
         title="per run",
+    )
+    lake = data["lake"]
+    state.out().print(
+        f"variant lake (container {lake['container']}): {lake['blobs']} files, {lake['gb']} GB, "
+        f"{lake['monthly']:.2f} {report.currency}/month"
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from genoflow.tiering.engine import RunIndex
-from genoflow.tiering.facts import TIERS, BlobFacts, RunFacts
+from genoflow.tiering.facts import TIERS, BlobFacts, RunFacts, in_lake
 from genoflow.tiering.prices import GIB, PriceTable
 
 
@@ -65,6 +65,8 @@ class CostReport:
     by_container: dict[str, dict[str, Holding]] = field(default_factory=dict)
     per_run: list[RunHolding] = field(default_factory=list)
     untracked: Holding = field(default_factory=Holding)
+    lake_container: str | None = None
+    lake: Holding = field(default_factory=Holding)  # the variant lake's table files
 
     @property
     def total(self) -> Holding:
@@ -79,6 +81,7 @@ class CostReport:
                 for name, tiers in self.by_container.items()
             },
             "untracked": self.untracked.to_dict(),
+            "lake": {"container": self.lake_container, **self.lake.to_dict()},
             "runs": [holding.to_dict() for holding in self.per_run],
         }
 
@@ -88,8 +91,10 @@ def cost_report(
     runs: Iterable[RunFacts],
     prices: PriceTable,
     containers: Iterable[str] = (),
+    lake_container: str | None = None,
 ) -> CostReport:
-    """Group ``blobs`` by container and tier, and by the runs they are tied to.
+    """Group ``blobs`` by container and tier, and by the runs they are tied to; the variant
+    lake's table files (in ``lake_container``) are summed as the lake's footprint.
 
     A blob shared by several runs (an input submitted twice) counts once per run in the per-run
     table, and once in the totals.
@@ -97,7 +102,7 @@ def cost_report(
     blobs = list(blobs)
     index = RunIndex(runs)
     index.learn_output_bases(blobs)
-    report = CostReport(currency=prices.currency)
+    report = CostReport(currency=prices.currency, lake_container=lake_container)
     for name in containers:
         report.by_container.setdefault(name, {})
     per_run: dict[str, RunHolding] = {}
@@ -107,6 +112,9 @@ def cost_report(
         report.by_container.setdefault(blob.container, {}).setdefault(tier, Holding()).add(
             blob.size, monthly
         )
+        if in_lake(blob.container, blob.name, lake_container):
+            report.lake.add(blob.size, monthly)
+            continue
         tie = index.tie(blob)
         if not tie.runs:
             report.untracked.add(blob.size, monthly)

@@ -4,7 +4,9 @@ Safety rules that no policy can switch off:
 
 * a blob tied to a run that is not terminal, or to a run the service does not know, is held;
 * a blob is never moved to a warmer tier, never re-archived, never touched while rehydrating;
-* ``delete`` happens only for roles the policy lists as deletable and only with allow_delete.
+* ``delete`` happens only for roles the policy lists as deletable and only with allow_delete;
+* the variant lake's table files (role ``lake``) are never archived nor deleted: every query
+  reads them (a policy may still cool them); they are never taken for untracked blobs.
 
 When several rules fire for one blob, the coldest action wins (so "Cool after 7 days" and
 "Archive after 90 days" form a ladder).
@@ -23,12 +25,14 @@ from genoflow.model.outputs import output_base_of as output_base_of
 from genoflow.tiering.facts import (
     ARCHIVE,
     DELETE,
+    LAKE_TAG,
     BlobFacts,
     BlobRef,
     RunFacts,
     RunPhase,
     days_between,
     format_time,
+    in_lake,
     parse_time,
     tier_rank,
 )
@@ -40,7 +44,7 @@ from genoflow.tiering.prices import PriceTable
 class Tie:
     """How a blob is tied to runs: from its index tags, or from the runs' own input/output lists."""
 
-    role: str  # input, output or untracked
+    role: str  # input, output, untracked or lake
     kind: str | None
     runs: tuple[RunFacts, ...] = ()
     unknown_run_ids: tuple[str, ...] = ()
@@ -151,14 +155,17 @@ def make_plan(
     prices: PriceTable,
     *,
     allow_delete: bool = False,
+    lake_container: str | None = None,
 ) -> Plan:
-    """Every change ``policy`` asks for at time ``now``, with its cost effect. Changes nothing."""
+    """Every change ``policy`` asks for at time ``now``, with its cost effect. Changes nothing.
+
+    ``lake_container``: the container of the variant lake, whose table files are role lake."""
     blobs = list(blobs)
     index = RunIndex(runs)
     index.learn_output_bases(blobs)
     plan = Plan()
     for blob in blobs:
-        tie = index.tie(blob)
+        tie = tie_of(index, blob, lake_container)
         plan.scanned_blobs += 1
         plan.scanned_bytes += blob.size
         outcome = decide(blob, tie, policy, now, allow_delete)
@@ -171,6 +178,12 @@ def make_plan(
             plan.held[outcome] += 1
         _add_costs(plan, blob, outcome if isinstance(outcome, Decision) else None, now, prices)
     return plan
+
+
+def tie_of(index: RunIndex, blob: BlobFacts, lake_container: str | None) -> Tie:
+    if in_lake(blob.container, blob.name, lake_container):
+        return Tie("lake", None)
+    return index.tie(blob)
 
 
 def _add_costs(
@@ -222,6 +235,9 @@ def _choose(
     allow_delete: bool,
     now: datetime,
 ) -> Decision | str | None:
+    if tie.role == "lake" and any(rule.action in (ARCHIVE, DELETE) for rule, _ in fired):
+        holds.append("lake table files stay online: queries read them")
+        fired = [(rule, why) for rule, why in fired if rule.action not in (ARCHIVE, DELETE)]
     if not allow_delete or tie.role not in policy.deletable_roles:
         if any(rule.action == DELETE for rule, _ in fired):
             holds.append("delete needs --allow-delete and a deletable role")
@@ -252,7 +268,9 @@ def selects(rule: Rule, blob: BlobFacts, tie: Tie) -> bool:
         return False
     if any(blob.tags.get(key) != value for key, value in rule.tags.items()):
         return False
-    return rule.role == "untracked" or any(run.phase in rule.run_states for run in tie.runs)
+    if rule.role in ("untracked", "lake"):
+        return True
+    return any(run.phase in rule.run_states for run in tie.runs)
 
 
 def _fires(rule: Rule, blob: BlobFacts, tie: Tie, now: datetime) -> tuple[Rule, str] | str | None:
@@ -262,7 +280,11 @@ def _fires(rule: Rule, blob: BlobFacts, tie: Tie, now: datetime) -> tuple[Rule, 
         return "outputs not fetched yet"
     reference = _reference_time(rule.since, blob, tie, fetched)
     if reference is None:
-        return f"no {rule.since.value} time known"
+        return (
+            "not in the lake yet"
+            if rule.since is Since.lake
+            else f"no {rule.since.value} time known"
+        )
     age = days_between(reference, now)
     if age < rule.days:
         return None
@@ -279,6 +301,8 @@ def _reference_time(
         return tie.ended
     if since is Since.fetched:
         return fetched
+    if since is Since.lake:
+        return parse_time(blob.tags.get(LAKE_TAG))
     if since is Since.created:
         return blob.created or blob.last_modified
     return blob.last_modified

@@ -21,6 +21,13 @@ SECONDS_PER_DAY = 86400.0
 # Index tag 'genoflow lake add' writes on a VCF whose calls are in the lake (UTC time, …Z):
 # a rule with ``since: lake`` counts a VCF's age from it (the lake answers queries instead).
 LAKE_TAG = "genoflow-lake"
+# The lake's Delta tables (genoflow.lake.schema): folders of the lake container.
+LAKE_TABLES = ("calls", "runs")
+
+
+def in_lake(container: str, name: str, lake_container: str | None) -> bool:
+    """Whether the blob is a file of the lake's tables (data or log: queries need them all)."""
+    return container == lake_container and name.split("/", 1)[0] in LAKE_TABLES
 
 
 def normalize_tier(tier: str | None) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from genoflow.errors import NotFoundError
 from genoflow.tiering.apply import LOCK_SECONDS, ApplyResult, apply_lock, apply_plan, summary
 from genoflow.tiering.cost import CostReport, cost_report
 from genoflow.tiering.engine import Plan, make_plan
@@ -29,18 +30,29 @@ if TYPE_CHECKING:
 @dataclass
 class Inventory:
     stores: dict[str, BlobStore]  # container -> the store holding it
-    containers: dict[str, str]  # role (input, output) -> container
+    containers: dict[str, str]  # role (input, output, lake) -> container
     blobs: list[BlobFacts]
     runs: list[RunFacts]
 
+    @property
+    def lake(self) -> str | None:
+        return self.containers.get("lake")
 
-def open_stores(storage: StorageConfig) -> tuple[dict[str, BlobStore], dict[str, str]]:
+
+def open_stores(
+    storage: StorageConfig, lake: str | None = None
+) -> tuple[dict[str, BlobStore], dict[str, str]]:
+    """The input and output containers' stores, and the lake's (in the output account)."""
     from genoflow.storage import open_store
 
     inputs, outputs = storage.input_container, storage.output_container
     stores: dict[str, BlobStore] = {inputs: open_store(storage)}
     stores.setdefault(outputs, open_store(storage, output=True))
-    return stores, {"input": inputs, "output": outputs}
+    containers = {"input": inputs, "output": outputs}
+    if lake:
+        stores.setdefault(lake, stores[outputs])
+        containers["lake"] = lake
+    return stores, containers
 
 
 def read_inventory(
@@ -48,7 +60,11 @@ def read_inventory(
 ) -> Inventory:
     blobs: list[BlobFacts] = []
     for container, store in stores.items():
-        blobs.extend(list_blob_facts(store, container))
+        try:
+            blobs.extend(list_blob_facts(store, container))
+        except NotFoundError:
+            if container != containers.get("lake"):
+                raise  # a lake never written to has no container yet: nothing to tier
     return Inventory(dict(stores), dict(containers), blobs, collect_runs(client, blobs))
 
 
@@ -61,7 +77,13 @@ def plan_job(
     allow_delete: bool = False,
 ) -> Plan:
     return make_plan(
-        inventory.blobs, inventory.runs, policy, now, prices, allow_delete=allow_delete
+        inventory.blobs,
+        inventory.runs,
+        policy,
+        now,
+        prices,
+        allow_delete=allow_delete,
+        lake_container=inventory.lake,
     )
 
 
@@ -90,4 +112,6 @@ def apply_job(
 
 
 def cost_job(inventory: Inventory, prices: PriceTable) -> CostReport:
-    return cost_report(inventory.blobs, inventory.runs, prices, inventory.stores)
+    return cost_report(
+        inventory.blobs, inventory.runs, prices, inventory.stores, lake_container=inventory.lake
+    )

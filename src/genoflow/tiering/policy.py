@@ -1,9 +1,10 @@
 """The tiering policy: rules that select blobs and say where they go after how long.
 
-A rule selects blobs by role (input, output, or untracked: tied to no run), kind, container,
-name prefix and index tags, and by the state of their runs; it fires once the blob's age,
-counted from the run's end, the blob's last modification or creation, or the fetch of the
-outputs, reaches ``days``; its action is a cooler tier or ``delete``.
+A rule selects blobs by role (input, output, untracked: tied to no run, or lake: a file of the
+variant lake's tables), kind, container, name prefix and index tags, and by the state of their
+runs; it fires once the blob's age, counted from the run's end, the blob's last modification or
+creation, the fetch of the outputs, or the time a VCF's calls were added to the lake, reaches
+``days``; its action is a cooler tier or ``delete``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from genoflow.tiering.prices import packaged_text
 
 DEFAULT_POLICY_FILE = "default-policy.yaml"
 
-Role = Literal["input", "output", "untracked"]
+Role = Literal["input", "output", "untracked", "lake"]
 TERMINAL_STATES: tuple[RunPhase, ...] = (RunPhase.succeeded, RunPhase.failed, RunPhase.cancelled)
 
 
@@ -31,10 +32,11 @@ class Since(str, Enum):
     modified = "modified"  # the blob's Last-Modified (tier changes do not move it)
     created = "created"  # the blob's creation time
     fetched = "fetched"  # the time 'genoflow fetch' downloaded the run's outputs
+    lake = "lake"  # the time 'genoflow lake add' put a VCF's calls in the lake (its tag)
 
     @property
     def needs_run(self) -> bool:
-        return self in (Since.run_end, Since.fetched)
+        return self in (Since.run_end, Since.fetched, Since.lake)
 
 
 class Rule(BaseModel):
@@ -81,14 +83,16 @@ class Rule(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
-        if self.role == "untracked" and (self.since.needs_run or self.wait_for_fetch):
+        if self.role in ("untracked", "lake") and (self.since.needs_run or self.wait_for_fetch):
             raise ValueError(
-                f"rule {self.name!r}: untracked blobs have no run: use since: modified or created"
+                f"rule {self.name!r}: {self.role} blobs have no run: use since: modified or created"
             )
         if self.wait_for_fetch and self.role != "output":
             raise ValueError(f"rule {self.name!r}: wait_for_fetch applies to outputs only")
-        if self.since is Since.fetched and self.role != "output":
-            raise ValueError(f"rule {self.name!r}: since: fetched applies to outputs only")
+        if self.since in (Since.fetched, Since.lake) and self.role != "output":
+            raise ValueError(
+                f"rule {self.name!r}: since: {self.since.value} applies to outputs only"
+            )
         return self
 
 
