@@ -660,7 +660,9 @@ def cancel(
     api_url: str | None = API_URL,
     access_key: str | None = ACCESS_KEY,
 ) -> None:
-    """Cancel runs. Idempotent: a run that already finished is left alone (exit 0)."""
+    """Cancel runs. Idempotent: a run that already finished is left alone (exit 0). A WES
+    server that accepts a cancel but does not carry it out (the run is still running some
+    seconds later, e.g. wes-server with cwltool) is reported: exit 6."""
     from genoflow.orchestration.runs import cancel_runs
 
     state = state_of(ctx)
@@ -668,16 +670,25 @@ def cancel(
     outcomes = cancel_runs(_client(state, api_url, access_key), ids)
     if state.json:
         state.emit_json([outcome.to_dict() for outcome in outcomes])
-        return
-    for outcome in outcomes:
-        run = outcome.run
-        if outcome.already_finished:
-            state.info(
-                f"run {run.id} is already {run.state.display_name.lower()}: nothing to cancel"
-            )
-        else:
-            state.info(f"run {run.id}: cancellation requested ({run.state.display_name})")
-        sys.stdout.write(f"{run.id}\t{run.state.value}\n")
+    else:
+        for outcome in outcomes:
+            _report_cancel(state, outcome)
+    if any(outcome.ignored for outcome in outcomes):
+        raise typer.Exit(int(ExitCode.UNAVAILABLE))
+
+
+def _report_cancel(state: CliState, outcome: Any) -> None:
+    run = outcome.run
+    if outcome.already_finished:
+        state.info(f"run {run.id} is already {run.state.display_name.lower()}: nothing to cancel")
+    elif outcome.ignored:
+        state.info(
+            f"run {run.id}: the service accepted the cancel but did not carry it out: the run "
+            f"is still {run.state.display_name.lower()} (this server does not stop runs)"
+        )
+    else:
+        state.info(f"run {run.id}: cancellation requested ({run.state.display_name})")
+    sys.stdout.write(f"{run.id}\t{run.state.value}\n")
 
 
 # --- logs -----------------------------------------------------------------------------------

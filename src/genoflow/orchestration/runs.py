@@ -63,24 +63,37 @@ def get_runs(client: ServiceClient, ids: Sequence[str]) -> list[Run]:
     return [client.get(run_id) for run_id in ids]
 
 
+# After the client's bounded wait, a run still in these states was not stopped by the server.
+_STILL_GOING = frozenset({RunState.QUEUED, RunState.RUNNING, RunState.UNKNOWN})
+
+
 @dataclass(frozen=True)
 class CancelOutcome:
     run: Run
     already_finished: bool
+    ignored: bool = False  # accepted, but the run went on through the client's bounded wait
 
     def to_dict(self) -> dict[str, object]:
-        return {"already_finished": self.already_finished, "run": self.run.to_dict()}
+        return {
+            "already_finished": self.already_finished,
+            "ignored": self.ignored,
+            "run": self.run.to_dict(),
+        }
 
 
 def cancel_runs(client: ServiceClient, ids: Sequence[str]) -> list[CancelOutcome]:
-    """Cancel each run; a run that already finished (or is being cancelled) is left as it is."""
+    """Cancel each run; a run that already finished (or is being cancelled) is left as it is.
+    A client that watches the run for a bounded time after asking (WES) reports a cancel the
+    server accepted but did not carry out as ``ignored``."""
     outcomes = []
     for run_id in ids:
         run = client.get(run_id)
         if run.state.terminal or run.state is RunState.CANCELLING:
             outcomes.append(CancelOutcome(run, already_finished=True))
-        else:
-            outcomes.append(CancelOutcome(client.cancel(run_id), already_finished=False))
+            continue
+        after = client.cancel(run_id)
+        ignored = client.watches_cancel and after.state in _STILL_GOING
+        outcomes.append(CancelOutcome(after, already_finished=False, ignored=ignored))
     return outcomes
 
 

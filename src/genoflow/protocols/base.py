@@ -30,12 +30,26 @@ class ServiceClient(ABC):
     (GA4GH WES 1.1), chosen by :func:`genoflow.protocols.open_client`."""
 
     protocol: ClassVar[str]
+    # cancel() watches the run for a bounded time and returns it as last seen: still queued or
+    # running then means the server accepted the cancel but did not carry it out.
+    watches_cancel: ClassVar[bool] = False
 
     @abstractmethod
     def submit(self, request: SubmitRequest) -> Run:
         """Create a run. Never retried blindly: repeated only when the service provably did
         not receive it. The request's ``submission_key`` is recorded with the run when the
         protocol can carry it (then ``Run.tags[SUBMISSION_KEY]`` holds it)."""
+
+    def portable(self) -> bool:
+        """True when the service does not hold genoflow's pipeline (a WES server other than
+        genoflow server): submit then sends the packed pipeline with a CWL job for ``#main``
+        (:meth:`submit_job`). Raises UsageError (exit 2) when the service cannot run it: ask
+        before uploading anything."""
+        return False
+
+    def submit_job(self, request: SubmitRequest, job: Mapping[str, Any], workflow: str) -> Run:
+        """Create a run of the packed pipeline ``workflow`` with the CWL job ``job``."""
+        raise UsageError(f"the {self.protocol} service runs only its own pipeline")
 
     @abstractmethod
     def get(self, run_id: str) -> Run:

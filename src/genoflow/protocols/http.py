@@ -91,7 +91,8 @@ class HttpClient:
         try:
             response: requests.Response = retrying(self._send, method, url, kwargs)
         except _Transient as exc:
-            raise self._error(exc.response, method) from None
+            retried = retrying.statistics.get("attempt_number", 1) > 1
+            raise self._error(exc.response, method, retried=retried) from None
         except requests.RequestException as exc:
             raise UnavailableError(
                 f"cannot reach the service at {redact(self.base_url)}: {_short(exc)}",
@@ -142,7 +143,9 @@ class HttpClient:
         # Stop when the next wait would overrun the total budget: say so now, not later.
         return self.clock() - started + state.upcoming_sleep > self.retry.total_seconds
 
-    def _error(self, response: requests.Response, method: str) -> GenoflowError:
+    def _error(
+        self, response: requests.Response, method: str, *, retried: bool = False
+    ) -> GenoflowError:
         status = response.status_code
         text = error_text(response)
         what = f"{method} {redact(response.url.split('?')[0])} answered {status}: {text}"
@@ -159,8 +162,10 @@ class HttpClient:
         if status == 404:
             return NotFoundError(what, status=status)
         if status in RETRY_STATUSES | {500}:
+            # "(after retries)" only when it was asked again: a submit's 500 is never repeated
             return UnavailableError(
-                what + " (after retries)", maybe_processed=status not in NOT_PROCESSED_STATUSES
+                what + (" (after retries)" if retried else ""),
+                maybe_processed=status not in NOT_PROCESSED_STATUSES,
             )
         return ServiceError(what, status=status)
 

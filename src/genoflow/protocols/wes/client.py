@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,32 +25,58 @@ from genoflow.protocols.base import (
 )
 from genoflow.protocols.extensions import LOG_OFFSET_HEADER
 from genoflow.protocols.http import BadRequestError, HttpClient
-from genoflow.protocols.wes import wire
+from genoflow.protocols.wes import foreign, wire
 
 log = logging.getLogger(__name__)
 _Model = TypeVar("_Model", bound=BaseModel)
+# How long cancel watches for the run to stop before saying the server did not stop it.
+CANCEL_GRACE_SECONDS = 20.0
+CANCEL_POLL_SECONDS = 1.0
+# States in which a cancel has not (yet) been carried out.
+_NOT_STOPPING = frozenset({RunState.QUEUED, RunState.RUNNING, RunState.UNKNOWN})
 
 
 class WesClient(ServiceClient):
     protocol: ClassVar[str] = "wes"
+    watches_cancel: ClassVar[bool] = True
 
-    def __init__(self, http: HttpClient, workflow_engine: str | None = None) -> None:
+    def __init__(
+        self,
+        http: HttpClient,
+        workflow_engine: str | None = None,
+        cancel_grace: float = CANCEL_GRACE_SECONDS,
+    ) -> None:
         self.http = http
         self.workflow_engine = workflow_engine
+        self.cancel_grace = cancel_grace
         self._url_identity = url_identity(http.base_url.rstrip("/").removesuffix(wire.API_PATH))
         self._identity: str | None = None
+        self._info: wire.ServiceInfo | None = None
         self._log_urls: dict[str, str] = {}
 
-    def submit(self, request: SubmitRequest) -> Run:
-        # workflow_url is the process name: genoflow server maps it to its packaged pipeline and
-        # reads genoflow's workflow_params (docs/protocols.md).
-        run_request = wire.run_request_from_submit(
-            request, request.options.process, self.workflow_engine
+    def portable(self) -> bool:
+        """A server that is not genoflow server (service-info says) gets the packed pipeline
+        with a CWL job; UsageError (exit 2) when it cannot run it."""
+        info = self._service_info()
+        if info.is_genoflow():
+            return False
+        foreign.check_runs_pipeline(info, self.workflow_engine)
+        return True
+
+    def submit_job(self, request: SubmitRequest, job: Mapping[str, Any], workflow: str) -> Run:
+        """Post the packed pipeline (``workflow``, as an attachment) with ``job`` for #main."""
+        engine = foreign.engine_to_ask(self._service_info(), self.workflow_engine)
+        run_request = foreign.run_request(request, job, engine)
+        parts: list[tuple[str, tuple[str | None, str | bytes, str] | tuple[None, str]]] = [
+            (name, (None, value)) for name, value in run_request.to_form().items()
+        ]
+        parts.append(
+            ("workflow_attachment", (foreign.WORKFLOW_NAME, workflow.encode(), "text/plain"))
         )
-        # (None, text) parts: requests sends them as plain multipart/form-data fields.
-        parts = [(name, (None, value)) for name, value in run_request.to_form().items()]
         response = self.http.request("POST", "runs", files=parts, idempotent=False)
-        run_id = _parse(wire.RunId, response.json()).run_id
+        return self._submitted(request, _parse(wire.RunId, response.json()).run_id, run_request)
+
+    def _submitted(self, request: SubmitRequest, run_id: str, run_request: wire.RunRequest) -> Run:
         return Run(
             id=run_id,
             state=RunState.QUEUED,
@@ -61,6 +87,17 @@ class WesClient(ServiceClient):
             inputs=tuple(request.blob_names()),
             service=self.service_identity(),  # the answer names only the run
         )
+
+    def submit(self, request: SubmitRequest) -> Run:
+        # workflow_url is the process name: genoflow server maps it to its packaged pipeline and
+        # reads genoflow's workflow_params (docs/protocols.md).
+        run_request = wire.run_request_from_submit(
+            request, request.options.process, self.workflow_engine
+        )
+        # (None, text) parts: requests sends them as plain multipart/form-data fields.
+        parts = [(name, (None, value)) for name, value in run_request.to_form().items()]
+        response = self.http.request("POST", "runs", files=parts, idempotent=False)
+        return self._submitted(request, _parse(wire.RunId, response.json()).run_id, run_request)
 
     def get(self, run_id: str) -> Run:
         return self._named(wire.run_log_to_run(self._run_log(run_id)))
@@ -76,8 +113,16 @@ class WesClient(ServiceClient):
         return wire.state_of_wes(answer.state)
 
     def cancel(self, run_id: str) -> Run:
+        """Ask, then watch the run for up to ``cancel_grace`` seconds: a server may accept a
+        cancel it does not carry out (wes-server's cwltool backend). The run is returned as
+        last seen; still queued or running means the cancel was not carried out."""
         self.http.request("POST", f"runs/{run_id}/cancel")
-        return self.get(run_id)
+        deadline = self.http.clock() + self.cancel_grace
+        while True:
+            run = self.get(run_id)
+            if run.state not in _NOT_STOPPING or self.http.clock() >= deadline:
+                return run
+            self.http.sleep(min(CANCEL_POLL_SECONDS, self.cancel_grace))
 
     def list(
         self, filters: RunFilters | None = None, page_size: int = DEFAULT_PAGE_SIZE
@@ -122,8 +167,13 @@ class WesClient(ServiceClient):
     def task(self, run_id: str, task_id: str) -> wire.TaskLog:
         return _parse(wire.TaskLog, self.http.get_json(f"runs/{run_id}/tasks/{task_id}"))
 
+    def _service_info(self) -> wire.ServiceInfo:
+        if self._info is None:
+            self._info = _parse(wire.ServiceInfo, self.http.get_json("service-info"))
+        return self._info
+
     def service_info(self) -> Mapping[str, Any]:
-        info = _parse(wire.ServiceInfo, self.http.get_json("service-info"))
+        info = self._service_info()
         if not info.supports_cwl():
             raise ServiceError(
                 "the WES server runs no CWL workflows (workflow_type_versions: "
@@ -147,8 +197,7 @@ class WesClient(ServiceClient):
         without service-info) gets an identity from its URL. One request, then cached."""
         if self._identity is None:
             try:
-                info = _parse(wire.ServiceInfo, self.http.get_json("service-info"))
-                named = named_identity(info.tags.get("service_id"))
+                named = named_identity(self._service_info().tags.get("service_id"))
             except (NotFoundError, BadRequestError):
                 named = None
             self._identity = named or self._url_identity
@@ -156,13 +205,18 @@ class WesClient(ServiceClient):
 
     def logs(self, run_id: str, offset: int = 0) -> tuple[str, int]:
         """Read through the run log's ``stderr`` URL (genoflow server's honours ``?offset=``;
-        another server's log is read whole and what was already read is skipped)."""
+        another server's log is read whole and what was already read is skipped). A URL
+        relative to the run (Toil) is resolved; a ``stderr`` that is the log text itself
+        (wes-server) is read as such."""
         url = self._log_urls.get(run_id)
         if url is None:
             run_log = self._run_log(run_id).run_log
-            url = run_log.stderr if run_log else None
-            if not url or not url.startswith(("http://", "https://")):
-                raise ServiceError(f"the WES server gives no log URL for run {run_id}")
+            stderr = run_log.stderr if run_log else None
+            if not stderr:
+                raise ServiceError(f"the WES server gives no log for run {run_id}")
+            if not _looks_like_url(stderr):
+                return log_chunk(stderr.encode(), None, offset)
+            url = urljoin(f"{self.http.base_url.rstrip('/')}/runs/{run_id}", stderr)
             self._log_urls[run_id] = url
         response = self._log_client(url).request("GET", "", params={"offset": str(offset)})
         return log_chunk(response.content, response.headers.get(LOG_OFFSET_HEADER), offset)
@@ -175,6 +229,15 @@ class WesClient(ServiceClient):
 
     def close(self) -> None:
         self.http.session.close()
+
+
+def _looks_like_url(text: str) -> bool:
+    """An absolute or relative URL, not a log's text (which has spaces or line breaks)."""
+    return (
+        bool(text)
+        and not any(c.isspace() for c in text.strip())
+        and (text.startswith(("http://", "https://", "/", "./", "../")))
+    )
 
 
 def _origin(url: str) -> tuple[str, str]:

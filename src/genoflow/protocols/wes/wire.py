@@ -34,6 +34,7 @@ DESCRIPTION_TAG = "genoflow-description"
 PROCESS_TAG = "genoflow-process"
 WORKFLOW_TYPE = "CWL"
 WORKFLOW_TYPE_VERSION = "v1.2"
+GENOFLOW_SERVICE_ID = "org.genoflow.server"  # service-info ``id`` of genoflow server
 
 
 class WesState(str, Enum):
@@ -198,7 +199,7 @@ class Log(_Wire):
 
 
 class TaskLog(Log):
-    id: str
+    id: str | None = None  # required by the spec; Toil's entries have none
     tes_uri: str | None = None
 
 
@@ -261,10 +262,30 @@ class ServiceInfo(BaseModel):
     auth_instructions_url: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("default_workflow_engine_parameters", mode="before")
+    @classmethod
+    def _per_engine(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):  # Sapporo: engine -> [parameter]
+            return [item for items in value.values() if isinstance(items, list) for item in items]
+        return value
+
     def supports_cwl(self) -> bool:
         return not self.workflow_type_versions or any(
             key.upper() == WORKFLOW_TYPE for key in self.workflow_type_versions
         )
+
+    def cwl_versions(self) -> list[str]:
+        """The CWL versions offered (the key is ``CWL`` or, on Toil, ``cwl``)."""
+        return [
+            version
+            for key, versions in self.workflow_type_versions.items()
+            if key.upper() == WORKFLOW_TYPE
+            for version in versions.workflow_type_version
+        ]
+
+    def is_genoflow(self) -> bool:
+        """genoflow server names itself here (it holds the pipeline and the references)."""
+        return self.id == GENOFLOW_SERVICE_ID
 
 
 class ErrorResponse(_Wire):
@@ -345,14 +366,20 @@ def params_from_request(request: SubmitRequest) -> PipelineParams:
     )
 
 
-def run_request_from_submit(
-    request: SubmitRequest, workflow_url: str, workflow_engine: str | None = None
-) -> RunRequest:
+def submit_tags(request: SubmitRequest) -> dict[str, str]:
+    """The tags genoflow sends with a run: sample, process, submission key, description."""
     tags = {SAMPLE: request.sample, PROCESS_TAG: request.options.process}
     if request.submission_key:
         tags[SUBMISSION_KEY] = request.submission_key
     if request.options.description:
         tags[DESCRIPTION_TAG] = request.options.description
+    return tags
+
+
+def run_request_from_submit(
+    request: SubmitRequest, workflow_url: str, workflow_engine: str | None = None
+) -> RunRequest:
+    tags = submit_tags(request)
     return RunRequest(
         workflow_url=workflow_url,
         workflow_params=params_from_request(request).to_wire(),
@@ -538,12 +565,34 @@ def outputs_document(outputs: Sequence[RunOutput], account_url: str) -> dict[str
 
 
 def outputs_from_document(document: Any) -> tuple[RunOutput, ...]:
-    """The recorded outputs in a WES ``outputs`` object: File objects under an output kind
-    whose location is a blob URL (anything else a server lists is left to output_document)."""
+    """The recorded outputs in a WES ``outputs``: File objects under an output kind whose
+    location is a blob URL (genoflow server), or the pipeline's ``delivered`` list as any CWL
+    engine returns it (Toil, wes-server); anything else a server lists (Sapporo's list of run
+    directory files) is left to output_document."""
+    if isinstance(document, Mapping) and isinstance(document.get("delivered"), list):
+        delivered = (_delivered_record(item) for item in document["delivered"])
+        return tuple(record for record in delivered if record is not None)
     if not isinstance(document, Mapping):
         return ()
     records = (_file_record(str(kind), value) for kind, value in document.items())
     return tuple(record for record in records if record is not None)
+
+
+def _delivered_record(item: Any) -> RunOutput | None:
+    """One entry of the pipeline's ``delivered`` output: name, kind, size, md5, container."""
+    if not isinstance(item, Mapping) or item.get("kind") not in OUTPUT_KINDS:
+        return None
+    name, container, size = item.get("name"), item.get("container"), item.get("size")
+    if not isinstance(name, str) or not isinstance(container, str):
+        return None
+    md5 = item.get("md5")
+    return RunOutput(
+        name=name,
+        kind=str(item["kind"]),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        md5=md5.lower() if isinstance(md5, str) and md5 else None,
+        container=container,
+    )
 
 
 def _file_record(kind: str, value: Any) -> RunOutput | None:
