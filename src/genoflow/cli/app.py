@@ -94,6 +94,9 @@ def build_app() -> TyperGroup:
     from genoflow.cli import pipeline_cmds
 
     app.add_typer(pipeline_cmds.app, name="pipeline")  # pipeline show|pack|job
+    from genoflow.cli import reference_cmds
+
+    reference_cmds.register(app)  # reference upload
     return cast(TyperGroup, typer.main.get_command(app))
 
 

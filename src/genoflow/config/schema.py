@@ -106,6 +106,9 @@ class StorageConfig(_Section):
     output_account_key: str | None = None
     input_container: ContainerName = "inputs"
     output_container: ContainerName = "outputs"
+    reference_container: ContainerName = Field(
+        "references", description="references for WES servers that hold none (input account)"
+    )
     max_concurrency: int = Field(8, ge=1, le=64)
     block_size_mib: int | None = Field(None, ge=1, le=4000, description="None: from file size")
     upload_tier: Tier | None = None

@@ -37,20 +37,25 @@ from genoflow.model.submission import (
     check_blob_name,
     check_options,
     classify_inputs,
+    is_url,
     submission_key,
 )
 
 if TYPE_CHECKING:
     from genoflow.config.loader import Settings
     from genoflow.config.schema import GenoflowConfig
+    from genoflow.orchestration.references import BlobReference
     from genoflow.protocols.base import ServiceClient
-    from genoflow.storage.base import BlobStore
+    from genoflow.storage.base import BlobInfo, BlobStore
 
 log = logging.getLogger(__name__)
 
 # Runs in these states do not block a resubmission of the same thing.
 _RESUBMITTABLE = frozenset({RunState.FAILED, RunState.CANCELLED})
 SUBMIT_ATTEMPTS = 3
+# Threads each step asks a foreign engine for (it may have few cores: Toil refuses a job that
+# asks for more than the machine has). The calls do not depend on it (bwa -K is fixed).
+PORTABLE_THREADS = 2
 MAX_RESUBMISSIONS = 50  # identical runs that failed in a row, followed to find a free key
 
 
@@ -261,10 +266,16 @@ class Submitter:
 
     def submit(self, plan: InputPlan, sample: str, options: PipelineOptions) -> SubmitOutcome:
         storage = self.config.storage
+        # A WES server that is not genoflow server gets the packed pipeline: service-info says
+        # whether it can run it, and the reference must be in Blob, before anything is uploaded.
+        portable = self.client.portable()
+        if portable:
+            self._portable_reference(options)
         uploaded = self._upload(plan, sample)
-        checksums = [
-            (name, self._checksum(storage.input_container, name)) for name in plan.blob_names()
-        ]
+        blobs = {
+            name: self._input_blob(storage.input_container, name) for name in plan.blob_names()
+        }
+        checksums = [(name, _checksum(info)) for name, info in blobs.items()]
         output_account = storage.output_account_name or self.output_store.account_name
         # Without -of the base is derived from the key: the key is computed with it empty.
         key = submission_key(sample, checksums, options, output_account, storage.output_container)
@@ -287,8 +298,12 @@ class Submitter:
                 if existing is None:
                     raise
                 return self._reuse(existing, plan, sample, key, options, uploaded)
-        request = self._request(plan, sample, options, key, output_account)
-        run = self._post(request)
+        if portable:
+            input_bytes = sum(info.size for info in blobs.values())
+            request, job = self._portable_request(plan, sample, options, key, input_bytes)
+            run = self._post(request, job)
+        else:
+            run = self._post(self._request(plan, sample, options, key, output_account))
         self._tag_inputs(plan, sample, key, options, run)
         return SubmitOutcome(sample, run, key, uploaded=uploaded)
 
@@ -366,7 +381,7 @@ class Submitter:
             done.append(name)
         return tuple(done)
 
-    def _checksum(self, container: str, name: str) -> str:
+    def _input_blob(self, container: str, name: str) -> BlobInfo:
         info = self.store.find_blob(container, name)
         if info is None:
             raise InputError(
@@ -380,7 +395,7 @@ class Submitter:
                 f"input blob {container}/{name} is in the Archive tier: the run could not read it",
                 hint=REHYDRATE_HINT.format(container=container, name=name),
             )
-        return info.md5 or f"size={info.size};etag={info.etag}"
+        return info
 
     def _refuse_existing_outputs(self, base: str, own_folder: bool) -> None:
         """The run would fail at its end (Error Code [101]): say so before submitting."""
@@ -426,13 +441,14 @@ class Submitter:
             submission_key=key,
         )
 
-    def _post(self, request: SubmitRequest) -> Run:
+    def _post(self, request: SubmitRequest, job: Mapping[str, Any] | None = None) -> Run:
         """Post once; when the answer was lost (the service may have created the run), look the
-        key up before posting again, so that a lost answer never makes a second run."""
+        key up before posting again, so that a lost answer never makes a second run. ``job``:
+        a CWL job for the packed pipeline (a server that holds no pipeline)."""
         key = request.submission_key or ""
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
             try:
-                run = self.client.submit(request)
+                run = self._send(request, job)
             except UnavailableError as exc:
                 if attempt == SUBMIT_ATTEMPTS or not getattr(exc, "maybe_processed", False):
                     raise
@@ -447,10 +463,90 @@ class Submitter:
                     break
                 continue
             break
-        if run.tags.get(tagnames.SUBMISSION_KEY) != key:
-            # The service could not carry the key (e.g. a description at its 500-char limit).
+        if job is not None or run.tags.get(tagnames.SUBMISSION_KEY) != key:
+            # The service could not carry the key (e.g. a description at its 500-char limit),
+            # or cannot be asked for it (a foreign WES server lists runs without their tags).
             self.journal.record(self._service_url, key, run.id)
         return run
+
+    def _send(self, request: SubmitRequest, job: Mapping[str, Any] | None) -> Run:
+        if job is None:
+            return self.client.submit(request)
+        from genoflow.pipelines import workflow_text
+
+        return self.client.submit_job(request, job, workflow_text())
+
+    # --- a WES server that holds no pipeline: least-privilege SAS, the packed pipeline ----
+    def _portable_reference(self, options: PipelineOptions) -> BlobReference:
+        from genoflow.orchestration.references import BlobReference, check_name
+
+        name = check_name(options.effective_reference)
+        return BlobReference(name, self.config.storage.reference_container)
+
+    def _portable_request(
+        self, plan: InputPlan, sample: str, options: PipelineOptions, key: str, input_bytes: int
+    ) -> tuple[SubmitRequest, dict[str, Any]]:
+        """The descriptor with SAS the foreign server may keep (read on each input blob,
+        create + write on the output container), expiring soon after the run's expected
+        end, and the CWL job for #main built from it by job_for."""
+        from genoflow.storage.sas import (
+            FOREIGN_INPUT_PERMISSIONS,
+            FOREIGN_OUTPUT_PERMISSIONS,
+            run_expiry,
+        )
+
+        storage = self.config.storage
+        now = datetime.now(timezone.utc)
+        expiry = run_expiry(now, input_bytes, self.config.workflow.sas_duration_hours)
+        self.output_store.ensure_container(storage.output_container)
+        container = storage.input_container
+        request = SubmitRequest(
+            sample=sample, kind=plan.kind, reads_1=plan.reads_1, reads_2=plan.reads_2,
+            options=options, input_account=self.store.account_name, input_container=container,
+            output_account=storage.output_account_name or self.output_store.account_name,
+            output_container=storage.output_container,
+            input_sas={
+                name: self.store.sas_until(container, name, FOREIGN_INPUT_PERMISSIONS, expiry)
+                for name in plan.blob_names()
+            },
+            output_sas=self.output_store.sas_until(
+                storage.output_container, None, FOREIGN_OUTPUT_PERMISSIONS, expiry
+            ),
+            input_account_url=self.store.account_url,
+            output_account_url=self.output_store.account_url,
+            submission_key=key,
+        )  # fmt: skip
+        return request, self._portable_job(request, expiry)
+
+    def _portable_job(self, request: SubmitRequest, expiry: datetime) -> dict[str, Any]:
+        from genoflow.orchestration.references import (
+            FASTA_INPUT,
+            index_of,
+            reference_urls,
+            signed_url,
+        )
+        from genoflow.pipelines import JobFiles, job_for
+
+        reference = self._portable_reference(request.options)
+        urls = reference_urls(self.store, reference, expiry)
+        sites = [
+            site if is_url(site) else signed_url(
+                self.store, reference.container, reference.beside(site), expiry
+            )
+            for site in request.options.known_sites
+        ]  # fmt: skip
+        files = JobFiles(
+            reads=[request.input_url(name) for name in request.blob_names()],
+            reference=urls[FASTA_INPUT],
+            index=index_of(urls),
+            known_sites=sites,
+            output_url=request.output_url(),
+        )
+        # What the foreign engine has is unknown: GATK is not assumed (a note says so).
+        job = job_for(request, files, form="main", threads=PORTABLE_THREADS, gatk_available=False)
+        for note in job.notes:
+            self.info(f"note: {note}")
+        return job.document
 
     def _tag_inputs(
         self, plan: InputPlan, sample: str, key: str, options: PipelineOptions, run: Run
@@ -477,6 +573,10 @@ class Submitter:
                 )
             except GenoflowError as exc:  # tags help cleanup; the run is submitted regardless
                 self.info(f"could not tag input {name}: {exc.one_line()}")
+
+
+def _checksum(info: BlobInfo) -> str:
+    return info.md5 or f"size={info.size};etag={info.etag}"
 
 
 _UPLOAD_CLASH_HINT = (

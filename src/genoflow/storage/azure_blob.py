@@ -532,6 +532,18 @@ class AzureBlobStore(BlobStore):
         register_secret(token)
         return sv_first(token)
 
+    def sas_until(self, container: str, name: str | None, permission: str, expiry: datetime) -> str:
+        now = datetime.now(timezone.utc)
+        hours = max(1, -(-int((expiry - now).total_seconds()) // 3600))  # rounded up
+        window: dict[str, Any] = {"permission": permission, "start": now - _SAS_CLOCK_SKEW}
+        window.update(expiry=expiry, **self._signing(hours))
+        if name is None:
+            token = generate_container_sas(self.account_name, container, **window)
+        else:
+            token = generate_blob_sas(self.account_name, container, name, **window)
+        register_secret(token)
+        return sv_first(token)
+
     # --- locks ---------------------------------------------------------------------------------
     def acquire_lock(self, container: str, name: str, seconds: int = 60) -> Lease:
         if seconds != -1 and not 15 <= seconds <= 60:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 
-from genoflow.errors import IntegrityError, ServiceError
+from genoflow.errors import IntegrityError, ServiceError, UsageError
 
 TIERS = ("Hot", "Cool", "Cold", "Archive")
 
@@ -208,6 +208,12 @@ class BlobStore(abc.ABC):
     @abc.abstractmethod
     def container_sas(self, container: str, hours: int, permission: str = "rwd") -> str:
         """A SAS token for a container (default read/write/delete, no list): ``sv=`` first."""
+
+    def sas_until(self, container: str, name: str | None, permission: str, expiry: datetime) -> str:
+        """A SAS token with exactly ``permission`` (letters as in :mod:`genoflow.storage.sas`)
+        for blob ``name``, or for the container when ``name`` is None, valid until ``expiry``
+        (aware): what a third-party WES server is handed (``sas.FOREIGN_*_PERMISSIONS``)."""
+        raise UsageError(f"{type(self).__name__} cannot make SAS tokens")
 
     # --- locks ---------------------------------------------------------------------------------
     @abc.abstractmethod

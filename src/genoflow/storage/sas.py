@@ -9,6 +9,7 @@ allows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 
 _LETTERS = {
@@ -93,3 +94,25 @@ def parse_sas(token: str) -> SasScope:
         delegated="skoid" in fields,
         resource_types=fields.get("srt", ""),
     )
+
+
+# --- what a third-party WES server is handed ----------------------------------------------------
+# Such servers store and echo every SAS they are given (request, logs, job files), so each is
+# the least the run needs: read on each input blob (per-blob SAS), create + write on the output
+# container without read, list or delete. A container SAS is the narrowest scope Azure signs for
+# a set of blobs whose names the engine chooses: a directory SAS (sr=d) needs a hierarchical
+# namespace account, and the deliver step takes one container URL (docs/protocols.md).
+FOREIGN_INPUT_PERMISSIONS = "r"
+FOREIGN_OUTPUT_PERMISSIONS = "cw"
+# The run's expected length: start-up and queueing, then the input at a slow engine's pace.
+RUN_START_ALLOWANCE = timedelta(hours=1)
+INPUT_BYTES_PER_HOUR = 2 << 30
+EXPIRY_MARGIN = 1.5
+
+
+def run_expiry(now: datetime, input_bytes: int, ceiling_hours: float) -> datetime:
+    """When the SAS of a run on a third-party server expire: soon after its expected end
+    (1 h, plus 1 h per 2 GiB of input, times 1.5), and never later than ``ceiling_hours``
+    (``workflow.sas_duration_hours``) from ``now``."""
+    expected = RUN_START_ALLOWANCE + timedelta(hours=input_bytes / INPUT_BYTES_PER_HOUR)
+    return now + min(expected * EXPIRY_MARGIN, timedelta(hours=ceiling_hours))
