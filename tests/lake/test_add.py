@@ -156,3 +156,40 @@ def test_a_lake_the_credential_cannot_write_exits_7(case: LakeCase, vcf_dir: Pat
     assert secret not in result.output and AZURITE_KEY not in result.output
     print(result.stderr)
     assert [b.name for b in case.store.list_blobs(case.lake)] == []
+
+
+def test_lake_auto_adds_succeeded_runs_only_when_on(case: LakeCase, vcf_dir: Path) -> None:
+    from genoflow.config import load_settings
+    from genoflow.lake.auto import add_succeeded
+
+    good = case.sample_run(vcf_dir / "NA12878.vcf.gz")
+    failed = case.service.run("FAILED2", fail=True)
+    lines: list[str] = []
+    off = load_settings(None, environ=case.env()).config
+    client = case.service.client()
+    try:
+        assert add_succeeded(off, client, [good, failed], lines.append) == []
+        assert case.store.container_access(case.lake) == "missing"
+        on = load_settings(None, environ=case.env(GENOFLOW_LAKE__AUTO="true")).config
+        added = add_succeeded(on, client, [good, failed], lines.append)
+    finally:
+        client.close()
+    assert [(r.run, r.status) for r in added] == [(f"{good.service}:{good.id}", "added")]
+    assert rows(case) == bcftools_records(vcf_dir / "NA12878.vcf.gz")
+    assert lines == [f"lake.auto: run {good.id}: added ({added[0].records} records)"]
+
+
+def test_lake_auto_never_fails_the_wait(case: LakeCase, vcf_dir: Path) -> None:
+    from genoflow.config import load_settings
+    from genoflow.lake.auto import add_succeeded
+
+    run = case.sample_run(vcf_dir / "NA12878.vcf.gz")
+    case.store.delete_blobs(case.outputs, ["NA12878/NA12878.vcf.gz"])
+    lines: list[str] = []
+    config = load_settings(None, environ=case.env(GENOFLOW_LAKE__AUTO="true")).config
+    client = case.service.client()
+    try:
+        assert add_succeeded(config, client, [run], lines.append) == []
+    finally:
+        client.close()
+    assert len(lines) == 1 and f"retry with 'genoflow lake add {run.id}'" in lines[0]

@@ -51,8 +51,14 @@ def default_workers() -> int:
 class ParsePool:
     """Worker processes that read VCF windows; one pool serves every run of a command."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        window_records: int = WINDOW_RECORDS,
+        min_window: int = MIN_WINDOW,
+    ) -> None:
         self.workers = workers or default_workers()
+        self.window_records, self.min_window = window_records, min_window
         self._pool: ProcessPoolExecutor | None = None
 
     def pool(self) -> ProcessPoolExecutor:
@@ -70,7 +76,9 @@ class ParsePool:
     ) -> Iterator[pa.RecordBatch]:
         """``path``'s calls as batches (see the module docstring); ``counts`` filled as the
         batches are yielded."""
-        windows = plan_windows(path) if self.workers > 1 else None
+        windows = None
+        if self.workers > 1:
+            windows = plan_windows(path, self.window_records, self.min_window)
         if not windows:
             yield from read_batches(path, origin, counts, batch_rows)
             return
@@ -96,7 +104,9 @@ def _take(future: Future[_Result], counts: CallCounts) -> Iterator[pa.RecordBatc
     yield from result.batches
 
 
-def plan_windows(path: Path) -> list[Window] | None:
+def plan_windows(
+    path: Path, window_records: int = WINDOW_RECORDS, min_window: int = MIN_WINDOW
+) -> list[Window] | None:
     """Windows covering every contig of the header, or None when the VCF has no index or a
     contig without a length (then it is read as one stream)."""
     import pysam
@@ -114,7 +124,7 @@ def plan_windows(path: Path) -> list[Window] | None:
         return None
     total = sum(length for _, length in contigs)
     records = max(1, path.stat().st_size // BYTES_PER_RECORD)
-    size = min(MAX_WINDOW, max(MIN_WINDOW, total * WINDOW_RECORDS // records))
+    size = min(MAX_WINDOW, max(min_window, total * window_records // records))
     return [
         Window(name, start, min(start + size, length))
         for name, length in contigs

@@ -121,6 +121,13 @@ class _Reader:
         filters.append(list(record.filter.keys()))
         calls, phased, depth, quality, allele_depths = genotypes
         has_dp, has_gq, has_ad = self.fields
+        if has_dp or has_gq or has_ad:  # declared in the header, not always in the record
+            present = record.format
+            has_dp, has_gq, has_ad = (
+                has_dp and "DP" in present,
+                has_gq and "GQ" in present,
+                (has_ad and "AD" in present),
+            )
         for sample in record.samples.values():
             calls.append([-1 if allele is None else allele for allele in sample.allele_indices])
             phased.append(sample.phased)
