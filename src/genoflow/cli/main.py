@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import traceback
@@ -100,12 +101,28 @@ def run(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return ExitCode.OK
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:  # a full local disk, from any command: not a bug
+            return _disk_full(exc, debug)
         if exc.filename is None:  # not a local path: a bug if it got this far
             return _internal_error(exc, debug)
         # A local path the user gave (an -o that is a file, a read-only directory...).
         return _fail(f"{exc.filename}: {exc.strerror or exc}", ExitCode.USAGE, debug)
     except Exception as exc:  # a bug: still one line unless --debug
         return _internal_error(exc, debug)
+
+
+def _disk_full(exc: OSError, debug: bool) -> int:
+    from genoflow.transfer import DiskFullError, NoSpaceError
+
+    if isinstance(exc, DiskFullError):
+        error = NoSpaceError.of(exc)
+        return _fail(error.one_line(), error.exit_code, debug)
+    where = f" in {exc.filename}" if exc.filename else ""
+    return _fail(
+        f"no space left on device{where} (free some space and run the same command again)",
+        ExitCode.UNAVAILABLE,
+        debug,
+    )
 
 
 def _internal_error(exc: BaseException, debug: bool) -> int:
