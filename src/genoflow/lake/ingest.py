@@ -165,7 +165,8 @@ def add_run(
             wrote = commit_run(
                 writer.lake, writer.calls, word, batches, CALLS_SCHEMA, CALLS_PARTITIONS, metadata
             )
-    sample = sample or next(iter(sorted(counts.last.samples)), "")
+    if len(counts.last.samples) == 1:  # the name the calls table has (the run may say otherwise)
+        sample = next(iter(counts.last.samples))
     record = run_record(run, word, sample, blob, counts.last, writer.calls.version(), now)
     commit_run(writer.lake, writer.runs, word, lambda: iter([record]), RUNS_SCHEMA, [], {})
     _tag_in_lake(sources.store, blob.container, fetched, now, progress)
