@@ -81,6 +81,30 @@ def assert_self_contained(page: str) -> None:
     assert "http://" not in page and "https://" not in page and "<script" not in page
 
 
+def test_the_page_renders_in_a_real_browser(case: LakeCase, vcf_dir: Path, tmp_path: Path) -> None:
+    """Headless Chromium (Debian's package, when installed) loads the page offline: its DOM
+    has the three charts; the screenshot is kept beside the page."""
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    run = case.sample_run(vcf_dir / "NA12878.vcf.gz")
+    assert run_cli(["lake", "add", run.id], env=case.env()).exit_code == 0
+    page = tmp_path / "lake.html"
+    assert run_cli(["lake", "report", "--html", str(page)], env=case.env()).exit_code == 0
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=900,1500"]
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert dom.stdout.count("<svg") == 3 and dom.stdout.count("<rect") >= 18
+    shot = tmp_path / "lake.png"
+    subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
 def test_report_table_output(case: LakeCase, vcf_dir: Path) -> None:
     run = case.sample_run(vcf_dir / "NA12878.vcf.gz")
     assert run_cli(["lake", "add", run.id], env=case.env()).exit_code == 0

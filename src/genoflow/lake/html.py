@@ -68,13 +68,14 @@ def _bars(labels: Sequence[str], values: Sequence[int], unit: str) -> str:
         f"<line class='axis' x1='{_LEFT}' y1='{_TOP + _BAR_AREA}' x2='{_WIDTH}' "
         f"y2='{_TOP + _BAR_AREA}'/>",
     ]
+    width = min(step * 0.7, 80.0)  # one month's bar is not the whole chart
     for index, (label, value) in enumerate(zip(labels, values, strict=True)):
         bar = _BAR_AREA * value / peak
-        x = _LEFT + index * step + step * 0.15
+        middle = _LEFT + (index + 0.5) * step
+        x = middle - width / 2
         y = _TOP + _BAR_AREA - bar
-        middle = x + step * 0.35
         parts += [
-            f"<rect class='bar' x='{x:.1f}' y='{y:.1f}' width='{step * 0.7:.1f}' "
+            f"<rect class='bar' x='{x:.1f}' y='{y:.1f}' width='{width:.1f}' "
             f"height='{bar:.1f}'><title>{escape(label)}: {value:,} {escape(unit)}</title></rect>",
             f"<text x='{middle:.1f}' y='{y - 4:.1f}' text-anchor='middle'>{value:,}</text>",
             f"<text x='{middle:.1f}' y='{_TOP + _BAR_AREA + 16}' "
