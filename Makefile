@@ -41,16 +41,19 @@ os-tools:
 	fi
 
 # Toil lives in its own virtualenv (it pins its own cwltool); appended to PATH for the tests.
+# The server extra is Toil's WES server (`toil server --bypass_celery`, tests/interop/); its
+# WES backend imports the aws extra.
 TOIL_VENV := .venv-toil
-toil: $(TOIL_VENV)/.installed
-$(TOIL_VENV)/.installed:
+toil: $(TOIL_VENV)/.installed-server
+$(TOIL_VENV)/.installed-server:
 	test -x $(TOIL_VENV)/bin/python || $(PYTHON) -m venv $(TOIL_VENV)
 	$(TOIL_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(TOIL_VENV)/bin/python -m pip install --quiet 'toil[cwl]>=9'
+	$(TOIL_VENV)/bin/python -m pip install --quiet 'toil[cwl,server,aws]>=9'
 	touch $@
 
 # The GA4GH reference WES client and server (wes-service) in their own virtualenv: the tests
-# run its wes-client against genoflow server (tests/server/test_wes_client.py).
+# run its wes-client against genoflow server (tests/server/test_wes_client.py) and genoflow
+# against its wes-server (tests/interop/).
 WES_VENV := .venv-wes
 wes: $(WES_VENV)/.installed
 $(WES_VENV)/.installed:

@@ -678,9 +678,13 @@ def cancel(
 
 
 def _report_cancel(state: CliState, outcome: Any) -> None:
+    from genoflow.model.runs import RunState
+
     run = outcome.run
     if outcome.already_finished:
         state.info(f"run {run.id} is already {run.state.display_name.lower()}: nothing to cancel")
+    elif run.state.terminal and run.state is not RunState.CANCELLED:
+        state.info(f"run {run.id} ended before the cancel took effect: {run.state.display_name}")
     elif outcome.ignored:
         state.info(
             f"run {run.id}: the service accepted the cancel but did not carry it out: the run "

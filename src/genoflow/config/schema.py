@@ -83,6 +83,9 @@ class ServiceConfig(_Section):
         description="wes only: the engine to ask the server for (Sapporo requires one, e.g. "
         "cwltool); unset: the server's default",
     )
+    cancel_wait: float = Field(
+        10.0, ge=0, description="wes: seconds cancel watches a run stop before saying it did not"
+    )
     retry: RetryConfig = RetryConfig()
 
     @field_validator("url")

@@ -96,22 +96,22 @@ def upload_reference(
     return [blobs[key] for key in files]
 
 
-def reference_urls(store: BlobStore, reference: BlobReference, expiry: datetime) -> dict[str, str]:
-    """CWL input name -> the blob's URL with a read SAS of its own, valid until ``expiry``.
-    InputError (exit 2) naming what is missing when the reference was not uploaded."""
-    blobs = reference.blobs()
-    missing = [
-        name for name in blobs.values() if store.find_blob(reference.container, name) is None
-    ]
+def check_uploaded(store: BlobStore, reference: BlobReference) -> None:
+    """InputError (exit 2) naming what is missing when the reference is not (all) in Blob."""
+    names = reference.blobs().values()
+    missing = [name for name in names if store.find_blob(reference.container, name) is None]
     if missing:
         raise InputError(
             f"reference {reference.name!r} is not in container {reference.container} "
             f"(missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''})",
             hint=f"upload it once: genoflow reference upload {reference.name} FASTA",
         )
-    return {
-        key: signed_url(store, reference.container, name, expiry) for key, name in blobs.items()
-    }
+
+
+def reference_urls(store: BlobStore, reference: BlobReference, expiry: datetime) -> dict[str, str]:
+    """CWL input name -> the blob's URL with a read SAS of its own, valid until ``expiry``."""
+    blobs = reference.blobs().items()
+    return {key: signed_url(store, reference.container, name, expiry) for key, name in blobs}
 
 
 def signed_url(store: BlobStore, container: str, name: str, expiry: datetime) -> str:
@@ -129,6 +129,7 @@ def index_of(urls: Mapping[str, str]) -> dict[str, str]:
 __all__ = [
     "BlobReference",
     "check_name",
+    "check_uploaded",
     "index_of",
     "reference_urls",
     "signed_url",

@@ -270,7 +270,9 @@ class Submitter:
         # whether it can run it, and the reference must be in Blob, before anything is uploaded.
         portable = self.client.portable()
         if portable:
-            self._portable_reference(options)
+            from genoflow.orchestration.references import check_uploaded
+
+            check_uploaded(self.store, self._portable_reference(options))
         uploaded = self._upload(plan, sample)
         blobs = {
             name: self._input_blob(storage.input_container, name) for name in plan.blob_names()
@@ -356,6 +358,7 @@ class Submitter:
         if not plan.local:
             return ()
         from genoflow.transfer.checks import check_input
+        from genoflow.transfer.gzcheck import needs_gzip_check
         from genoflow.transfer.upload import upload_file
 
         container = self.config.storage.input_container
@@ -372,6 +375,8 @@ class Submitter:
                     name,
                     concurrency=self.config.storage.max_concurrency,
                     tags={tagnames.ROLE: tagnames.ROLE_INPUT, tagnames.SAMPLE: sample},
+                    # a truncated .fq.gz fails here (exit 8), not in the run after the queue
+                    check_gzip=needs_gzip_check(path),
                 )
             except UsageError as exc:  # another file holds the name: say what submit offers
                 raise InputError(exc.message, hint=_UPLOAD_CLASH_HINT) from None

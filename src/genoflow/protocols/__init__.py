@@ -68,7 +68,9 @@ def open_client(
     http = HttpClient(base, headers, service.timeout, service.retry, sleep=sleep, clock=clock)
     if session is not None:
         http.session = session
-    return WesClient(http, workflow_engine=service.workflow_engine)
+    return WesClient(
+        http, workflow_engine=service.workflow_engine, cancel_grace=service.cancel_wait
+    )
 
 
 __all__ = ["ServiceClient", "open_client"]

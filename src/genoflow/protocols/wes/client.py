@@ -29,8 +29,9 @@ from genoflow.protocols.wes import foreign, wire
 
 log = logging.getLogger(__name__)
 _Model = TypeVar("_Model", bound=BaseModel)
-# How long cancel watches for the run to stop before saying the server did not stop it.
-CANCEL_GRACE_SECONDS = 20.0
+# How long cancel watches for the run to stop before saying the server did not stop it
+# (service.cancel_wait).
+CANCEL_GRACE_SECONDS = 10.0
 CANCEL_POLL_SECONDS = 1.0
 # States in which a cancel has not (yet) been carried out.
 _NOT_STOPPING = frozenset({RunState.QUEUED, RunState.RUNNING, RunState.UNKNOWN})

@@ -224,6 +224,31 @@ class RunLog(_Wire):
     def _state(cls, value: Any) -> WesState:
         return _wes_state(value)
 
+    @field_validator("request", mode="before")
+    @classmethod
+    def _echoed(cls, value: Any) -> Any:
+        """The request as the server echoes it: Toil returns form fields it does not know
+        (workflow_engine) as lists of strings."""
+        if not isinstance(value, Mapping):
+            return value
+        echoed = dict(value)
+        for name in _TEXT_FIELDS:
+            field = echoed.get(name)
+            if isinstance(field, list):
+                echoed[name] = str(field[0]) if field else None
+            elif field is not None and not isinstance(field, str):
+                echoed[name] = str(field)
+        return echoed
+
+
+_TEXT_FIELDS = (
+    "workflow_url",
+    "workflow_type",
+    "workflow_type_version",
+    "workflow_engine",
+    "workflow_engine_version",
+)
+
 
 class WorkflowTypeVersion(_Wire):
     workflow_type_version: list[str] = Field(default_factory=list)
