@@ -3,11 +3,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-OS_TOOLS := bwa samtools bcftools tabix bgzip
-OS_PACKAGES := bwa samtools bcftools tabix
+OS_TOOLS := bwa samtools bcftools tabix bgzip jq
+OS_PACKAGES := bwa samtools bcftools tabix jq
 PYTEST_ARGS ?=
 
-.PHONY: help install venv node-tools os-tools toil wes test check lint format demo clean
+.PHONY: help install venv node-tools os-tools toil wes sapporo test check lint format demo clean
 
 help:
 	@echo "make demo     run the main job end to end on Azurite + genoflow server"
@@ -62,7 +62,18 @@ $(WES_VENV)/.installed:
 	$(WES_VENV)/bin/python -m pip install --quiet 'wes-service>=5,<6'
 	touch $@
 
-test: venv node-tools os-tools toil wes
+# Sapporo (a WES server) in its own virtualenv: tests/interop/ runs it without Docker, with a
+# run.sh whose cwltool function calls cwltool on the host (written by the test from the
+# package's own run.sh); its run.sh needs jq.
+SAPPORO_VENV := .venv-sapporo
+sapporo: $(SAPPORO_VENV)/.installed
+$(SAPPORO_VENV)/.installed:
+	test -x $(SAPPORO_VENV)/bin/python || $(PYTHON) -m venv $(SAPPORO_VENV)
+	$(SAPPORO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAPPORO_VENV)/bin/python -m pip install --quiet 'sapporo>=2.4,<3'
+	touch $@
+
+test: venv node-tools os-tools toil wes sapporo
 	PATH="$$PATH:$(CURDIR)/$(TOIL_VENV)/bin" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: venv
@@ -80,4 +91,4 @@ demo: venv node-tools os-tools
 	$(BIN)/python -m genoflow demo run $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOIL_VENV) $(WES_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
+	rm -rf $(VENV) $(TOIL_VENV) $(WES_VENV) $(SAPPORO_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -31,7 +32,20 @@ from tests.harness import ROOT, Azurite, free_port
 WES_SERVER = ROOT / ".venv-wes" / "bin" / "wes-server"
 TOIL = ROOT / ".venv-toil" / "bin" / "toil"
 CWLTOOL = ROOT / ".venv" / "bin" / "cwltool"
+SAPPORO = ROOT / ".venv-sapporo" / "bin" / "sapporo"
 REFERENCE = "demo"
+# Sapporo's stock run_cwltool() runs cwltool in a Docker container; here it runs on the host.
+SAPPORO_CWLTOOL = """function run_cwltool() {
+    # no Docker here: cwltool on the host, the tools from PATH (written by tests/interop)
+    local -a cmd_arr=("${CWLTOOL}" --no-container --outdir "${outputs_dir}"
+        --tmpdir-prefix "${tmp_dir}/")
+    _append_engine_params cmd_arr
+    cmd_arr+=("${wf_url}" "${wf_params}")
+    cd "${exe_dir}"  # a relative workflow_url names an attachment staged here
+    _write_and_run cmd_arr
+}
+
+"""
 
 
 @dataclass
@@ -75,10 +89,13 @@ class WesServer:
                 self.process.wait()
 
 
-def start_server(name: str, command: Sequence[str], work: Path, port: int) -> WesServer:
+def start_server(
+    name: str, command: Sequence[str], work: Path, port: int, bin_dir: Path = TOIL.parent
+) -> WesServer:
     work.mkdir(parents=True, exist_ok=True)
     log = work / f"{name}.log"
-    env = {**os.environ, "PATH": f"{TOIL.parent}:{os.environ.get('PATH', '')}"}
+    path = f"{bin_dir}:{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PATH": path, "CWLTOOL": str(CWLTOOL)}
     process = subprocess.Popen(
         list(command),
         cwd=work,
@@ -120,6 +137,36 @@ def toil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WesServer]
         "--opt=--disableProgress",
     ]  # fmt: skip
     server = start_server("toil-server", command, work, port)
+    yield server
+    server.stop()
+
+
+def sapporo_run_sh(work: Path) -> Path:
+    """The package's own run.sh with run_cwltool() calling cwltool on the host."""
+    (stock,) = SAPPORO.parent.parent.glob("lib/python*/site-packages/sapporo/run.sh")
+    text = stock.read_text()
+    start, end = text.find("function run_cwltool() {"), text.find("function run_nextflow() {")
+    assert 0 < start < end, f"{stock} has no run_cwltool() before run_nextflow()"
+    run_sh = work / "run.sh"
+    run_sh.write_text(text[:start] + SAPPORO_CWLTOOL + text[end:])
+    run_sh.chmod(0o755)
+    return run_sh
+
+
+@pytest.fixture(scope="module")
+def sapporo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WesServer]:
+    """Sapporo (several engines: genoflow must be told one) with cwltool on the host."""
+    if not SAPPORO.exists() or shutil.which("jq") is None:
+        pytest.skip("Sapporo is not installed ('make sapporo'; its run.sh needs jq)")
+    work = tmp_path_factory.mktemp("sapporo")
+    (work / "runs").mkdir()
+    port = free_port()
+    command = [
+        str(SAPPORO), "--host", "127.0.0.1", "--port", str(port), "--run-dir",
+        str(work / "runs"), "--run-sh", str(sapporo_run_sh(work)), "--url-prefix",
+        "/ga4gh/wes/v1",
+    ]  # fmt: skip
+    server = start_server("sapporo", command, work, port, SAPPORO.parent)
     yield server
     server.stop()
 

@@ -33,7 +33,9 @@ from tests.interop.conftest import (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.azurite, pytest.mark.pipeline]
-SERVERS = ["wes_service", "toil_server"]
+SERVERS = ["wes_service", "toil_server", "sapporo_server"]
+# Sapporo runs several engines and must be told one; the others need no setting.
+ENGINE = {"sapporo_server": {"GENOFLOW_SERVICE__WORKFLOW_ENGINE": "cwltool"}}
 
 
 def _store(azurite: Azurite) -> BlobStore:
@@ -63,6 +65,14 @@ def _run_log(server: WesServer, run_id: str) -> dict[str, Any]:
     answer = requests.get(f"{server.url}/ga4gh/wes/v1/runs/{run_id}", timeout=30)
     answer.raise_for_status()
     return dict(answer.json())
+
+
+def _delivered(log: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pipeline's delivered output: in ``outputs`` (Toil, wes-server), or in the engine's
+    output object given as the run's stdout (Sapporo, whose ``outputs`` lists files)."""
+    if isinstance(log["outputs"], dict):
+        return list(log["outputs"]["delivered"])
+    return list(json.loads(log["run_log"]["stdout"])["delivered"])
 
 
 def _sas_of(url: str) -> dict[str, str]:
@@ -98,13 +108,14 @@ def test_submit_wait_fetch_gives_genoflow_servers_calls(
     unique_name: str,
 ) -> None:
     server: WesServer = request.getfixturevalue(server_fixture)
-    env = _env(azurite, server, tmp_path, unique_name, interop_sample)
+    env = {**_env(azurite, server, tmp_path, unique_name, interop_sample),
+           **ENGINE.get(server_fixture, {})}  # fmt: skip
     submitted = datetime.now(timezone.utc)
     run_id, vcf = submit_and_fetch(env, interop_sample, tmp_path / "fetched")
     assert vcf_records(vcf) == genoflow_vcf
 
     log = _run_log(server, run_id)
-    outputs = {item["name"]: item for item in log["outputs"]["delivered"]}
+    outputs = {item["name"]: item for item in _delivered(log)}
     store = _store(azurite)
     for name, item in outputs.items():  # in the output container, as the run recorded them
         blob = store.get_blob(f"{unique_name}-out", name)
@@ -132,11 +143,14 @@ def _status(env: dict[str, str], run_id: str) -> tuple[int, str]:
     return done.exit_code, str(json.loads(done.stdout)[0]["state"])
 
 
-def test_toil_status_wait_and_cancel(
-    toil_server: WesServer, azurite: Azurite, interop_sample: DemoData, tmp_path: Path,
-    unique_name: str,
+@pytest.mark.parametrize("server_fixture", ["toil_server", "sapporo_server"])
+def test_status_wait_and_cancel(
+    server_fixture: str, request: pytest.FixtureRequest, azurite: Azurite,
+    interop_sample: DemoData, tmp_path: Path, unique_name: str,
 ) -> None:  # fmt: skip
-    env = _env(azurite, toil_server, tmp_path, unique_name, interop_sample)
+    server: WesServer = request.getfixturevalue(server_fixture)
+    env = {**_env(azurite, server, tmp_path, unique_name, interop_sample),
+           **ENGINE.get(server_fixture, {})}  # fmt: skip
     run_id = _submit(env, interop_sample, "CANCELLED")
     code, state = _status(env, run_id)
     assert (code, state) in ((10, "queued"), (20, "running"))
@@ -168,27 +182,32 @@ def test_a_server_that_ignores_cancel_is_reported(
 
 
 @pytest.mark.parametrize(
-    ("setting", "value", "reason"),
+    ("server_fixture", "setting", "value", "reason"),
     [
-        ("GENOFLOW_SERVICE__WORKFLOW_ENGINE", "cwltool",
+        ("toil_server", "GENOFLOW_SERVICE__WORKFLOW_ENGINE", "cwltool",
          "offers the workflow engines toil, not 'cwltool'"),
-        ("GENOFLOW_WORKFLOW__PROCESS_ARGS", "R=hg38m1", "reference 'hg38m1' is not in container"),
+        ("toil_server", "GENOFLOW_WORKFLOW__PROCESS_ARGS", "R=hg38m1",
+         "reference 'hg38m1' is not in container"),
+        ("sapporo_server", "GENOFLOW_SERVICE__WORKFLOW_ENGINE", "",
+         "runs several workflow engines (cromwell, cwltool, ep3, nextflow, snakemake"),
     ],
 )  # fmt: skip
 def test_refused_before_anything_is_uploaded(
-    toil_server: WesServer, azurite: Azurite, interop_sample: DemoData, tmp_path: Path,
-    unique_name: str, setting: str, value: str, reason: str,
+    server_fixture: str, request: pytest.FixtureRequest, azurite: Azurite,
+    interop_sample: DemoData, tmp_path: Path, unique_name: str, setting: str, value: str,
+    reason: str,
 ) -> None:  # fmt: skip
-    env = {**_env(azurite, toil_server, tmp_path, unique_name, interop_sample), setting: value}
-    runs_before = _toil_runs(toil_server)
+    server: WesServer = request.getfixturevalue(server_fixture)
+    env = {**_env(azurite, server, tmp_path, unique_name, interop_sample), setting: value}
+    runs_before = _runs(server)
     done = run_cli(["submit", "-b1", str(interop_sample.fastq_r1), "-b2",
                     str(interop_sample.fastq_r2)], env=env)  # fmt: skip
     assert done.exit_code == 2 and reason in done.stderr, done.stderr
     assert "uploaded" not in done.stderr
     assert _blob_names(azurite, f"{unique_name}-in") == []
-    assert _toil_runs(toil_server) == runs_before
+    assert _runs(server) == runs_before
 
 
-def _toil_runs(server: WesServer) -> list[str]:
+def _runs(server: WesServer) -> list[str]:
     answer = requests.get(f"{server.url}/ga4gh/wes/v1/runs", timeout=30).json()
     return sorted(run["run_id"] for run in answer.get("workflows", answer.get("runs", [])))

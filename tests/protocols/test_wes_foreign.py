@@ -220,3 +220,17 @@ def test_after_retries_only_when_there_were_retries(mock, clock):
     with pytest.raises(UnavailableError, match=r"busy \(after retries\)"):
         client_for(clock, attempts=3).get("r1")
     assert len(mock.calls) == 4 and len(clock.sleeps) == 2
+
+
+def test_sapporo_delivered_outputs_come_from_the_stdout_text(mock, clock):
+    delivered = [{"name": "S.vcf", "kind": "vcf", "size": 5, "md5": "ef" * 16, "container": "o"}]
+    log = {
+        "run_id": "s1",
+        "state": "COMPLETE",
+        "run_log": {"stdout": json.dumps({"delivered": delivered}, indent=4)},
+        "outputs": [{"file_name": "x.txt", "file_url": "http://sapporo/runs/s1/outputs/x.txt"}],
+    }
+    mock.add("GET", BASE + "/runs/s1", json=log)
+    run = client_for(clock).get("s1")
+    assert [(o.name, o.md5, o.container) for o in run.outputs] == [("S.vcf", "ef" * 16, "o")]
+    assert isinstance(run.output_document, list)

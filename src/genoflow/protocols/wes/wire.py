@@ -603,6 +603,18 @@ def outputs_from_document(document: Any) -> tuple[RunOutput, ...]:
     return tuple(record for record in records if record is not None)
 
 
+def _stdout_outputs(stdout: str | None) -> tuple[RunOutput, ...]:
+    """The pipeline's ``delivered`` from the engine's output object when a server gives it
+    as the run's stdout text (Sapporo, whose ``outputs`` lists run-directory files)."""
+    if not stdout or not stdout.lstrip().startswith("{"):
+        return ()
+    try:
+        document = json.loads(stdout)
+    except ValueError:
+        return ()
+    return outputs_from_document(document) if isinstance(document, Mapping) else ()
+
+
 def _delivered_record(item: Any) -> RunOutput | None:
     """One entry of the pipeline's ``delivered`` output: name, kind, size, md5, container."""
     if not isinstance(item, Mapping) or item.get("kind") not in OUTPUT_KINDS:
@@ -722,7 +734,7 @@ def run_log_to_run(log: RunLog) -> Run:
         tags=tags,
         inputs=inputs,
         input_container=input_container,
-        outputs=outputs_from_document(log.outputs),
+        outputs=outputs_from_document(log.outputs) or _stdout_outputs(run_log.stdout),
         output_document=log.outputs,
         bases_processed=bases if isinstance(bases, int) else None,
         service=log.service_id or None,
