@@ -75,8 +75,11 @@ def read_batches(
 
 def _records(vcf: Any, region: tuple[str, int, int] | None) -> Iterator[Any]:
     if region is None:
-        yield from vcf
-        return
+        return iter(vcf)  # the file itself: no generator between htslib and the loop
+    return _in_window(vcf, region)
+
+
+def _in_window(vcf: Any, region: tuple[str, int, int]) -> Iterator[Any]:
     contig, start, end = region
     if contig not in vcf.index:
         return  # a contig of the header without records
@@ -86,6 +89,9 @@ def _records(vcf: Any, region: tuple[str, int, int] | None) -> Iterator[Any]:
 
 
 class _Reader:
+    """The hot loop: per record, htslib's values are read once into one tuple for the record
+    and one per sample; columns are made from those tuples in C (``zip(*rows)``)."""
+
     def __init__(self, samples: list[str], fields: tuple[bool, bool, bool]) -> None:
         self.samples = samples
         self.fields = fields
@@ -93,66 +99,67 @@ class _Reader:
     def batches(self, vcf: Iterator[Any], origin: Origin, records: int) -> Iterator[pa.RecordBatch]:
         """Batches of ``records`` VCF records (times the number of samples rows)."""
         records = max(1, records)
-        sites: list[list[Any]] = [[] for _ in SITE_COLUMNS]
-        genotypes: list[list[Any]] = [[] for _ in GENOTYPE_COLUMNS]
+        sites: list[tuple[Any, ...]] = []
+        genotypes: list[tuple[Any, ...]] = []
+        contigs: dict[int, str] = {}
+        samples = range(len(self.samples))
+        has_dp, has_gq, has_ad = self.fields
         for record in vcf:
-            if self.append(record, sites, genotypes) and len(sites[1]) >= records:
+            alleles = record.alleles
+            alts = alleles[1:]
+            if not alts or (alts[-1] in REFERENCE_ONLY and _reference_only(alts)):
+                continue
+            rid, name = record.rid, record.id
+            contig = contigs.get(rid) or contigs.setdefault(rid, record.contig)
+            names = name.split(";") if name else []
+            filters = list(record.filter.keys())
+            sites.append(
+                (contig, record.start, record.stop, names, alleles[0], alts, record.qual, filters)
+            )
+            by_sample = record.samples
+            for index in samples:
+                sample = by_sample[index]
+                calls = sample.allele_indices
+                if None in calls:
+                    calls = [-1 if allele is None else allele for allele in calls]
+                try:  # a FORMAT key the header declares may be missing from a record
+                    values = (
+                        sample["DP"] if has_dp else None,
+                        sample["GQ"] if has_gq else None,
+                        sample["AD"] if has_ad else None,
+                    )
+                except KeyError:
+                    values = tuple(
+                        _format(sample, key, on) for key, on in zip(_KEYS, self.fields, strict=True)
+                    )
+                genotypes.append((calls, sample.phased, *values))
+            if len(sites) >= records:
                 yield self.batch(sites, genotypes, origin)
-                sites = [[] for _ in SITE_COLUMNS]
-                genotypes = [[] for _ in GENOTYPE_COLUMNS]
-        if sites[1]:
+                sites, genotypes = [], []
+        if sites:
             yield self.batch(sites, genotypes, origin)
 
-    def append(self, record: Any, sites: list[list[Any]], genotypes: list[list[Any]]) -> bool:
-        """The hot loop: one call per VCF record. False for a reference block (skipped)."""
-        alleles = record.alleles
-        alts = alleles[1:]
-        if not alts or all(alt in REFERENCE_ONLY for alt in alts):
-            return False
-        name = record.id
-        contig, start, end, names, ref, alt, qual, filters = sites
-        contig.append(record.contig)
-        start.append(record.start)
-        end.append(record.stop)
-        names.append(name.split(";") if name else [])
-        ref.append(alleles[0])
-        alt.append(alts)
-        qual.append(record.qual)
-        filters.append(list(record.filter.keys()))
-        calls, phased, depth, quality, allele_depths = genotypes
-        has_dp, has_gq, has_ad = self.fields
-        if has_dp or has_gq or has_ad:  # declared in the header, not always in the record
-            present = record.format
-            has_dp, has_gq, has_ad = (
-                has_dp and "DP" in present,
-                has_gq and "GQ" in present,
-                (has_ad and "AD" in present),
-            )
-        for sample in record.samples.values():
-            calls.append([-1 if allele is None else allele for allele in sample.allele_indices])
-            phased.append(sample.phased)
-            depth.append(sample["DP"] if has_dp else None)
-            quality.append(sample["GQ"] if has_gq else None)
-            allele_depths.append(sample["AD"] if has_ad else None)
-        return True
-
     def batch(
-        self, sites: list[list[Any]], genotypes: list[list[Any]], origin: Origin
+        self, sites: list[tuple[Any, ...]], genotypes: list[tuple[Any, ...]], origin: Origin
     ) -> pa.RecordBatch:
-        records, width = len(sites[1]), len(self.samples)
+        records, width = len(sites), len(self.samples)
         site_arrays = [
-            _array(name, values) for name, values in zip(SITE_COLUMNS, sites, strict=True)
+            _array(name, values)
+            for name, values in zip(SITE_COLUMNS, zip(*sites, strict=True), strict=True)
         ]
         if width != 1:  # every record's fields once per sample, in the genotypes' order
             repeat = pa.array([i for i in range(records) for _ in range(width)], pa.int64())
             site_arrays = [array.take(repeat) for array in site_arrays]
         rows = records * width
-        sample_ids = pa.array(self.samples * records, pa.string())
+        genotype_arrays = [
+            _array(name, values)
+            for name, values in zip(GENOTYPE_COLUMNS, zip(*genotypes, strict=True), strict=True)
+        ]
         return pa.RecordBatch.from_arrays(
             [
                 *site_arrays,
-                *(_array(n, v) for n, v in zip(GENOTYPE_COLUMNS, genotypes, strict=True)),
-                sample_ids,
+                *genotype_arrays,
+                pa.array(self.samples * records, pa.string()),
                 pa.array([origin.run_id] * rows, pa.string()),
                 pa.array([origin.service] * rows, pa.string()),
                 pa.array([origin.ingested_at] * rows, CALLS_SCHEMA.field("ingestedAt").type),
@@ -161,5 +168,22 @@ class _Reader:
         )
 
 
-def _array(name: str, values: list[Any]) -> pa.Array:
+def _reference_only(alts: tuple[str, ...]) -> bool:
+    return all(alt in REFERENCE_ONLY for alt in alts)
+
+
+_KEYS = ("DP", "GQ", "AD")
+
+
+def _format(sample: Any, key: str, declared: bool) -> Any:
+    """A FORMAT value; None when the header does not declare it or the record lacks it."""
+    if not declared:
+        return None
+    try:
+        return sample[key]
+    except KeyError:
+        return None
+
+
+def _array(name: str, values: Any) -> pa.Array:
     return pa.array(values, CALLS_SCHEMA.field(name).type)
