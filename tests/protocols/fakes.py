@@ -171,7 +171,9 @@ class FakeWes:
 
     def _info(self, request: requests.PreparedRequest) -> Any:
         tags = {"service_id": self.service_id} if self.service_id else {}
-        return 200, {}, wes.ServiceInfo(name="fake", tags=tags).model_dump_json()
+        # genoflow server's id: it takes genoflow's own params (a foreign server gets the CWL)
+        info = wes.ServiceInfo(id=wes.GENOFLOW_SERVICE_ID, name="fake", tags=tags)
+        return 200, {}, info.model_dump_json()
 
     def _submit(self, request: requests.PreparedRequest) -> Any:
         form = _multipart_fields(request)

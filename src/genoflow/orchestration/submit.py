@@ -451,11 +451,13 @@ class Submitter:
         key up before posting again, so that a lost answer never makes a second run. ``job``:
         a CWL job for the packed pipeline (a server that holds no pipeline)."""
         key = request.submission_key or ""
-        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+        # A foreign server cannot be asked for the key: a lost answer is not posted again.
+        attempts = 1 if job is not None else SUBMIT_ATTEMPTS
+        for attempt in range(1, attempts + 1):
             try:
                 run = self._send(request, job)
             except UnavailableError as exc:
-                if attempt == SUBMIT_ATTEMPTS or not getattr(exc, "maybe_processed", False):
+                if attempt == attempts or not getattr(exc, "maybe_processed", False):
                     raise
                 self.info(
                     f"the submit's answer was lost ({exc.one_line()}); checking whether "
