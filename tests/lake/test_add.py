@@ -3,6 +3,7 @@ bad input (exit 2/7/8, one line, no secret)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,22 @@ def test_lake_auto_never_fails_the_wait(case: LakeCase, vcf_dir: Path) -> None:
     finally:
         client.close()
     assert len(lines) == 1 and f"retry with 'genoflow lake add {run.id}'" in lines[0]
+
+
+def test_a_failing_run_midway_keeps_the_runs_before_and_leaves_no_download(
+    case: LakeCase, vcf_dir: Path, tmp_path: Path
+) -> None:
+    from tests.harness import run_cli_subprocess
+
+    first, bad, last = (case.sample_run(vcf_dir / f"{s}.vcf.gz") for s in SAMPLES)
+    swapped = (vcf_dir / "NA12878.vcf.gz").read_bytes()
+    case.store.put_blob(case.outputs, "NA12891/NA12891.vcf.gz", swapped)  # not what bad wrote
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = run_cli_subprocess(
+        ["--json", "lake", "add", first.id, bad.id, last.id], env=case.env(TMPDIR=str(scratch))
+    )
+    assert result.returncode == 8, result.stderr
+    assert [json.loads(line)["status"] for line in result.stdout.splitlines()] == ["added"]
+    assert rows(case) == bcftools_records(vcf_dir / "NA12878.vcf.gz")
+    assert list(scratch.iterdir()) == []  # the prefetched download of the last run removed

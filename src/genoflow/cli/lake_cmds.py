@@ -14,8 +14,10 @@ import typer
 from genoflow.cli.state import CliState, service_client, state_of
 
 if TYPE_CHECKING:
+    from genoflow.lake.ingest import LakeWriter, Sources
     from genoflow.lake.location import Lake
     from genoflow.lake.report import LakeReport
+    from genoflow.model.runs import Run
 
 lake_app = typer.Typer(
     help="The variant lake: every run's calls in Delta tables that Spark, DuckDB and Polars "
@@ -53,7 +55,7 @@ def add_cmd(
     run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Run ids of the service."),
 ) -> None:
     from genoflow.lake.auto import configured_sources
-    from genoflow.lake.ingest import LakeWriter, add_run, succeeded_runs
+    from genoflow.lake.ingest import LakeWriter, succeeded_runs
 
     state = state_of(ctx)
     config = state.settings().config
@@ -61,19 +63,24 @@ def add_cmd(
     try:
         runs = succeeded_runs(client, run_ids)  # every run checked before anything is written
         sources = configured_sources(config, client)
-        writer = LakeWriter(_lake(state), sources.store)
-        for run in runs:
-            now = datetime.now(timezone.utc)
-            result = add_run(sources, writer, run, now=now, progress=state.info)
-            if state.json:
-                state.emit_json(result.to_dict())
-            else:
-                state.out().print(
-                    f"{result.run}\t{result.status}\t{result.records} records\t"
-                    f"{result.variants} variants\t{result.seconds:.1f} s"
-                )
+        with LakeWriter(_lake(state), sources.store) as writer:
+            _add_each(state, sources, writer, runs)
     finally:
         client.close()
+
+
+def _add_each(state: CliState, sources: Sources, writer: LakeWriter, runs: list[Run]) -> None:
+    from genoflow.lake.ingest import add_runs
+
+    now = datetime.now(timezone.utc)
+    for result in add_runs(sources, writer, runs, now=now, progress=state.info):
+        if state.json:
+            state.emit_json(result.to_dict())
+        else:
+            state.out().print(
+                f"{result.run}\t{result.status}\t{result.records} records\t"
+                f"{result.variants} variants\t{result.seconds:.1f} s"
+            )
 
 
 REPORT_HELP = """\

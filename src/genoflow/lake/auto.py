@@ -46,31 +46,30 @@ def add_succeeded(
     done = [run for run in runs if run.state is RunState.SUCCEEDED]
     if not config.lake.auto or not done:
         return []
-    results: list[AddResult] = []
     try:
         sources = configured_sources(config, client)
         writer = LakeWriter(configured_lake(config), sources.store)
     except GenoflowError as exc:
         info(f"lake.auto: the lake is not writable: {exc.one_line()}")
-        return results
+        return []
     with writer:
-        for run in done:
-            result = _add_one(sources, writer, run, info)
-            if result is not None:
-                results.append(result)
+        return _add_each(sources, writer, done, info)
+
+
+def _add_each(
+    sources: Sources, writer: LakeWriter, runs: list[Run], info: Callable[[str], None]
+) -> list[AddResult]:
+    """Each run on its own: one that fails is reported and left out, the others go on."""
+    results: list[AddResult] = []
+    for run in runs:
+        try:
+            result = add_run(sources, writer, run, now=datetime.now(timezone.utc))
+        except GenoflowError as exc:
+            info(
+                f"lake.auto: run {run.id} not added: {exc.one_line()} "
+                f"(retry with 'genoflow lake add {run.id}')"
+            )
+            continue
+        info(f"lake.auto: run {run.id}: {result.status} ({result.records} records)")
+        results.append(result)
     return results
-
-
-def _add_one(
-    sources: Sources, writer: LakeWriter, run: Run, info: Callable[[str], None]
-) -> AddResult | None:
-    try:
-        result = add_run(sources, writer, run, now=datetime.now(timezone.utc))
-    except GenoflowError as exc:
-        info(
-            f"lake.auto: run {run.id} not added: {exc.one_line()} "
-            f"(retry with 'genoflow lake add {run.id}')"
-        )
-        return None
-    info(f"lake.auto: run {run.id}: {result.status} ({result.records} records)")
-    return result

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +103,11 @@ class LakeWriter:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def has(self, run: Run) -> bool:
+        """Whether both tables (as last read) hold the run."""
+        word = run_word(run.service, run.id)
+        return holds(self.calls, word) and holds(self.runs, word)
+
     def refresh(self) -> None:
         with mapped("reading the lake", self.lake):
             self.calls.update_incremental()
@@ -121,17 +127,69 @@ def succeeded_runs(client: ServiceClient, run_ids: Sequence[str]) -> list[Run]:
     return runs
 
 
+@dataclass
+class FetchedVcf:
+    """A run's VCF downloaded (and verified) into its own temporary folder."""
+
+    path: Path
+    blob: BlobInfo
+    names: list[str]  # the blobs fetched: the VCF and its index
+    folder: tempfile.TemporaryDirectory[str]
+
+    def cleanup(self) -> None:
+        self.folder.cleanup()
+
+
+def download_vcf(
+    sources: Sources, run: Run, now: datetime, progress: Progress | None = None
+) -> FetchedVcf:
+    folder = tempfile.TemporaryDirectory(prefix="genoflow-lake-")
+    try:
+        path, blob, names = fetch_vcf(sources, run, Path(folder.name), now, progress)
+    except BaseException:
+        folder.cleanup()
+        raise
+    return FetchedVcf(path, blob, names, folder)
+
+
 def add_runs(
     sources: Sources,
     writer: LakeWriter,
-    run_ids: Sequence[str],
+    runs: Sequence[Run],
     *,
     now: datetime,
     progress: Progress | None = None,
-) -> list[AddResult]:
-    """Add each run (all must have succeeded: checked before anything is written)."""
-    runs = succeeded_runs(sources.client, run_ids)
-    return [add_run(sources, writer, run, now=now, progress=progress) for run in runs]
+) -> Iterator[AddResult]:
+    """Add succeeded runs in turn. The next run's VCF is downloaded (in a thread: I/O) while
+    this one is read and written, so downloads and commits do not hold the parsers up."""
+    writer.refresh()
+    needed = [run for run in runs if not writer.has(run)]
+    with ThreadPoolExecutor(1, thread_name_prefix="genoflow-lake-fetch") as pool:
+        ahead: dict[int, Future[FetchedVcf]] = {}
+
+        def prefetch(index: int) -> None:
+            if index < len(needed) and index not in ahead:
+                ahead[index] = pool.submit(download_vcf, sources, needed[index], now, progress)
+
+        try:
+            for run in runs:
+                index = next((i for i, r in enumerate(needed) if r is run), None)
+                if index is None:
+                    yield add_run(sources, writer, run, now=now, progress=progress)
+                    continue
+                prefetch(index)
+                prefetch(index + 1)
+                fetched = ahead.pop(index).result()
+                yield add_run(sources, writer, run, now=now, progress=progress, fetched=fetched)
+        finally:
+            _discard(ahead.values())
+
+
+def _discard(futures: Iterable[Future[FetchedVcf]]) -> None:
+    """Downloads no longer wanted (an earlier run failed): cancelled, or removed when done."""
+    for future in futures:
+        if not future.cancel() and future.exception() is None:
+            future.result().cleanup()
 
 
 def add_run(
@@ -142,41 +200,62 @@ def add_run(
     now: datetime,
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
+    fetched: FetchedVcf | None = None,
 ) -> AddResult:
-    """Add one succeeded run (see the module docstring)."""
+    """Add one succeeded run (see the module docstring); ``fetched``: its VCF, if already
+    downloaded (removed when done)."""
     started = time.monotonic()
     word = run_word(run.service, run.id)
     writer.refresh()
     in_calls, in_runs = holds(writer.calls, word), holds(writer.runs, word)
-    sample = run.sample or ""
     if in_calls and in_runs:
-        return AddResult(word, sample, "already in the lake", 0, 0, time.monotonic() - started)
-    with tempfile.TemporaryDirectory(prefix="genoflow-lake-") as folder:
-        vcf, blob, fetched = fetch_vcf(sources, run, Path(folder), now, progress)
-        origin = Origin(word, run.service, now)
-        counts = _Counted()
-        batches = _batches_of(writer.parser, vcf, origin, counts, batch_rows, word, progress)
-        wrote = False
-        if in_calls:  # the calls are in: only count them again for the record
-            for _ in batches():
-                pass
-        else:
-            metadata = {"genoflow.run": word, "genoflow.vcf": f"{blob.container}/{blob.name}"}
-            wrote = commit_run(
-                writer.lake, writer.calls, word, batches, CALLS_SCHEMA, CALLS_PARTITIONS, metadata
-            )
-    if len(counts.last.samples) == 1:  # the name the calls table has (the run may say otherwise)
-        sample = next(iter(counts.last.samples))
-    record = run_record(run, word, sample, blob, counts.last, writer.calls.version(), now)
+        if fetched is not None:
+            fetched.cleanup()
+        return AddResult(
+            word, run.sample or "", "already in the lake", 0, 0, time.monotonic() - started
+        )
+    vcf = fetched or download_vcf(sources, run, now, progress)
+    try:
+        counts, wrote = _write_calls(
+            writer, vcf, Origin(word, run.service, now), in_calls, batch_rows, progress
+        )
+    finally:
+        vcf.cleanup()
+    sample = run.sample or ""
+    if len(counts.samples) == 1:  # the name the calls table has (the run may say otherwise)
+        sample = next(iter(counts.samples))
+    record = run_record(run, word, sample, vcf.blob, counts, writer.calls.version(), now)
     commit_run(writer.lake, writer.runs, word, lambda: iter([record]), RUNS_SCHEMA, [], {})
-    _tag_in_lake(sources.store, blob.container, fetched, now, progress)
+    _tag_in_lake(sources.store, vcf.blob.container, vcf.names, now, progress)
     # Not written here: the record was missing, or another writer committed the calls first.
     status = "added" if wrote else "record completed" if in_calls else "already in the lake"
-    last = counts.last
-    vcf_name = f"{blob.container}/{blob.name}"
-    return AddResult(
-        word, sample, status, last.records, last.variants, time.monotonic() - started, vcf_name
+    name = f"{vcf.blob.container}/{vcf.blob.name}"
+    seconds = time.monotonic() - started
+    return AddResult(word, sample, status, counts.records, counts.variants, seconds, name)
+
+
+def _write_calls(
+    writer: LakeWriter,
+    vcf: FetchedVcf,
+    origin: Origin,
+    in_calls: bool,
+    batch_rows: int,
+    progress: Progress | None,
+) -> tuple[CallCounts, bool]:
+    """The calls' commit (unless the table has them: then they are only counted again for the
+    run's record); with the counts and whether this process wrote them."""
+    counted = _Counted()
+    batches = _batches_of(writer.parser, vcf.path, origin, counted, batch_rows, progress)
+    if in_calls:
+        for _ in batches():
+            pass
+        return counted.last, False
+    blob = f"{vcf.blob.container}/{vcf.blob.name}"
+    metadata = {"genoflow.run": origin.run_id, "genoflow.vcf": blob}
+    wrote = commit_run(
+        writer.lake, writer.calls, origin.run_id, batches, CALLS_SCHEMA, CALLS_PARTITIONS, metadata
     )
+    return counted.last, wrote
 
 
 class _Counted:
@@ -196,7 +275,6 @@ def _batches_of(
     origin: Origin,
     counted: _Counted,
     rows: int,
-    word: str,
     progress: Progress | None,
 ) -> Callable[[], Iterator[pa.RecordBatch]]:
     def batches() -> Iterator[pa.RecordBatch]:
@@ -204,7 +282,7 @@ def _batches_of(
         for batch in prefetched(parser.batches(vcf, origin, counts, rows)):
             yield batch
             if progress:
-                progress(f"run {word}: {counts.records} records read")
+                progress(f"run {origin.run_id}: {counts.records} records read")
 
     return batches
 
