@@ -25,7 +25,7 @@ import pyarrow as pa
 from genoflow.errors import AuthError, NotFoundError, UsageError
 from genoflow.lake.counts import CallCounts
 from genoflow.lake.location import Lake, mapped
-from genoflow.lake.parallel import ParsePool
+from genoflow.lake.parallel import ParsePool, use_system_allocator
 from genoflow.lake.pipe import prefetched
 from genoflow.lake.schema import (
     CALLS_PARTITIONS,
@@ -88,6 +88,7 @@ class LakeWriter:
 
     def __init__(self, lake: Lake, store: BlobStore, workers: int | None = None) -> None:
         self.lake = lake
+        use_system_allocator()
         self.parser = ParsePool(workers)
         store.ensure_container(lake.container)
         store.put_blob(lake.container, PROBE_BLOB, b"")  # AuthError (7) before anything else

@@ -44,6 +44,12 @@ class _Result:
     counts: CallCounts = field(default_factory=CallCounts)
 
 
+def use_system_allocator() -> None:
+    """Arrow's buffers from malloc: mimalloc (pyarrow's default) keeps freed batches' pages,
+    about 100 MiB more per process here at equal speed."""
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
 def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -63,7 +69,9 @@ class ParsePool:
 
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=get_context("spawn"), initializer=use_system_allocator
+            )
         return self._pool
 
     def close(self) -> None:

@@ -22,17 +22,19 @@ _STRINGS = pa.list_(pa.string())
 _INTS = pa.list_(pa.int32())
 _TIME = pa.timestamp("us", tz="UTC")
 
+# The columns a report reads come first: a Parquet file then holds them side by side (partition
+# columns are not in the files), so one ranged read per file fetches them all.
 CALLS_SCHEMA = pa.schema(
     [
         pa.field("contigName", pa.string(), nullable=False),
         pa.field("start", pa.int64(), nullable=False),
-        pa.field("end", pa.int64(), nullable=False),
-        pa.field("names", _STRINGS),
         pa.field("referenceAllele", pa.string(), nullable=False),
         pa.field("alternateAlleles", _STRINGS),
+        pa.field("calls", _INTS),  # allele indices, -1 where missing (as Glow)
+        pa.field("end", pa.int64(), nullable=False),
+        pa.field("names", _STRINGS),
         pa.field("qual", pa.float64()),
         pa.field("filters", _STRINGS),
-        pa.field("calls", _INTS),  # allele indices, -1 where missing (as Glow)
         pa.field("phased", pa.bool_()),
         pa.field("depth", pa.int32()),  # FORMAT/DP
         pa.field("conditionalQuality", pa.int32()),  # FORMAT/GQ

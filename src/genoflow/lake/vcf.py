@@ -155,16 +155,18 @@ class _Reader:
             _array(name, values)
             for name, values in zip(GENOTYPE_COLUMNS, zip(*genotypes, strict=True), strict=True)
         ]
+        columns = {
+            **dict(zip(SITE_COLUMNS, site_arrays, strict=True)),
+            **dict(zip(GENOTYPE_COLUMNS, genotype_arrays, strict=True)),
+            "sampleId": pa.array(self.samples * records, pa.string()),
+            "runId": pa.array([origin.run_id] * rows, pa.string()),
+            "service": pa.array([origin.service] * rows, pa.string()),
+            "ingestedAt": pa.array(
+                [origin.ingested_at] * rows, CALLS_SCHEMA.field("ingestedAt").type
+            ),
+        }
         return pa.RecordBatch.from_arrays(
-            [
-                *site_arrays,
-                *genotype_arrays,
-                pa.array(self.samples * records, pa.string()),
-                pa.array([origin.run_id] * rows, pa.string()),
-                pa.array([origin.service] * rows, pa.string()),
-                pa.array([origin.ingested_at] * rows, CALLS_SCHEMA.field("ingestedAt").type),
-            ],
-            schema=CALLS_SCHEMA,
+            [columns[name] for name in CALLS_SCHEMA.names], schema=CALLS_SCHEMA
         )
 
 
