@@ -25,7 +25,7 @@ import pyarrow as pa
 from genoflow.errors import AuthError, NotFoundError, UsageError
 from genoflow.lake.counts import CallCounts
 from genoflow.lake.location import Lake, mapped
-from genoflow.lake.parallel import ParsePool, use_system_allocator
+from genoflow.lake.parallel import ParsePool, release_freed_memory, use_system_allocator
 from genoflow.lake.pipe import prefetched
 from genoflow.lake.schema import (
     CALLS_PARTITIONS,
@@ -182,6 +182,7 @@ def add_runs(
                 prefetch(index + 1)
                 fetched = ahead.pop(index).result()
                 yield add_run(sources, writer, run, now=now, progress=progress, fetched=fetched)
+                release_freed_memory()
         finally:
             _discard(ahead.values())
 
