@@ -208,3 +208,17 @@ def test_a_plain_vcf_is_read_as_one_stream(tmp_path: Path) -> None:
         pool.close()
     assert [(r["contigName"], r["filters"]) for r in rows] == [("chr2", ["LowQual"])]
     assert dict(counts.classes) == {"insertion": 1}
+
+
+def test_without_the_lake_extra_the_commands_say_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from tests.harness import run_cli
+
+    monkeypatch.setitem(sys.modules, "deltalake", None)  # import deltalake -> ImportError
+    for args in (["lake", "add", "1"], ["lake", "report"], ["lake", "export", "out"]):
+        result = run_cli(args, env={"GENOFLOW_SERVICE__URL": "http://127.0.0.1:9"})
+        assert result.exit_code == 2, result.output
+        assert "pip install 'genoflow[lake]'" in result.stderr and "deltalake" in result.stderr

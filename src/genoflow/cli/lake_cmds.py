@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from genoflow.cli.state import CliState, service_client, state_of
+from genoflow.lake import require_extra
 
 if TYPE_CHECKING:
     from genoflow.lake.ingest import LakeWriter, Sources
@@ -54,6 +55,7 @@ def add_cmd(
     ctx: typer.Context,
     run_ids: list[str] = typer.Argument(..., metavar="RUN...", help="Run ids of the service."),
 ) -> None:
+    require_extra()
     from genoflow.lake.auto import configured_sources
     from genoflow.lake.ingest import LakeWriter, succeeded_runs
 
@@ -103,6 +105,7 @@ def report_cmd(
         None, "--html", metavar="FILE", help="Also write the report with plots as HTML."
     ),
 ) -> None:
+    require_extra()
     from genoflow.lake.report import lake_report
 
     state = state_of(ctx)
@@ -158,6 +161,7 @@ def export_cmd(
     contig: Optional[str] = typer.Option(None, "--contig", help="Only this contig's calls."),  # noqa: UP045
     overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty folder."),
 ) -> None:
+    require_extra()
     from genoflow.lake.export import export_table
 
     state = state_of(ctx)

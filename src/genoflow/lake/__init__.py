@@ -10,3 +10,26 @@
 
 Needs the ``lake`` extra (deltalake, duckdb, pyarrow, pysam); nothing imports it at start-up.
 """
+
+from __future__ import annotations
+
+import importlib
+
+from genoflow.errors import UsageError
+
+EXTRA_MODULES = ("deltalake", "duckdb", "pyarrow", "pysam")
+
+
+def require_extra() -> None:
+    """UsageError (exit 2) naming what to install when the ``lake`` extra is missing."""
+    missing = []
+    for name in EXTRA_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise UsageError(
+            f"the variant lake needs {', '.join(missing)}",
+            hint="install genoflow's lake extra: pip install 'genoflow[lake]'",
+        )
