@@ -94,14 +94,20 @@ def _watch(child: subprocess.Popen[str], peak: list[int]) -> None:
     import psutil
 
     process = psutil.Process(child.pid)
+    peak_tree: list[tuple[int, str, int]] = []
     while child.poll() is None:
         try:
             tree = [process, *process.children(recursive=True)]
-            peak[0] = max(peak[0], sum(_rss(p) for p in tree))
+            total = sum(_rss(p) for p in tree)
+            if total > peak[0]:
+                peak_tree[:] = [(p.pid, " ".join(p.cmdline())[-30:], _rss(p) >> 20) for p in tree]
+            peak[0] = max(peak[0], total)
             peak[1] = max(peak[1], _rss(process))
         except psutil.NoSuchProcess:
             return
         time.sleep(0.05)
+    if os.environ.get("LAKE_BENCH_DEBUG"):
+        print(f"at the peak: {peak_tree}", file=sys.stderr)
 
 
 def _rss(process: Any) -> int:

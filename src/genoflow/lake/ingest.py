@@ -172,6 +172,13 @@ def add_runs(
             if index < len(needed) and index not in ahead:
                 ahead[index] = pool.submit(download_vcf, sources, needed[index], now, progress)
 
+        def read_next(index: int) -> Callable[[], None]:
+            def start() -> None:  # the calls of run `index` are in: workers go on to the next
+                if index + 1 < len(needed):
+                    _prepare(writer, ahead[index + 1], needed[index + 1], now)
+
+            return start
+
         try:
             for run in runs:
                 index = next((i for i, r in enumerate(needed) if r is run), None)
@@ -181,10 +188,28 @@ def add_runs(
                 prefetch(index)
                 prefetch(index + 1)
                 fetched = ahead.pop(index).result()
-                yield add_run(sources, writer, run, now=now, progress=progress, fetched=fetched)
+                yield add_run(
+                    sources,
+                    writer,
+                    run,
+                    now=now,
+                    progress=progress,
+                    fetched=fetched,
+                    calls_done=read_next(index),
+                )
                 release_freed_memory()
         finally:
             _discard(ahead.values())
+
+
+def _prepare(writer: LakeWriter, download: Future[FetchedVcf], run: Run, now: datetime) -> None:
+    """Start parsing ``run``'s VCF (once downloaded); a failed download is left for its run
+    to report."""
+    try:
+        fetched = download.result()
+    except Exception:
+        return
+    writer.parser.prepare(fetched.path, Origin(run_word(run.service, run.id), run.service, now))
 
 
 def _discard(futures: Iterable[Future[FetchedVcf]]) -> None:
@@ -203,15 +228,17 @@ def add_run(
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
     fetched: FetchedVcf | None = None,
+    calls_done: Callable[[], None] | None = None,
 ) -> AddResult:
     """Add one succeeded run (see the module docstring); ``fetched``: its VCF, if already
-    downloaded (removed when done)."""
+    downloaded (removed when done); ``calls_done``: called once its calls are committed."""
     started = time.monotonic()
     word = run_word(run.service, run.id)
     writer.refresh()
     in_calls, in_runs = holds(writer.calls, word), holds(writer.runs, word)
     if in_calls and in_runs:
         if fetched is not None:
+            writer.parser.forget(fetched.path)
             fetched.cleanup()
         return AddResult(
             word, run.sample or "", "already in the lake", 0, 0, time.monotonic() - started
@@ -222,7 +249,10 @@ def add_run(
             writer, vcf, Origin(word, run.service, now), in_calls, batch_rows, progress
         )
     finally:
+        writer.parser.forget(vcf.path)
         vcf.cleanup()
+    if calls_done is not None:
+        calls_done()
     sample = run.sample or ""
     if len(counts.samples) == 1:  # the name the calls table has (the run may say otherwise)
         sample = next(iter(counts.samples))

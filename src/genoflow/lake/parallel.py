@@ -69,6 +69,17 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+@dataclass
+class _Reading:
+    """One VCF's windows: those not yet submitted, and the futures of those in flight."""
+
+    path: Path
+    origin: Origin
+    batch_rows: int
+    windows: Iterator[Window]
+    pending: deque[Future[_Result]] = field(default_factory=deque)
+
+
 class ParsePool:
     """Worker processes that read VCF windows; one pool serves every run of a command."""
 
@@ -81,6 +92,7 @@ class ParsePool:
         self.workers = workers or default_workers()
         self.window_records, self.min_window = window_records, min_window
         self._pool: ProcessPoolExecutor | None = None
+        self._prepared: dict[Path, _Reading] = {}
 
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -90,33 +102,67 @@ class ParsePool:
         return self._pool
 
     def close(self) -> None:
+        for path in list(self._prepared):
+            self.forget(path)
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+
+    def prepare(self, path: Path, origin: Origin, batch_rows: int = BATCH_ROWS) -> None:
+        """Start reading ``path``'s first windows now (while the previous run's commits go on);
+        :meth:`batches` then takes them up."""
+        reading = self._start(path, origin, batch_rows)
+        if reading is not None:
+            self._fill(reading)
+            self._prepared[path] = reading
+
+    def forget(self, path: Path) -> None:
+        """Drop what was prepared for ``path`` (its run turned out not to need it)."""
+        reading = self._prepared.pop(path, None)
+        if reading is not None:
+            _cancel(reading)
 
     def batches(
         self, path: Path, origin: Origin, counts: CallCounts, batch_rows: int = BATCH_ROWS
     ) -> Iterator[pa.RecordBatch]:
         """``path``'s calls as batches (see the module docstring); ``counts`` filled as the
         batches are yielded."""
-        windows = None
-        if self.workers > 1:
-            windows = plan_windows(path, self.window_records, self.min_window)
-        if not windows:
+        reading = self._prepared.pop(path, None)
+        if reading is not None and (reading.origin, reading.batch_rows) != (origin, batch_rows):
+            _cancel(reading)
+            reading = None
+        reading = reading or self._start(path, origin, batch_rows)
+        if reading is None:
             yield from read_batches(path, origin, counts, batch_rows)
             return
-        pending: deque[Future[_Result]] = deque()
-        queue = iter(windows)
         try:
-            for window in queue:
-                pending.append(self.pool().submit(read_window, path, window, origin, batch_rows))
-                if len(pending) >= 2 * self.workers:
-                    yield from _take(pending.popleft(), counts)
-            while pending:
-                yield from _take(pending.popleft(), counts)
+            while self._fill(reading) or reading.pending:
+                yield from _take(reading.pending.popleft(), counts)
         finally:
-            for future in pending:
-                future.cancel()
+            _cancel(reading)
+
+    def _start(self, path: Path, origin: Origin, batch_rows: int) -> _Reading | None:
+        if self.workers < 2:
+            return None
+        windows = plan_windows(path, self.window_records, self.min_window)
+        return _Reading(path, origin, batch_rows, iter(windows)) if windows else None
+
+    def _fill(self, reading: _Reading) -> bool:
+        """Submit windows until 2 per worker are in flight; whether any was submitted."""
+        submitted = False
+        while len(reading.pending) < 2 * self.workers:
+            window = next(reading.windows, None)
+            if window is None:
+                break
+            task = (reading.path, window, reading.origin, reading.batch_rows)
+            reading.pending.append(self.pool().submit(read_window, *task))
+            submitted = True
+        return submitted
+
+
+def _cancel(reading: _Reading) -> None:
+    for future in reading.pending:
+        future.cancel()
 
 
 def _take(future: Future[_Result], counts: CallCounts) -> Iterator[pa.RecordBatch]:
