@@ -222,3 +222,22 @@ def test_without_the_lake_extra_the_commands_say_what_to_install(
         result = run_cli(args, env={"GENOFLOW_SERVICE__URL": "http://127.0.0.1:9"})
         assert result.exit_code == 2, result.output
         assert "pip install 'genoflow[lake]'" in result.stderr and "deltalake" in result.stderr
+
+
+def test_prepared_windows_are_taken_up_or_dropped(tmp_path: Path) -> None:
+    body = [f"chr1\t{p}\t.\tC\tA\t50\tPASS\t.\tGT\t0/1" for p in range(1, 100_000, 500)]
+    vcf = bgzipped(vcf_file(tmp_path, "p", body))
+    pool = ParsePool(workers=2, window_records=10, min_window=1_000)
+    try:
+        pool.prepare(vcf, ORIGIN)
+        taken, counts = rows_of(vcf, pool)  # takes the prepared windows up
+        assert len(taken) == len(body) and counts.records == len(body)
+        pool.prepare(vcf, ORIGIN)
+        pool.forget(vcf)
+        other = Origin("gf-x:2", "gf-x", ORIGIN.ingested_at)
+        pool.prepare(vcf, ORIGIN)  # prepared for another run: not used for this one
+        counts = CallCounts()
+        rows = [r for b in pool.batches(vcf, other, counts) for r in b.to_pylist()]
+        assert {r["runId"] for r in rows} == {"gf-x:2"} and len(rows) == len(body)
+    finally:
+        pool.close()
