@@ -10,6 +10,7 @@ two windows is read once). A VCF without an index is read in the parent, as one 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -53,16 +55,20 @@ def use_system_allocator() -> None:
 def release_freed_memory() -> None:
     """Give freed heap pages back to the OS (glibc's malloc_trim; a no-op elsewhere): between
     runs, the writer's threads leave freed arenas that would otherwise count in the RSS."""
-    import ctypes
-    import ctypes.util
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
-    name = ctypes.util.find_library("c")
+
+@functools.cache
+def _malloc_trim() -> Any:
+    # The process's own symbols (dlopen(NULL)): ctypes.util.find_library would fork ldconfig.
+    import ctypes
+
     try:
-        libc = ctypes.CDLL(name) if name else None
-        if libc is not None and hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
+        return getattr(ctypes.CDLL(None), "malloc_trim", None)
     except OSError:
-        return
+        return None
 
 
 def default_workers() -> int:
