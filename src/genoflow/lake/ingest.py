@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from genoflow.storage.base import BlobInfo, BlobStore
 
 Progress = Callable[[str], None]
+PROGRESS_SECONDS = 1.0  # at most one "records read" line a second
 # Written in the lake container to prove the credential may write there before anything else.
 # (under .genoflow/, which tiering never inventories).
 PROBE_BLOB = ".genoflow/lake-write-probe"
@@ -311,9 +312,11 @@ def _batches_of(
 ) -> Callable[[], Iterator[pa.RecordBatch]]:
     def batches() -> Iterator[pa.RecordBatch]:
         counts = counted.fresh()
+        said = time.monotonic()
         for batch in prefetched(parser.batches(vcf, origin, counts, rows)):
             yield batch
-            if progress:
+            if progress and time.monotonic() - said >= PROGRESS_SECONDS:
+                said = time.monotonic()
                 progress(f"run {origin.run_id}: {counts.records} records read")
 
     return batches
