@@ -163,32 +163,20 @@ def add_runs(
     progress: Progress | None = None,
 ) -> Iterator[AddResult]:
     """Add succeeded runs in turn. The next run's VCF is downloaded (in a thread: I/O) while
-    this one is read and written, so downloads and commits do not hold the parsers up."""
+    this one is read and written, and the workers start on it as soon as this one's calls are
+    committed: downloads and commits do not hold the parsers up."""
     writer.refresh()
     needed = [run for run in runs if not writer.has(run)]
+    position = {id(run): index for index, run in enumerate(needed)}
     with ThreadPoolExecutor(1, thread_name_prefix="genoflow-lake-fetch") as pool:
-        ahead: dict[int, Future[FetchedVcf]] = {}
-
-        def prefetch(index: int) -> None:
-            if index < len(needed) and index not in ahead:
-                ahead[index] = pool.submit(download_vcf, sources, needed[index], now, progress)
-
-        def read_next(index: int) -> Callable[[], None]:
-            def start() -> None:  # the calls of run `index` are in: workers go on to the next
-                if index + 1 < len(needed):
-                    _prepare(writer, ahead[index + 1], needed[index + 1], now)
-
-            return start
-
+        ahead = _Ahead(pool, sources, writer, needed, now, progress)
         try:
             for run in runs:
-                index = next((i for i, r in enumerate(needed) if r is run), None)
-                if index is None:
+                index = position.get(id(run))
+                if index is None:  # in the lake already: add_run says so, nothing downloaded
                     yield add_run(sources, writer, run, now=now, progress=progress)
                     continue
-                prefetch(index)
-                prefetch(index + 1)
-                fetched = ahead.pop(index).result()
+                fetched, then = ahead.take(index), ahead.start_after(index)
                 yield add_run(
                     sources,
                     writer,
@@ -196,11 +184,46 @@ def add_runs(
                     now=now,
                     progress=progress,
                     fetched=fetched,
-                    calls_done=read_next(index),
+                    calls_done=then,
                 )
                 release_freed_memory()
         finally:
-            _discard(ahead.values())
+            _discard(ahead.downloads.values())
+
+
+class _Ahead:
+    """The runs to add, one download ahead of the one being added."""
+
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        sources: Sources,
+        writer: LakeWriter,
+        runs: list[Run],
+        now: datetime,
+        progress: Progress | None,
+    ) -> None:
+        self.pool, self.sources, self.writer = pool, sources, writer
+        self.runs, self.now, self.progress = runs, now, progress
+        self.downloads: dict[int, Future[FetchedVcf]] = {}
+
+    def take(self, index: int) -> FetchedVcf:
+        """Run ``index``'s VCF (downloading it if not yet), the next one's download started."""
+        for wanted in (index, index + 1):
+            if wanted < len(self.runs) and wanted not in self.downloads:
+                task = (self.sources, self.runs[wanted], self.now, self.progress)
+                self.downloads[wanted] = self.pool.submit(download_vcf, *task)
+        return self.downloads.pop(index).result()
+
+    def start_after(self, index: int) -> Callable[[], None]:
+        """What to do once run ``index``'s calls are in: start the workers on the next run."""
+
+        def start() -> None:
+            following = self.downloads.get(index + 1)
+            if following is not None:
+                _prepare(self.writer, following, self.runs[index + 1], self.now)
+
+        return start
 
 
 def _prepare(writer: LakeWriter, download: Future[FetchedVcf], run: Run, now: datetime) -> None:
