@@ -241,3 +241,25 @@ def test_prepared_windows_are_taken_up_or_dropped(tmp_path: Path) -> None:
         assert {r["runId"] for r in rows} == {"gf-x:2"} and len(rows) == len(body)
     finally:
         pool.close()
+
+
+def test_lake_auto_imports_without_the_extra_and_says_what_is_missing() -> None:
+    code = """
+import sys
+for name in ("deltalake", "duckdb", "pyarrow", "pysam"):
+    sys.modules[name] = None
+from genoflow.config.schema import GenoflowConfig, LakeConfig
+from genoflow.lake.auto import add_succeeded
+from genoflow.model.runs import Run, RunState
+run = Run(id="1", state=RunState.SUCCEEDED)
+lines = []
+assert add_succeeded(GenoflowConfig(), None, [run], lines.append) == [] and lines == []
+on = GenoflowConfig(lake=LakeConfig(auto=True))
+assert add_succeeded(on, None, [run], lines.append) == []
+print(lines[0])
+"""
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "lake.auto: the lake is not writable" not in out.stdout
+    assert "pip install 'genoflow[lake]'" in out.stdout

@@ -18,6 +18,9 @@ import importlib
 from genoflow.errors import UsageError
 
 EXTRA_MODULES = ("deltalake", "duckdb", "pyarrow", "pysam")
+# The tables' folders in the lake container (here: importable without the extra).
+CALLS_TABLE = "calls"
+RUNS_TABLE = "runs"
 
 
 def require_extra() -> None:

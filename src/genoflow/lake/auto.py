@@ -1,5 +1,8 @@
 """Building the lake's collaborators from the configuration, and ``lake.auto``: adding runs to
-the lake as soon as ``genoflow wait`` (or ``submit --wait``) sees them succeed."""
+the lake as soon as ``genoflow wait`` (or ``submit --wait``) sees them succeed.
+
+Importing this module needs no part of the ``lake`` extra (``wait`` imports it whether or not
+the lake is on); the lake's modules are imported once a run is to be added."""
 
 from __future__ import annotations
 
@@ -8,12 +11,13 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from genoflow.errors import GenoflowError
-from genoflow.lake.ingest import AddResult, LakeWriter, Sources, add_run
+from genoflow.lake import require_extra
 from genoflow.lake.location import Lake, lake_of
 from genoflow.model.runs import Run, RunState
 
 if TYPE_CHECKING:
     from genoflow.config.schema import GenoflowConfig
+    from genoflow.lake.ingest import AddResult, LakeWriter, Sources
     from genoflow.protocols.base import ServiceClient
 
 
@@ -22,6 +26,7 @@ def configured_lake(config: GenoflowConfig) -> Lake:
 
 
 def configured_sources(config: GenoflowConfig, client: ServiceClient) -> Sources:
+    from genoflow.lake.ingest import Sources
     from genoflow.storage import open_store
 
     storage = config.storage
@@ -47,6 +52,13 @@ def add_succeeded(
     if not config.lake.auto or not done:
         return []
     try:
+        require_extra()
+    except GenoflowError as exc:
+        info(f"lake.auto: {exc.one_line()}")
+        return []
+    from genoflow.lake.ingest import LakeWriter
+
+    try:
         sources = configured_sources(config, client)
         writer = LakeWriter(configured_lake(config), sources.store)
     except GenoflowError as exc:
@@ -60,6 +72,8 @@ def _add_each(
     sources: Sources, writer: LakeWriter, runs: list[Run], info: Callable[[str], None]
 ) -> list[AddResult]:
     """Each run on its own: one that fails is reported and left out, the others go on."""
+    from genoflow.lake.ingest import add_run
+
     results: list[AddResult] = []
     for run in runs:
         try:

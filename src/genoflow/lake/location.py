@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from genoflow.config.schema import StorageConfig
 from genoflow.errors import AuthError, ConfigError, NotFoundError, UnavailableError
-from genoflow.lake.schema import CALLS_TABLE, RUNS_TABLE
+from genoflow.lake import CALLS_TABLE, RUNS_TABLE
 from genoflow.redact import redact, register_secret
 
 _AZURE_SUFFIX = ".blob.core.windows.net"

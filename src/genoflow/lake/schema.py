@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-CALLS_TABLE = "calls"
-RUNS_TABLE = "runs"
+from genoflow.lake import CALLS_TABLE as CALLS_TABLE
+from genoflow.lake import RUNS_TABLE as RUNS_TABLE
+
 CALLS_PARTITIONS = ["sampleId", "contigName"]
 
 _STRINGS = pa.list_(pa.string())
