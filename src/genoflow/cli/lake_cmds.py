@@ -15,7 +15,8 @@ from genoflow.cli.state import CliState, service_client, state_of
 from genoflow.lake import require_extra
 
 if TYPE_CHECKING:
-    from genoflow.lake.ingest import LakeWriter, Sources
+    from genoflow.lake.fetching import Sources
+    from genoflow.lake.ingest import LakeWriter
     from genoflow.lake.location import Lake
     from genoflow.lake.report import LakeReport
     from genoflow.model.runs import Run

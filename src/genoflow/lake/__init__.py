@@ -4,6 +4,8 @@
 * :mod:`~genoflow.lake.location`: the lake container and delta-rs's storage options;
 * :mod:`~genoflow.lake.vcf`: a VCF streamed into Arrow batches (pysam);
 * :mod:`~genoflow.lake.tables`: commits keyed by run (idempotent, safe under concurrency);
+* :mod:`~genoflow.lake.fetching`: a run's VCF, verified by fetch; :mod:`~genoflow.lake.parallel`:
+  VCF windows parsed by worker processes;
 * :mod:`~genoflow.lake.ingest`: ``lake add``; :mod:`~genoflow.lake.auto`: ``lake.auto``;
 * :mod:`~genoflow.lake.report` / :mod:`~genoflow.lake.html`: ``lake report`` (DuckDB);
 * :mod:`~genoflow.lake.export`: ``lake export`` (plain Parquet).

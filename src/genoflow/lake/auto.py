@@ -17,7 +17,8 @@ from genoflow.model.runs import Run, RunState
 
 if TYPE_CHECKING:
     from genoflow.config.schema import GenoflowConfig
-    from genoflow.lake.ingest import AddResult, LakeWriter, Sources
+    from genoflow.lake.fetching import Sources
+    from genoflow.lake.ingest import AddResult, LakeWriter
     from genoflow.protocols.base import ServiceClient
 
 
@@ -26,7 +27,7 @@ def configured_lake(config: GenoflowConfig) -> Lake:
 
 
 def configured_sources(config: GenoflowConfig, client: ServiceClient) -> Sources:
-    from genoflow.lake.ingest import Sources
+    from genoflow.lake.fetching import Sources
     from genoflow.storage import open_store
 
     storage = config.storage

@@ -11,7 +11,6 @@ before the whole VCF has been read: a failure midway leaves both tables as they 
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from genoflow.errors import AuthError, NotFoundError, UsageError
+from genoflow.errors import UsageError
 from genoflow.lake.counts import CallCounts
+from genoflow.lake.fetching import FetchedVcf, Sources, download_vcf, tag_in_lake
 from genoflow.lake.location import Lake, mapped
 from genoflow.lake.parallel import ParsePool, release_freed_memory, use_system_allocator
 from genoflow.lake.pipe import prefetched
@@ -73,16 +73,6 @@ class AddResult:
         }
 
 
-@dataclass
-class Sources:
-    """Where runs and their outputs are: the service, and the output storage."""
-
-    client: ServiceClient
-    store: BlobStore
-    output_container: str
-    inputs: tuple[BlobStore, str] | None = None
-
-
 class LakeWriter:
     """The lake's two tables, opened (and created if missing) once for a batch of runs, and
     the worker processes that parse VCFs (close it, or use it as a context manager)."""
@@ -127,31 +117,6 @@ def succeeded_runs(client: ServiceClient, run_ids: Sequence[str]) -> list[Run]:
             hint="wait for running runs with 'genoflow wait'; failed runs have no calls",
         )
     return runs
-
-
-@dataclass
-class FetchedVcf:
-    """A run's VCF downloaded (and verified) into its own temporary folder."""
-
-    path: Path
-    blob: BlobInfo
-    names: list[str]  # the blobs fetched: the VCF and its index
-    folder: tempfile.TemporaryDirectory[str]
-
-    def cleanup(self) -> None:
-        self.folder.cleanup()
-
-
-def download_vcf(
-    sources: Sources, run: Run, now: datetime, progress: Progress | None = None
-) -> FetchedVcf:
-    folder = tempfile.TemporaryDirectory(prefix="genoflow-lake-")
-    try:
-        path, blob, names = fetch_vcf(sources, run, Path(folder.name), now, progress)
-    except BaseException:
-        folder.cleanup()
-        raise
-    return FetchedVcf(path, blob, names, folder)
 
 
 def add_runs(
@@ -282,7 +247,7 @@ def add_run(
         sample = next(iter(counts.samples))
     record = run_record(run, word, sample, vcf.blob, counts, writer.calls.version(), now)
     commit_run(writer.lake, writer.runs, word, lambda: iter([record]), RUNS_SCHEMA, [], {})
-    _tag_in_lake(sources.store, vcf.blob.container, vcf.names, now, progress)
+    tag_in_lake(sources.store, vcf.blob.container, vcf.names, now, progress)
     # Not written here: the record was missing, or another writer committed the calls first.
     status = "added" if wrote else "record completed" if in_calls else "already in the lake"
     name = f"{vcf.blob.container}/{vcf.blob.name}"
@@ -345,45 +310,6 @@ def _batches_of(
     return batches
 
 
-def fetch_vcf(
-    sources: Sources, run: Run, folder: Path, now: datetime, progress: Progress | None
-) -> tuple[Path, BlobInfo, list[str]]:
-    """The run's VCF (or gVCF), downloaded into ``folder`` and verified against the run's
-    recorded MD5 by fetch (IntegrityError, exit 8, when it differs; NotFoundError, exit 2,
-    when it is missing); with the names of the blobs fetched (the VCF and its index)."""
-    from genoflow.orchestration.fetch import fetch_outputs, parse_kinds
-
-    fetched = fetch_outputs(
-        sources.client,
-        sources.store,
-        sources.output_container,
-        run.id,
-        folder,
-        kinds=parse_kinds("vcf"),
-        now=now,
-        inputs=sources.inputs,
-        progress=progress,
-    )
-    for kind in ("vcf", "gvcf"):
-        for item in fetched.files:
-            if _kind(item.blob) == kind:
-                container = _container_of(run, item.blob, sources.output_container)
-                info = sources.store.get_blob(container, item.blob)
-                return item.path, info, [f.blob for f in fetched.files]
-    raise NotFoundError(f"run {run.id} has no VCF among its outputs")
-
-
-def _kind(name: str) -> str | None:
-    from genoflow.model.outputs import kind_of
-
-    return kind_of(name)
-
-
-def _container_of(run: Run, name: str, default: str) -> str:
-    recorded = next((o for o in run.outputs if o.name == name), None)
-    return (recorded.container if recorded else None) or default
-
-
 def run_record(
     run: Run,
     word: str,
@@ -410,19 +336,3 @@ def run_record(
         "ingestedAt": now,
     }
     return pa.RecordBatch.from_pylist([row], schema=RUNS_SCHEMA)
-
-
-def _tag_in_lake(
-    store: BlobStore, container: str, names: list[str], now: datetime, progress: Progress | None
-) -> None:
-    """Mark the VCF and its index as in the lake (a tiering rule with ``since: lake`` may then
-    cool them sooner). Best effort: the lake is written; a credential that may not write tags
-    only loses the mark."""
-    from genoflow.tiering.facts import LAKE_TAG, format_time
-
-    for name in names:
-        try:
-            store.set_tags(container, name, {LAKE_TAG: format_time(now)})
-        except AuthError:
-            if progress:
-                progress(f"note: could not tag {container}/{name} as in the lake")
