@@ -213,3 +213,20 @@ def test_a_failing_run_midway_keeps_the_runs_before_and_leaves_no_download(
     assert [json.loads(line)["status"] for line in result.stdout.splitlines()] == ["added"]
     assert rows(case) == bcftools_records(vcf_dir / "NA12878.vcf.gz")
     assert list(scratch.iterdir()) == []  # the prefetched download of the last run removed
+
+
+def test_a_run_whose_record_is_missing_gets_it_and_its_calls_stay(
+    case: LakeCase, vcf_dir: Path
+) -> None:
+    """As after a process killed between the calls commit and the runs commit."""
+    run = case.sample_run(vcf_dir / "NA12878.vcf.gz")
+    assert run_cli(["lake", "add", run.id], env=case.env()).exit_code == 0
+    calls_version, before = table(case, "calls").version(), rows(case)
+    runs_files = [b.name for b in case.store.list_blobs(case.lake, "runs/")]
+    assert case.store.delete_blobs(case.lake, runs_files) == []  # the runs table is gone
+    again = json_lines(run_cli(["--json", "lake", "add", run.id], env=case.env()))
+    assert again[0]["status"] == "record completed"
+    assert again[0]["records"] == before
+    assert (table(case, "calls").version(), rows(case)) == (calls_version, before)
+    (record,) = table(case, "runs").to_pyarrow_table().to_pylist()
+    assert record["runId"] == f"{run.service}:{run.id}" and record["records"] == before
