@@ -143,3 +143,20 @@ def test_export_writes_the_tables_rows_as_parquet(
     assert set(table.column("contigName").to_pylist()) == {"chrX"}
     again = run_cli(["lake", "export", str(one)], env=case.env())
     assert again.exit_code == 2 and "not empty" in again.stderr
+
+
+def test_report_with_a_refused_key_exits_7_and_an_unreachable_store_6(
+    case: LakeCase, vcf_dir: Path
+) -> None:
+    from tests.harness import AZURITE_KEY, free_port
+
+    run = case.sample_run(vcf_dir / "NA12878.vcf.gz")
+    assert run_cli(["lake", "add", run.id], env=case.env()).exit_code == 0
+    wrong = "A" * 86 + "=="
+    refused = run_cli(["lake", "report"], env=case.env(GENOFLOW_STORAGE__ACCOUNT_KEY=wrong))
+    assert refused.exit_code == 7, refused.output
+    assert len(refused.stderr.strip().splitlines()) == 1 and wrong not in refused.output
+    closed = f"http://127.0.0.1:{free_port()}/devstoreaccount1"
+    down = run_cli(["lake", "report"], env=case.env(GENOFLOW_STORAGE__ACCOUNT_URL=closed))
+    assert down.exit_code == 6, down.output
+    assert "storage unreachable" in down.stderr and AZURITE_KEY not in down.output
