@@ -263,3 +263,18 @@ print(lines[0])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "lake.auto: the lake is not writable" not in out.stdout
     assert "pip install 'genoflow[lake]'" in out.stdout
+
+
+def test_windows_cover_records_past_a_contigs_declared_length(tmp_path: Path) -> None:
+    body = [f"chr1\t{p}\t.\tG\tT\t50\tPASS\t.\tGT\t0/1" for p in range(1, 150_000, 700)]
+    plain = vcf_file(tmp_path, "long", body)
+    plain.write_text(plain.read_text().replace("ID=chr1,length=100000", "ID=chr1,length=20000"))
+    vcf = bgzipped(plain)
+    windows = plan_windows(vcf, window_records=10, min_window=1_000)
+    assert windows is not None and {w.contig for w in windows} == {"chr1"}  # chr2: no records
+    pool = ParsePool(workers=2, window_records=10, min_window=1_000)
+    try:
+        rows, _ = rows_of(vcf, pool)
+    finally:
+        pool.close()
+    assert sorted(r["start"] for r in rows) == [p - 1 for p in range(1, 150_000, 700)]

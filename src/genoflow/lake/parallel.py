@@ -31,6 +31,7 @@ from genoflow.lake.vcf import BATCH_ROWS, Origin, read_batches
 WINDOW_RECORDS = 20_000
 BYTES_PER_RECORD = 30  # a bgzipped single-sample VCF record, roughly
 MIN_WINDOW, MAX_WINDOW = 100_000, 64_000_000
+CONTIG_END = 2**31 - 1  # the largest end a region may have (htslib: int32)
 
 
 @dataclass(frozen=True)
@@ -182,8 +183,10 @@ def _take(future: Future[_Result], counts: CallCounts) -> Iterator[pa.RecordBatc
 def plan_windows(
     path: Path, window_records: int = WINDOW_RECORDS, min_window: int = MIN_WINDOW
 ) -> list[Window] | None:
-    """Windows covering every contig of the header, or None when the VCF has no index or a
-    contig without a length (then it is read as one stream)."""
+    """Windows covering every contig that has records (as the index says), or None when the
+    VCF has no index, or records on a contig the header gives no length (then it is read as one
+    stream). A contig's last window runs to the end of what an index can hold, so records past
+    a contig's declared length are read too."""
     import pysam
 
     pysam.set_verbosity(0)
@@ -191,20 +194,23 @@ def plan_windows(
         with pysam.VariantFile(str(path)) as vcf:
             if vcf.index is None:
                 return None
-            lengths = [(str(name), record.length) for name, record in vcf.header.contigs.items()]
+            indexed = [str(name) for name in vcf.index]
+            declared = {str(name): record.length for name, record in vcf.header.contigs.items()}
     except (OSError, ValueError) as exc:
         raise IntegrityError(f"{path.name} is not a readable VCF: {exc}") from None
-    contigs = [(name, int(length)) for name, length in lengths if length is not None]
-    if not contigs or len(contigs) < len(lengths):
+    if any(declared.get(name) is None for name in indexed):
         return None
-    total = sum(length for _, length in contigs)
+    lengths = [(name, int(declared[name] or 0)) for name in indexed]
+    total = max(1, sum(length for _, length in lengths))
     records = max(1, path.stat().st_size // BYTES_PER_RECORD)
     size = min(MAX_WINDOW, max(min_window, total * window_records // records))
-    return [
-        Window(name, start, min(start + size, length))
-        for name, length in contigs
-        for start in range(0, length, size)
-    ]
+    return [window for name, length in lengths for window in _windows(name, length, size)]
+
+
+def _windows(contig: str, length: int, size: int) -> list[Window]:
+    starts = list(range(0, max(length, 1), size))
+    ends = [*starts[1:], CONTIG_END]
+    return [Window(contig, start, end) for start, end in zip(starts, ends, strict=True)]
 
 
 def read_window(path: Path, window: Window, origin: Origin, batch_rows: int) -> _Result:
