@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.harness import ROOT
@@ -52,14 +53,16 @@ def test_a_kill_midway_leaves_the_previous_version(case: LakeCase, vcf_dir: Path
     process = start_add(case, big.id)
     assert process.stderr is not None
     read = 0
-    for line in process.stderr:  # kill once the writer has taken two batches
+    for line in process.stderr:  # the first progress line: a second into writing the calls
         if "records read" in line:
             read += 1
-            if read == 2:
-                process.send_signal(signal.SIGKILL)
-                break
+            workers = psutil.Process(process.pid).children(recursive=True)
+            process.send_signal(signal.SIGKILL)
+            break
     process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL, "the add finished before it could be killed"
+    assert read == 1 and process.returncode == -signal.SIGKILL, "finished before the kill"
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    assert alive == [], f"parsing workers outlived the killed add: {alive}"
 
     calls = table(case, "calls")
     assert calls.version() == version
@@ -118,8 +121,6 @@ def test_many_batches_stay_bounded(case: LakeCase, vcf_dir: Path) -> None:
 
 
 def _peak_rss(process: subprocess.Popen[str]) -> int:
-    import psutil
-
     peak = 0
     watched = psutil.Process(process.pid)
     while process.poll() is None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -51,6 +53,20 @@ def use_system_allocator() -> None:
     """Arrow's buffers from malloc: mimalloc (pyarrow's default) keeps freed batches' pages,
     about 100 MiB more per process here at equal speed."""
     pa.set_memory_pool(pa.system_memory_pool())
+
+
+def _worker_started() -> None:
+    """In each worker: malloc for Arrow, and exit when the parent is gone (a ``lake add`` killed
+    with SIGKILL cannot stop its workers; they would wait for tasks forever)."""
+    use_system_allocator()
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="genoflow-lake-parent", daemon=True).start()
 
 
 def release_freed_memory() -> None:
@@ -104,7 +120,7 @@ class ParsePool:
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=get_context("spawn"), initializer=use_system_allocator
+                self.workers, mp_context=get_context("spawn"), initializer=_worker_started
             )
         return self._pool
 
