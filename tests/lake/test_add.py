@@ -230,3 +230,22 @@ def test_a_run_whose_record_is_missing_gets_it_and_its_calls_stay(
     assert (table(case, "calls").version(), rows(case)) == (calls_version, before)
     (record,) = table(case, "runs").to_pyarrow_table().to_pylist()
     assert record["runId"] == f"{run.service}:{run.id}" and record["records"] == before
+
+
+def test_the_runs_table_is_compacted_once_fragmented(
+    case: LakeCase, vcf_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genoflow.lake import tables
+
+    runs = [case.sample_run(vcf_dir / f"{s}.vcf.gz") for s in SAMPLES]
+    assert run_cli(["lake", "add", runs[0].id, runs[1].id], env=case.env()).exit_code == 0
+    assert len(table(case, "runs").file_uris()) == 2  # one small file per run
+    monkeypatch.setattr(tables, "COMPACT_FILES", 3)
+    assert run_cli(["lake", "add", runs[2].id], env=case.env()).exit_code == 0
+    runs_table = table(case, "runs")
+    assert len(runs_table.file_uris()) == 1
+    assert sorted(r["serviceRunId"] for r in runs_table.to_pyarrow_table().to_pylist()) == sorted(
+        r.id for r in runs
+    )
+    again = json_lines(run_cli(["--json", "lake", "add", *(r.id for r in runs)], env=case.env()))
+    assert [r["status"] for r in again] == ["already in the lake"] * 3  # transactions kept

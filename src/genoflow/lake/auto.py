@@ -65,8 +65,15 @@ def add_succeeded(
     except GenoflowError as exc:
         info(f"lake.auto: the lake is not writable: {exc.one_line()}")
         return []
+    from genoflow.lake.tables import compact_if_fragmented
+
     with writer:
-        return _add_each(sources, writer, done, info)
+        results = _add_each(sources, writer, done, info)
+        try:
+            compact_if_fragmented(writer.lake, writer.runs)
+        except GenoflowError as exc:  # the runs are in; compaction is only housekeeping
+            info(f"lake.auto: the runs table was not compacted: {exc.one_line()}")
+        return results
 
 
 def _add_each(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from genoflow.errors import UsageError
+from genoflow.errors import GenoflowError, UsageError
 from genoflow.lake.counts import CallCounts
 from genoflow.lake.fetching import FetchedVcf, Sources, download_vcf, tag_in_lake
 from genoflow.lake.location import Lake, mapped
@@ -35,7 +35,7 @@ from genoflow.lake.schema import (
     RUNS_SCHEMA,
     RUNS_TABLE,
 )
-from genoflow.lake.tables import commit_run, holds, open_table
+from genoflow.lake.tables import commit_run, compact_if_fragmented, holds, open_table
 from genoflow.lake.vcf import BATCH_ROWS, Origin
 from genoflow.model.runs import Run, RunState
 from genoflow.model.tags import run_word
@@ -154,6 +154,11 @@ def add_runs(
                 release_freed_memory()
         finally:
             _discard(ahead.downloads.values())
+    try:
+        compact_if_fragmented(writer.lake, writer.runs)
+    except GenoflowError as exc:  # the runs are in; compaction is only housekeeping
+        if progress:
+            progress(f"note: the runs table was not compacted: {exc.one_line()}")
 
 
 class _Ahead:

@@ -29,6 +29,7 @@ COMMIT_TRIES = 5
 # partition's rows until 1M of them).
 TARGET_FILE_BYTES = 16 * 1024 * 1024
 ROW_GROUP_ROWS = 65_536
+COMPACT_FILES = 64  # a table with this many files is compacted after a lake add
 
 
 def app_id(run_word: str) -> str:
@@ -74,6 +75,24 @@ def read_table(lake: Lake, name: str) -> DeltaTable:
                 f"the lake in container {lake.container} has no {name} table yet",
                 hint="add runs with 'genoflow lake add RUN...'",
             ) from None
+
+
+def compact_if_fragmented(lake: Lake, table: DeltaTable, files: int | None = None) -> bool:
+    """Rewrite the table's small files into few once it has ``files`` of them (the runs table
+    gets one per run: a report would read thousands). Rows and the runs' transactions stay; a
+    concurrent writer's compaction wins (this one then does nothing)."""
+    from deltalake.exceptions import CommitFailedError
+
+    name = table.metadata().name or "table"
+    with mapped(f"compacting lake table {name}", lake):
+        table.update_incremental()
+        if len(table.file_uris()) < (files or COMPACT_FILES):
+            return False
+        try:
+            table.optimize.compact()
+        except CommitFailedError:
+            return False
+    return True
 
 
 def holds(table: DeltaTable, run_word: str) -> bool:
