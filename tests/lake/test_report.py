@@ -143,6 +143,16 @@ def test_export_writes_the_tables_rows_as_parquet(
     assert set(table.column("contigName").to_pylist()) == {"chrX"}
     again = run_cli(["lake", "export", str(one)], env=case.env())
     assert again.exit_code == 2 and "not empty" in again.stderr
+    runs_out = tmp_path / "runs"
+    assert (
+        run_cli(["lake", "export", str(runs_out), "--table", "runs"], env=case.env()).exit_code == 0
+    )
+    records = ds.dataset(runs_out, format="parquet").to_table().to_pylist()
+    assert sorted(r["sampleId"] for r in records) == ["NA12878", "NA12891"]
+    wrong = run_cli(
+        ["lake", "export", str(tmp_path / "x"), "--table", "runs", "--sample", "S"], env=case.env()
+    )
+    assert wrong.exit_code == 2 and "calls table only" in wrong.stderr
 
 
 def test_report_with_a_refused_key_exits_7_and_an_unreachable_store_6(
