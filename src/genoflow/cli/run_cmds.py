@@ -649,6 +649,11 @@ def _wait_and_exit(
         on_change=lambda run: state.info(f"run {run.id}: {run.state.display_name}"),
     )
     runs = waiter.wait(ids, timeout)
+    from genoflow.lake.auto import add_succeeded
+
+    # lake.auto: succeeded runs go to the variant lake; a failure there is one line, never
+    # the wait's exit code.
+    add_succeeded(settings.config, waiter.client, runs, state.info)
     _show_runs(state, runs, fmt)
     raise typer.Exit(int(wait_exit_code(runs)))
 
