@@ -138,6 +138,27 @@ class CliResult:
         return self.stdout + self.stderr
 
 
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A real tmpfs of ``size`` mounted on ``path`` (created) for the block, then unmounted;
+    the test is skipped where mounting is not allowed (it needs root)."""
+    import pytest
+
+    path.mkdir(parents=True, exist_ok=True)
+    answer = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if answer.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {answer.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
 def run_cli(
     args: Sequence[str],
     env: Mapping[str, str] | None = None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,24 +13,12 @@ from pathlib import Path
 import pytest
 
 from genoflow.demo import DemoData, simulate
-from tests.harness import Azurite
+from tests.harness import Azurite, tmpfs
 from tests.server.conftest import LiveServer, make_server
 from tests.server.test_deadlines import _submit_azurite, _wait_ended
 from tests.server.test_e2e import _store
 
 pytestmark = [pytest.mark.azurite, pytest.mark.pipeline, pytest.mark.slow]
-
-
-def _mount_tmpfs(path: Path, size: str) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    answer = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if answer.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {answer.stderr.strip()}")
 
 
 @pytest.fixture
@@ -41,14 +28,12 @@ def small_disk_server(
     """A server whose work/ is a tmpfs of the size the test's parameter says."""
     size, extra = request.param
     live = make_server(tmp_path / "srv", azurite, demo_data, **extra)
-    work = live.data_dir / "work"
-    _mount_tmpfs(work, size)
-    try:
-        live.start()
-        yield live
-    finally:
-        live.stop()
-        subprocess.run(["umount", str(work)], check=False)
+    with tmpfs(live.data_dir / "work", size):
+        try:
+            live.start()
+            yield live
+        finally:
+            live.stop()
 
 
 @pytest.mark.parametrize("small_disk_server", [("64m", {"min_free_disk_gib": 1})], indirect=True)

@@ -59,15 +59,14 @@ class CountingListener:
         self.sock.close()
 
 
-@pytest.fixture(scope="module")
-def door_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("door")
+def storage_free_server(data_dir: Path, **extra: object) -> Iterator[LiveServer]:
+    """A live server whose only storage is a closed loopback port: nothing it does may reach
+    storage (runs fail at their first read). Its log must hold no traceback."""
     config = {
         "data_dir": str(data_dir),
         "api_keys": [API_KEY],
-        # The only storage this server may reach: a closed port (nothing here may connect).
         "storage_endpoints": {AZURITE_ACCOUNT: f"http://127.0.0.1:{free_port()}/{AZURITE_ACCOUNT}"},
-        "request_timeout_seconds": REQUEST_TIMEOUT,
+        **extra,
     }
     (data_dir / "server.yaml").write_text(yaml.safe_dump(config))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GENOFLOW_", "AZURE_"))}
@@ -76,6 +75,12 @@ def door_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     yield server
     server.stop()
     assert "Traceback" not in server.log_text()
+
+
+@pytest.fixture(scope="module")
+def door_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data_dir = tmp_path_factory.mktemp("door")
+    yield from storage_free_server(data_dir, request_timeout_seconds=REQUEST_TIMEOUT)
 
 
 @pytest.fixture()

@@ -6,7 +6,6 @@ answers validate against the documented schemas in every state they reach here.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -17,11 +16,16 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
-import yaml
 
-from tests.harness import AZURITE_ACCOUNT, free_port
+from tests.harness import AZURITE_ACCOUNT
 from tests.server.conftest import API_KEY, LiveServer
-from tests.server.test_door import _msgen_body, _post_msgen, _post_wes, _wes_params
+from tests.server.test_door import (
+    _msgen_body,
+    _post_msgen,
+    _post_wes,
+    _wes_params,
+    storage_free_server,
+)
 
 pytestmark = [pytest.mark.slow]
 
@@ -29,20 +33,8 @@ pytestmark = [pytest.mark.slow]
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("fuzz")
-    config = {
-        "data_dir": str(data_dir),
-        "api_keys": [API_KEY],
-        # Runs fail fast at their first read: the only storage is a closed loopback port.
-        "storage_endpoints": {AZURITE_ACCOUNT: f"http://127.0.0.1:{free_port()}/{AZURITE_ACCOUNT}"},
-        "references": {"b37m1": str(data_dir / "absent.fa")},
-    }
-    (data_dir / "server.yaml").write_text(yaml.safe_dump(config))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GENOFLOW_", "AZURE_"))}
-    server = LiveServer(data_dir=data_dir, port=free_port(), log_path=data_dir / "server", env=env)
-    server.start()
-    yield server
-    server.stop()
-    assert "Traceback" not in server.log_text()
+    # A reference it names but never reads: valid submissions queue, then fail at first read.
+    yield from storage_free_server(data_dir, references={"b37m1": str(data_dir / "absent.fa")})
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(

@@ -20,7 +20,7 @@ from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from genoflow.errors import UsageError
 from genoflow.storage import BlobStore
 from genoflow.transfer import DiskFullError, download_blob, upload_file
-from tests.harness import AZURITE_ACCOUNT, AZURITE_KEY, Azurite, run_cli
+from tests.harness import AZURITE_ACCOUNT, AZURITE_KEY, Azurite, run_cli, tmpfs
 from tests.storage.conftest import MIB, fastq_gz, random_file
 from tests.storage.cutting_proxy import CuttingProxy
 
@@ -297,18 +297,8 @@ def test_killed_download_resumes_from_its_journal_fetching_only_the_rest(
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 8 MiB tmpfs (needs root), unmounted afterwards."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    answer = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if answer.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {answer.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    with tmpfs(tmp_path / "small", "8m") as mount:
+        yield mount
 
 
 def test_download_to_a_full_disk_exits_6_then_resumes_when_space_is_freed(

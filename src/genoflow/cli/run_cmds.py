@@ -295,9 +295,8 @@ def _submit_single(
     prefix: str,
     force: bool,
 ) -> SubmitOutcome:
-    from genoflow.model.submission import derive_sample, pair_warnings
+    from genoflow.model.submission import check_sample, derive_sample, pair_warnings
     from genoflow.orchestration.submit import (
-        check_sample,
         open_submitter,
         options_from_settings,
         plan_inputs,
@@ -405,8 +404,8 @@ def _sheet_value(text: str, column: str = "") -> Any:
 def _submit_row(
     submitter: Submitter, settings: Settings, row: SheetRow, prefix: str
 ) -> SubmitOutcome:
+    from genoflow.model.submission import check_sample
     from genoflow.orchestration.submit import (
-        check_sample,
         options_from_settings,
         plan_inputs,
         upload_prefix,

@@ -98,20 +98,30 @@ def blob_url(account_url: str, output: RunOutput) -> str:
     return f"{account_url.rstrip('/')}/{output.container}/{quote(output.name, safe='/')}"
 
 
-def blob_location(url: str) -> tuple[str, str] | None:
-    """(container, blob name) of a blob URL, or None. The account is a path segment on
-    emulator-style hosts (localhost, an IP address, a name without a dot), as in storage."""
+def parse_blob_url(url: str) -> tuple[str, str, str, str]:
+    """(account URL, container, blob name, query) of a blob or container URL; container and
+    name may be empty. The account is a path segment on emulator-style hosts (localhost, an IP
+    address, a name without a dot)."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        return None
     path = unquote(parts.path).lstrip("/")
-    if _path_style(parts.hostname or ""):
-        path = path.partition("/")[2]
+    base = f"{parts.scheme}://{parts.netloc}"
+    if is_path_style_host(parts.hostname or ""):
+        account, _, path = path.partition("/")
+        base = f"{base}/{account}"
     container, _, name = path.partition("/")
+    return base, container, name, parts.query
+
+
+def blob_location(url: str) -> tuple[str, str] | None:
+    """(container, blob name) of an http(s) blob URL, or None."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        return None
+    _, container, name, _ = parse_blob_url(url)
     return (container, name) if container and name else None
 
 
-def _path_style(host: str) -> bool:
+def is_path_style_host(host: str) -> bool:
+    """Whether a blob endpoint on ``host`` names its account in the path (Azurite)."""
     if host == "localhost" or "." not in host:
         return True
     try:
@@ -166,9 +176,11 @@ __all__ = [
     "RunOutput",
     "blob_location",
     "blob_url",
+    "is_path_style_host",
     "kind_of",
     "logs_name",
     "output_base_of",
+    "parse_blob_url",
     "planned_outputs",
     "run_folder_base",
 ]

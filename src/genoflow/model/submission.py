@@ -152,6 +152,15 @@ def check_blob_name(name: str, what: str = "blob name") -> None:
         )
 
 
+def check_sample(sample: str) -> str:
+    if not SAMPLE_RE.match(sample):
+        raise UsageError(
+            f"sample name {sample!r} is not valid",
+            hint="use 1-128 letters, digits, '.', '_' or '-'",
+        )
+    return sample
+
+
 def check_account_name(name: str, what: str = "storage account") -> None:
     if not ACCOUNT_RE.match(name):
         raise InputError(
@@ -294,11 +303,7 @@ def validate_request(request: SubmitRequest) -> None:
     """A whole submission, as the server checks it at the door (and the client before it
     posts): options, input names and kinds, storage account and container names."""
     check_options(request.options)
-    if not SAMPLE_RE.match(request.sample):
-        raise InputError(
-            f"sample name {request.sample!r} is not valid",
-            hint="use 1-128 letters, digits, '.', '_' or '-'",
-        )
+    check_sample(request.sample)
     check_account_name(request.input_account, "input storage account")
     check_account_name(request.output_account, "output storage account")
     check_container_name(request.input_container, "input container")

@@ -30,7 +30,6 @@ from genoflow.model import tags as tagnames
 from genoflow.model.outputs import output_base_of, run_folder_base
 from genoflow.model.runs import Run, RunState
 from genoflow.model.submission import (
-    SAMPLE_RE,
     InputKind,
     PipelineOptions,
     SubmitRequest,
@@ -165,15 +164,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return tuple(value) if isinstance(value, list) else value
-
-
-def check_sample(sample: str) -> str:
-    if not SAMPLE_RE.match(sample):
-        raise UsageError(
-            f"sample name {sample!r} is not valid",
-            hint="use 1-128 letters, digits, '.', '_' or '-'",
-        )
-    return sample
 
 
 # --- the local journal (idempotency where the service cannot record the key) ---------------

@@ -171,7 +171,7 @@ _LOG_REDIRECT = re.compile(r" 2> (\S+)")
 _KILLED = re.compile(r"^\S+: line \d+: +\d+ Killed ", re.MULTILINE)  # bash's job report
 NO_SPACE = "No space left on device"
 TAIL_LINES = 5
-_TAIL_BYTES = 64 * 1024
+TAIL_BYTES = 64 * 1024
 MAX_MESSAGE = 1000
 
 
@@ -197,10 +197,10 @@ class EngineFailure:
 
 def describe_engine_failure(stderr: Path) -> EngineFailure:
     """Read the engine's stderr (cwltool's ``[job NAME]`` lines) and the failing tool's log."""
-    text = _tail_text(stderr)
+    text = tail_text(stderr)
     step, status = _failed_job(text)
     log_path = _tool_logs(text).get(step) if step else None
-    tool_text = _tail_text(log_path) if log_path else ""
+    tool_text = tail_text(log_path) if log_path else ""
     tail = _last_lines(tool_text or text)
     full = NO_SPACE in tool_text or NO_SPACE in text
     killed = bool(_KILLED.search(tool_text))
@@ -209,7 +209,7 @@ def describe_engine_failure(stderr: Path) -> EngineFailure:
 
 def failing_tool_log(stderr: Path) -> Path | None:
     """The log file of the step the engine says failed, if it names one that exists."""
-    text = _tail_text(stderr)
+    text = tail_text(stderr)
     step, _ = _failed_job(text)
     path = _tool_logs(text).get(step) if step else None
     return path if path is not None and path.is_file() else None
@@ -237,11 +237,11 @@ def _tool_logs(text: str) -> dict[str, Path]:
     return logs
 
 
-def _tail_text(path: Path) -> str:
-    """The last 64 KiB of a log (tool logs of a whole genome run are large)."""
+def tail_text(path: Path, limit: int = TAIL_BYTES) -> str:
+    """The last ``limit`` bytes of a log (tool logs of a whole genome run are large)."""
     try:
         with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - _TAIL_BYTES))
+            handle.seek(max(0, path.stat().st_size - limit))
             return handle.read().decode("utf-8", errors="replace")
     except OSError:
         return ""

@@ -20,13 +20,13 @@ from fastapi import Response
 
 from genoflow.protocols.extensions import LOG_OFFSET_HEADER
 from genoflow.redact import redact
+from genoflow.server.engine import tail_text
 
 log = logging.getLogger(__name__)
 
 Stream = Literal["stdout", "stderr"]
 _SUFFIX: dict[Stream, str] = {"stderr": ".log", "stdout": ".out"}
 FOLLOW_SECONDS = 0.5
-TOOL_LOG_BYTES = 64 * 1024  # of a failing tool's log, the end is kept
 
 
 def log_path(root: Path, run_id: int, stream: Stream = "stderr") -> Path:
@@ -54,15 +54,6 @@ def read(path: Path, offset: int, limit: int) -> bytes:
             return handle.read(limit)
     except FileNotFoundError:
         return b""
-
-
-def tail_text(path: Path, limit: int = TOOL_LOG_BYTES) -> str:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - limit))
-            return handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 class _Follower:

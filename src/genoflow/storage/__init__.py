@@ -11,13 +11,13 @@ a SAS token, or Azure AD through ``DefaultAzureCredential`` (``identity``).
 from __future__ import annotations
 
 import base64
-import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from genoflow.config.schema import AuthMethod, RetryConfig, StorageConfig
 from genoflow.errors import ConfigError
+from genoflow.model.outputs import is_path_style_host, parse_blob_url
 from genoflow.storage.base import (
     TIERS,
     BatchFailure,
@@ -80,19 +80,9 @@ def _account_from_url(url: str) -> str:
     """The account name in a blob endpoint: the first host label, or the first path segment of
     an emulator-style URL (http://127.0.0.1:10000/devstoreaccount1)."""
     parts = urlsplit(url)
-    if _path_style(parts.hostname or ""):
+    if is_path_style_host(parts.hostname or ""):
         return parts.path.strip("/").split("/")[0]
     return (parts.hostname or "").split(".")[0]
-
-
-def _path_style(host: str) -> bool:
-    if host == "localhost" or "." not in host:
-        return True
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def open_store(
@@ -241,18 +231,13 @@ class ContainerRef:
 
 def split_blob_url(url: str) -> tuple[str, str, str, str]:
     """(account URL, container, blob name, SAS token or "") of a blob or container URL."""
-    parts = urlsplit(url)
-    path = unquote(parts.path).lstrip("/")
-    base = f"{parts.scheme}://{parts.netloc}"
-    if _path_style(parts.hostname or ""):
-        account, _, path = path.partition("/")
-        base = f"{base}/{account}"
-    container, _, name = path.partition("/")
+    base, container, name, query = parse_blob_url(url)
     if not container:
+        parts = urlsplit(url)
         raise ConfigError(
             f"not a blob or container URL: {parts.scheme}://{parts.netloc}{parts.path}"
         )
-    return base, container, name, parts.query
+    return base, container, name, query
 
 
 def open_container_with_sas(
