@@ -3,8 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-OS_TOOLS := bwa samtools bcftools tabix bgzip jq
-OS_PACKAGES := bwa samtools bcftools tabix jq
+# mosdepth: QC coverage in the pipeline; chromium: the QC/lake HTML checked in a real browser;
+# slurm-wlm + munge: the one-node Slurm cluster Toil runs the pipeline on in the tests.
+OS_TOOLS := bwa samtools bcftools tabix bgzip jq mosdepth chromium slurmctld slurmd munged
+OS_PACKAGES := bwa samtools bcftools tabix jq mosdepth chromium slurm-wlm munge
 PYTEST_ARGS ?=
 
 .PHONY: help install venv node-tools os-tools toil wes sapporo test check lint format demo clean
