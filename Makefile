@@ -5,8 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # mosdepth: QC coverage in the pipeline; chromium: the QC/lake HTML checked in a real browser;
 # slurm-wlm + munge: the one-node Slurm cluster Toil runs the pipeline on in the tests.
+# libhts-dev: Debian 12's mosdepth dlopens libhts.so, which only the -dev package provides
+# (without it: "could not load: libhts.so").
 OS_TOOLS := bwa samtools bcftools tabix bgzip jq mosdepth chromium slurmctld slurmd munged
-OS_PACKAGES := bwa samtools bcftools tabix jq mosdepth chromium slurm-wlm munge
+OS_PACKAGES := bwa samtools bcftools tabix jq mosdepth libhts-dev chromium slurm-wlm munge
 PYTEST_ARGS ?=
 
 .PHONY: help install venv node-tools os-tools toil wes sapporo test check lint format demo clean
