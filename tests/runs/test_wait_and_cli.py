@@ -175,7 +175,19 @@ def test_list_table_csv_json_limit_and_range(fake, mock):
         )
     table = run_cli(["list"], env=ENV)
     assert table.exit_code == 0 and table.stdout.index("run 5") < table.stdout.index("run 0")
-    assert "0h 26m 21s" in table.stdout and "1,348,613,600 (1 GBase)" in table.stdout
+    assert "26m 21s" in table.stdout and "1.35 Gbase" in table.stdout
+    assert "created (UTC)" in table.stdout and "2024-05-01 12:00Z" in table.stdout
+    lines = table.stdout.split("\n")
+    assert "─" not in table.stdout and all(line == line.rstrip() for line in lines)
+
+    # -o is the output format when its value is one, msgen's outcome filter for pass/fail
+    ids = run_cli(["list", "-o", "json", "--query", "[?state=='succeeded'].id"], env=ENV)
+    assert ids.exit_code == 0, ids.stderr
+    assert len(json.loads(ids.stdout)) == 3
+    tsv = run_cli(["list", "-o", "fail", "-o", "tsv"], env=ENV).stdout.splitlines()
+    assert tsv[0].split("\t")[:3] == ["id", "state", "state_name"] and len(tsv) == 4
+    assert all(line.split("\t")[1] == "failed" for line in tsv[1:])
+    assert all(line.count("\t") == tsv[0].count("\t") for line in tsv)
 
     mock.calls.reset()
     limited = run_cli(["list", "--limit", "2", "--json"], env=ENV)

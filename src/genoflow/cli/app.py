@@ -44,7 +44,24 @@ def _global_options(
         metavar="FILE",
         help="Config file (YAML, or a Microsoft Genomics config.txt). May follow the sub-command.",
     ),
-    json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+    output: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "-o",
+        "--output",
+        metavar="FORMAT",
+        help="json, jsonc, table, tsv, csv, yaml or none (default: $GENOFLOW_OUTPUT, else "
+        "table). May follow the sub-command. In 'list', -o pass|fail is the outcome filter.",
+    ),
+    query: Optional[str] = typer.Option(  # noqa: UP045
+        None,
+        "--query",
+        metavar="JMESPATH",
+        help="JMESPath applied to the output document, e.g. \"[?state=='failed'].id\".",
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Same as -o json."),
+    quiet: bool = typer.Option(
+        False, "-q", "--quiet", help="No progress or notices on stderr (errors still)."
+    ),
     verbose: int = typer.Option(
         0, "-v", "--verbose", count=True, help="More log output (-vv: debug)."
     ),
@@ -55,8 +72,31 @@ def _global_options(
 ) -> None:
     from genoflow.cli.main import configure_logging
 
-    ctx.obj = CliState(config_file=config, json=json_output, verbose=verbose, debug=debug)
+    fmt = _output_format(output, json_output)
+    ctx.obj = CliState(
+        config_file=config,
+        json=fmt in ("json", "jsonc"),
+        verbose=verbose,
+        debug=debug,
+        output=fmt,
+        query=query,
+        quiet=quiet,
+    )
     configure_logging(verbose, debug)
+
+
+def _output_format(output: str | None, json_output: bool) -> str:
+    """-o wins, then --json, then $GENOFLOW_OUTPUT, then table."""
+    import os
+
+    from genoflow.cli.output import DEFAULT_FORMAT, OUTPUT_ENV, check_format
+
+    if output is not None:
+        return check_format(output)
+    if json_output:
+        return "json"
+    env = os.environ.get(OUTPUT_ENV, "").strip()
+    return check_format(env, OUTPUT_ENV) if env else DEFAULT_FORMAT
 
 
 def build_app() -> TyperGroup:
@@ -66,7 +106,7 @@ def build_app() -> TyperGroup:
         name="genoflow",
         help=HELP,
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},

@@ -14,14 +14,19 @@ from genoflow.errors import ExitCode, GenoflowError
 from genoflow.redact import RedactingFilter, redact
 
 try:  # typer >= 0.26 vendors its own copy of click
-    from typer._click.exceptions import ClickException
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
 except ImportError:  # pragma: no cover - older typer on Python 3.10 uses click itself
     from click import ClickException  # type: ignore[assignment]
+    from click.exceptions import NoArgsIsHelpError  # type: ignore[assignment]
 
 # Global options that may stand anywhere on the command line: msgen users type
-# `submit -f config.txt ...`, CI scripts append `--json` at the end.
-_GLOBAL_FLAGS = frozenset({"--json", "-v", "--verbose", "-vv", "--debug"})
-_GLOBAL_WITH_VALUE = frozenset({"-f", "--config"})
+# `submit -f config.txt ...`, CI scripts append `--json` or `-o tsv` at the end.
+_GLOBAL_FLAGS = frozenset({"--json", "-v", "--verbose", "-vv", "--debug", "-q", "--quiet"})
+_GLOBAL_WITH_VALUE = frozenset({"-f", "--config", "--query"})
+# -o/--output is the global output format only when its value is a format name: the sets do
+# not overlap, so `list -o fail` stays msgen's outcome filter and `fetch 12 -o results/` the
+# output directory.
+_OUTPUT_FLAGS = frozenset({"-o", "--output"})
 
 PROG = "genoflow"
 
@@ -42,15 +47,30 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
             break
         if token in _GLOBAL_FLAGS:
             front.append(token)
-        elif token in _GLOBAL_WITH_VALUE and index + 1 < len(args):
+        elif index + 1 < len(args) and _takes_value(token, args[index + 1]):
             front.extend(args[index : index + 2])
             index += 1
-        elif token.startswith("--config="):
+        elif token.startswith(("--config=", "--query=")) or _is_output_equals(token):
             front.append(token)
         else:
             rest.append(token)
         index += 1
     return front + rest
+
+
+def _takes_value(token: str, value: str) -> bool:
+    return token in _GLOBAL_WITH_VALUE or (token in _OUTPUT_FLAGS and _is_format(value))
+
+
+def _is_format(value: str) -> bool:
+    from genoflow.cli.output import FORMATS
+
+    return value.lower() in FORMATS
+
+
+def _is_output_equals(token: str) -> bool:
+    name, sep, value = token.partition("=")
+    return bool(sep) and name in _OUTPUT_FLAGS and _is_format(value)
 
 
 def configure_logging(verbose: int, debug: bool) -> None:
@@ -82,6 +102,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args[: len(args) - _count_rest(args)]
     command = build_app()
+    if not args:  # bare `genoflow`: the help, on stdout, exit 0
+        args = ["--help"]
     try:
         result = command.main(args=args, prog_name=PROG, standalone_mode=False)
         if result == ExitCode.INTERRUPTED:  # typer answers Ctrl-C (and SIGTERM) with 130, silently
@@ -93,6 +115,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except typer.Abort:
         return _fail("interrupted", ExitCode.INTERRUPTED, debug)
+    except NoArgsIsHelpError as exc:  # `genoflow tier`: the group's help, on stdout
+        sys.stdout.write(exc.format_message().rstrip("\n") + "\n")
+        return ExitCode.OK
     except ClickException as exc:
         hint = _usage_hint(exc)
         return _fail(f"{exc.format_message()}{hint}", ExitCode.USAGE, debug)

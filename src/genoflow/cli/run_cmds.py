@@ -7,8 +7,6 @@ repeated/``=value`` forms click understands before parsing. Heavy imports stay i
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperCommand
 
+from genoflow.cli.output import Column, View
 from genoflow.cli.state import CliState, service_client, state_of
 from genoflow.errors import ExitCode, UsageError
 
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from genoflow.config.loader import Settings
     from genoflow.model.descriptor import OptionSpec
     from genoflow.model.runs import Run, RunFilters
-    from genoflow.orchestration.submit import SheetRow, SubmitOutcome, Submitter
+    from genoflow.orchestration.submit import SheetRow, SubmitOutcome
 
 MULTI_VALUE = frozenset(
     {
@@ -110,11 +109,19 @@ def _bool(value: str | None, flag: str) -> bool | None:
 
 # --- shared service options ---------------------------------------------------------------
 
-API_URL = typer.Option(None, "-u", "--api-url-base", help="Service base URL (service.url).")
-ACCESS_KEY = typer.Option(
-    None, "-k", "--access-key", help="Subscription key / bearer token (service.api_key)."
+API_URL = typer.Option(
+    None, "-u", "--api-url-base", metavar="URL", help="Service base URL (service.url)."
 )
-WORKFLOW_IDS = typer.Option([], "-w", "--workflow-id", help="Run id (msgen spelling).")
+ACCESS_KEY = typer.Option(
+    None,
+    "-k",
+    "--access-key",
+    metavar="KEY",
+    help="Subscription key / bearer token (service.api_key).",
+)
+WORKFLOW_IDS = typer.Option(
+    [], "-w", "--workflow-id", metavar="ID...", help="Run id(s) (msgen spelling)."
+)
 
 
 def _service_overrides(url: str | None, key: str | None) -> dict[str, tuple[Any, str]]:
@@ -135,10 +142,10 @@ def _ids(positional: list[str], flagged: list[str]) -> list[str]:
 
 def register(app: typer.Typer) -> None:
     app.command("submit", cls=MsgenCommand)(submit)
-    app.command("list", cls=MsgenCommand)(list_cmd)
-    app.command("status", cls=MsgenCommand)(status)
-    app.command("wait", cls=MsgenCommand)(wait)
-    app.command("cancel", cls=MsgenCommand)(cancel)
+    app.command("list", cls=MsgenCommand, help=LIST_HELP)(list_cmd)
+    app.command("status", cls=MsgenCommand, help=STATUS_HELP)(status)
+    app.command("wait", cls=MsgenCommand, help=WAIT_HELP)(wait)
+    app.command("cancel", cls=MsgenCommand, help=CANCEL_HELP)(cancel)
     app.command("logs", help=LOGS_HELP)(logs)
 
 
@@ -166,13 +173,15 @@ def submit(
     sample: str | None = typer.Option(
         None,
         "--sample",
+        metavar="NAME",
         help="Sample name (default: from the first input's name).",
     ),
     samples: Path | None = typer.Option(
         None,
         "--samples",
-        metavar="SHEET.csv",
-        help="Batch: one run per row (sample,r1,r2,...).",
+        metavar="SHEET",
+        help="Batch: a CSV or TSV sample sheet, one run per row (columns sample, r1, r2, ...: "
+        "see docs/submit.md).",
     ),
     prefix: str = typer.Option(
         "{sample}",
@@ -181,29 +190,78 @@ def submit(
         help="Blob folder for uploaded local inputs; {sample} is the sample name, '' the "
         "container root.",
     ),
-    process: str | None = typer.Option(None, "-p", "--process-name", "--process"),
+    process: str | None = typer.Option(
+        None,
+        "-p",
+        "--process-name",
+        "--process",
+        metavar="NAME",
+        help="Pipeline process name (default snapgatk: BWA + GATK).",
+    ),
     process_args: str | None = typer.Option(
         None,
         "-pa",
         "--process-args",
-        help="K=V;K=V, e.g. R=b37m1",
+        metavar="K=V;...",
+        help="Process arguments, e.g. R=b37m1 (the reference).",
     ),
     reference: str | None = typer.Option(
         None,
         "--reference",
-        help="b37m1, hg19m1, hg38m1, hg38m1x",
+        metavar="NAME",
+        help="Reference genome: b37m1, hg19m1, hg38m1, hg38m1x (same as -pa R=NAME).",
     ),
-    bqsr: str | None = typer.Option(None, "-bqsr", "--bqsr-enabled", metavar="[true|false]"),
-    read_group: str | None = typer.Option(None, "-rg", "--read-group"),
+    bqsr: str | None = typer.Option(
+        None,
+        "-bqsr",
+        "--bqsr-enabled",
+        metavar="[true|false]",
+        help="Base quality score recalibration (default true).",
+    ),
+    read_group: str | None = typer.Option(
+        None,
+        "-rg",
+        "--read-group",
+        metavar="'@RG\\tID:..'",
+        help="Read group line for the BAM header (starts @RG, at most 1000 characters).",
+    ),
     ref_confidence: str | None = typer.Option(
-        None, "-erc", "--emit-ref-confidence", help="none or gvcf"
+        None,
+        "-erc",
+        "--emit-ref-confidence",
+        metavar="none|gvcf",
+        help="gvcf writes a gVCF (<base>.g.vcf) instead of a VCF (default none).",
     ),
-    bgzip: str | None = typer.Option(None, "-bz", "--bgzip-output", metavar="[true|false]"),
-    description: str | None = typer.Option(None, "-d", "--description"),
-    output_base: str | None = typer.Option(None, "-of", "--output-filename-base"),
-    overwrite: str | None = typer.Option(None, "-ow", "--output-overwrite", metavar="[true|false]"),
+    bgzip: str | None = typer.Option(
+        None,
+        "-bz",
+        "--bgzip-output",
+        metavar="[true|false]",
+        help="bgzip the VCF and write a .tbi index (default: true for gVCF, else false).",
+    ),
+    description: str | None = typer.Option(
+        None, "-d", "--description", metavar="TEXT", help="Free text kept with the run (≤500)."
+    ),
+    output_base: str | None = typer.Option(
+        None,
+        "-of",
+        "--output-filename-base",
+        metavar="BASE",
+        help="Write BASE.bam, BASE.vcf... (may hold '/'); default: a folder per run.",
+    ),
+    overwrite: str | None = typer.Option(
+        None,
+        "-ow",
+        "--output-overwrite",
+        metavar="[true|false]",
+        help="Replace existing outputs of the same name (default false: the run fails).",
+    ),
     include_logs: str | None = typer.Option(
-        None, "-ol", "--output-include-logfiles", metavar="[true|false]"
+        None,
+        "-ol",
+        "--output-include-logfiles",
+        metavar="[true|false]",
+        help="Also write <base>.logs.zip with the tools' logs (default true).",
     ),
     known_sites: list[str] = typer.Option(
         [],
@@ -211,21 +269,67 @@ def submit(
         metavar="VCF",
         help="BQSR known sites (repeatable): a name beside the reference, or a blob URL.",
     ),
-    sas_hours: int | None = typer.Option(None, "-sas", "--sas-duration"),
-    poll: str | None = typer.Option(None, "-pl", "--poll", help="Same as --wait."),
-    input_account: str | None = typer.Option(None, "-ia", "--input-storage-account-name"),
-    input_key: str | None = typer.Option(None, "-ik", "--input-storage-account-key"),
-    input_container: str | None = typer.Option(None, "-ic", "--input-storage-account-container"),
-    output_account: str | None = typer.Option(None, "-oa", "--output-storage-account-name"),
-    output_key: str | None = typer.Option(None, "-ok", "--output-storage-account-key"),
-    output_container: str | None = typer.Option(None, "-oc", "--output-storage-account-container"),
+    sas_hours: int | None = typer.Option(
+        None,
+        "-sas",
+        "--sas-duration",
+        metavar="HOURS",
+        help="Lifetime of the SAS tokens the service gets (default 48).",
+    ),
+    poll: str | None = typer.Option(
+        None, "-pl", "--poll", metavar="[true|false]", help="Same as --wait (msgen spelling)."
+    ),
+    input_account: str | None = typer.Option(
+        None,
+        "-ia",
+        "--input-storage-account-name",
+        metavar="ACCOUNT",
+        help="Storage account of the inputs (storage.account_name).",
+    ),
+    input_key: str | None = typer.Option(
+        None,
+        "-ik",
+        "--input-storage-account-key",
+        metavar="KEY",
+        help="Its account key (storage.account_key; better in the config or environment).",
+    ),
+    input_container: str | None = typer.Option(
+        None,
+        "-ic",
+        "--input-storage-account-container",
+        metavar="CONTAINER",
+        help="Container of the inputs (storage.input_container).",
+    ),
+    output_account: str | None = typer.Option(
+        None,
+        "-oa",
+        "--output-storage-account-name",
+        metavar="ACCOUNT",
+        help="Storage account for the outputs (default: the input account).",
+    ),
+    output_key: str | None = typer.Option(
+        None,
+        "-ok",
+        "--output-storage-account-key",
+        metavar="KEY",
+        help="Its account key (storage.output_account_key).",
+    ),
+    output_container: str | None = typer.Option(
+        None,
+        "-oc",
+        "--output-storage-account-container",
+        metavar="CONTAINER",
+        help="Container for the outputs (storage.output_container).",
+    ),
     api_url: str | None = API_URL,
     access_key: str | None = ACCESS_KEY,
     wait_: bool = typer.Option(False, "--wait", help="Block until the run finishes."),
-    timeout: float | None = typer.Option(None, "--timeout", min=0, help="With --wait: seconds."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0, metavar="SECONDS", help="With --wait: give up after this long."
+    ),
     force: bool = typer.Option(False, "--force", help="Submit even if an identical run exists."),
     concurrency: int = typer.Option(
-        4, "--concurrency", min=1, max=32, help="Batch: submissions at once."
+        4, "--concurrency", min=1, max=32, metavar="N", help="Batch: submissions at once (1-32)."
     ),
 ) -> None:
     """Submit an alignment + variant-calling run (uploading local inputs first).
@@ -262,10 +366,22 @@ def submit(
             raise UsageError("--samples cannot be combined with -b1/-b2/--sample")
         _submit_batch(state, settings, overrides, samples, prefix, force, concurrency)
         return
-    outcome = _submit_single(state, settings, reads_1, reads_2, sample, prefix, force)
-    _report_submit(state, outcome)
-    if block:
-        _wait_and_exit(state, settings, [outcome.run.id], timeout)
+    from genoflow.orchestration import api
+
+    outcome = api.submit_sample(
+        settings, reads_1, reads_2, sample=sample, prefix=prefix, force=force, info=state.info
+    )
+    _announce_submit(state, outcome)
+    if not block:
+        state.render(api.submission_record(outcome), SUBMIT_VIEW)
+        _next_steps(state, outcome.run.id)
+        return
+    from genoflow.orchestration.runs import wait_exit_code
+    from genoflow.orchestration.submit import with_run
+
+    runs = api.wait_runs(settings, [outcome.run.id], timeout=timeout, info=state.info)
+    state.render(api.submission_record(with_run(outcome, runs[0])), SUBMIT_VIEW)
+    raise typer.Exit(int(wait_exit_code(runs)))
 
 
 def _option_overrides(params: Mapping[str, Any]) -> dict[str, tuple[Any, str]]:
@@ -286,41 +402,18 @@ def _flag_value(value: Any, spec: OptionSpec) -> Any:
     return value.lower() if spec.kind == "lower" else value
 
 
-def _submit_single(
-    state: CliState,
-    settings: Settings,
-    reads_1: list[str],
-    reads_2: list[str],
-    sample: str | None,
-    prefix: str,
-    force: bool,
-) -> SubmitOutcome:
-    from genoflow.model.submission import check_sample, derive_sample, pair_warnings
-    from genoflow.orchestration.submit import (
-        open_submitter,
-        options_from_settings,
-        plan_inputs,
-        upload_prefix,
+SUBMIT_VIEW = View(
+    columns=(
+        Column("id"),
+        Column("sample"),
+        Column("state"),
+        Column("existing", "existing run", lambda v: "yes" if v else "no"),
     )
-
-    workflow = settings.config.workflow
-    reads_1 = reads_1 or list(workflow.input_blob_name_1)
-    reads_2 = reads_2 or list(workflow.input_blob_name_2)
-    plan = plan_inputs(reads_1, reads_2)
-    name = check_sample(sample or derive_sample(plan.reads_1[0]))
-    plan = plan.under(upload_prefix(prefix, name))
-    options = options_from_settings(settings, name)
-    for warning in pair_warnings(plan.reads_1, plan.reads_2):
-        state.info(f"warning: {warning}")
-    submitter = open_submitter(settings, force=force, info=state.info)
-    return submitter.submit(plan, name, options)
+)
 
 
-def _report_submit(state: CliState, outcome: SubmitOutcome) -> None:
+def _announce_submit(state: CliState, outcome: SubmitOutcome) -> None:
     run = outcome.run
-    if state.json:
-        state.emit_json(outcome.to_dict())
-        return
     if outcome.existing:
         state.info(
             f"{outcome.sample}: already submitted as run {run.id} ({run.state.value}); "
@@ -328,7 +421,29 @@ def _report_submit(state: CliState, outcome: SubmitOutcome) -> None:
         )
     else:
         state.info(f"{outcome.sample}: submitted run {run.id}")
-    sys.stdout.write(f"{run.id}\n")
+
+
+def _next_steps(state: CliState, run_id: str) -> None:
+    """dsub-style hints, for people only: on a terminal's stderr and not with -o json."""
+    if state.json or state.quiet or not sys.stderr.isatty():
+        return
+    state.info(
+        f"next: 'genoflow status {run_id}' (its state now), 'genoflow wait {run_id}' (block "
+        f"until it ends), 'genoflow logs {run_id} --follow', 'genoflow cancel {run_id}'"
+    )
+
+
+BATCH_VIEW = View(
+    columns=(
+        Column("sample"),
+        Column("line"),
+        Column("ok", "result", lambda ok: "submitted" if ok else "FAILED"),
+        Column("existing", "existing run", lambda v: "yes" if v else "no"),
+        Column("id", "run"),
+        Column("state"),
+        Column("error", "detail"),
+    )
+)
 
 
 def _submit_batch(
@@ -341,12 +456,9 @@ def _submit_batch(
     concurrency: int,
 ) -> None:
     from genoflow.config.loader import load_settings
-    from genoflow.orchestration.submit import open_submitter, read_sample_sheet, submit_batch
+    from genoflow.orchestration import api
 
-    rows = read_sample_sheet(sheet)
-    submitter = open_submitter(settings, force=force, info=state.info)
-
-    def submit_row(row: SheetRow) -> SubmitOutcome:
+    def row_settings(row: SheetRow) -> Settings:
         row_overrides = {
             **overrides,
             **{
@@ -355,31 +467,18 @@ def _submit_batch(
                 if column in row.overrides
             },
         }
-        row_settings = load_settings(state.config_file, overrides=row_overrides)
-        return _submit_row(submitter, row_settings, row, prefix)
+        return load_settings(state.config_file, overrides=row_overrides)
 
-    results = submit_batch(rows, submit_row, concurrency)
-    if state.json:
-        state.emit_json([result.to_dict() for result in results])
-    else:
-        state.table(
-            ("sample", "line", "result", "run", "state", "detail"),
-            [
-                (
-                    r.sample,
-                    r.line,
-                    "existing"
-                    if r.outcome and r.outcome.existing
-                    else "submitted"
-                    if r.ok
-                    else "FAILED",
-                    r.outcome.run.id if r.outcome else "",
-                    r.outcome.run.state.value if r.outcome else "",
-                    r.error or "",
-                )
-                for r in results
-            ],
-        )
+    results = api.submit_sheet(
+        settings,
+        sheet,
+        row_settings,
+        prefix=prefix,
+        force=force,
+        concurrency=concurrency,
+        info=state.info,
+    )
+    state.render([api.batch_record(result) for result in results], BATCH_VIEW)
     failed = sum(not result.ok for result in results)
     if failed:
         state.info(f"{failed} of {len(results)} sample(s) could not be submitted")
@@ -401,22 +500,22 @@ def _sheet_value(text: str, column: str = "") -> Any:
     return _BOOL_WORDS[lowered] == "true" if lowered in ("true", "false") else text
 
 
-def _submit_row(
-    submitter: Submitter, settings: Settings, row: SheetRow, prefix: str
-) -> SubmitOutcome:
-    from genoflow.model.submission import check_sample
-    from genoflow.orchestration.submit import (
-        options_from_settings,
-        plan_inputs,
-        upload_prefix,
-    )
-
-    sample = check_sample(row.sample)
-    plan = plan_inputs(row.reads_1, row.reads_2).under(upload_prefix(prefix, sample))
-    return submitter.submit(plan, sample, options_from_settings(settings, sample))
-
-
 # --- list ---------------------------------------------------------------------------------
+
+LIST_HELP = """\
+List runs, newest first (pages are fetched only as far as --limit needs).
+
+In 'list', -o pass or -o fail is msgen's outcome filter (succeeded or failed runs); any other
+-o value is the output format (json, tsv, ...): the two sets of values do not overlap.
+--since takes an age (24h, 7d) or an ISO date or time (2026-05-01, 2026-05-01T12:00Z).
+
+\b
+Examples:
+  genoflow list --since 7d
+  genoflow list -o fail --limit 10
+  genoflow list -o json --query "[?state=='succeeded'].id"
+  genoflow list -o tsv | awk -F'\\t' '$2 == "failed" {print $1}'
+"""
 
 
 def list_cmd(
@@ -424,40 +523,61 @@ def list_cmd(
     state_filter: list[str] = typer.Option(
         [],
         "--state",
+        metavar="STATE",
         help="queued, running, succeeded, failed, cancelled, cancelling (repeatable).",
     ),
-    outcome: str | None = typer.Option(None, "-o", "--outcome", help="pass or fail"),
+    outcome: str | None = typer.Option(
+        None,
+        "-o",
+        "--outcome",
+        metavar="pass|fail",
+        help="Only succeeded (pass) or failed (fail) runs. -o FORMAT is the output format.",
+    ),
     description: str | None = typer.Option(
-        None, "-d", "--description", "--with-description", help="Description contains TEXT."
+        None,
+        "-d",
+        "--description",
+        "--with-description",
+        metavar="TEXT",
+        help="Description contains TEXT.",
     ),
     process: str | None = typer.Option(
-        None, "-p", "--process", "--with-process", help="Process contains TEXT."
+        None,
+        "-p",
+        "--process",
+        "--with-process",
+        metavar="TEXT",
+        help="Process contains TEXT.",
     ),
-    since: str | None = typer.Option(None, "--since", help="ISO date or age: 24h, 7d."),
-    limit: int = typer.Option(50, "--limit", min=0, help="At most N runs (0: all)."),
+    since: str | None = typer.Option(
+        None, "--since", metavar="WHEN", help="Created since: 24h, 7d, 2026-05-01, ISO time."
+    ),
+    limit: int = typer.Option(50, "--limit", min=0, metavar="N", help="At most N runs (0: all)."),
     in_range: str | None = typer.Option(
         None,
         "-r",
         "--in-range",
+        metavar="N[:M]",
         help="N or N:M over runs oldest first (-1 newest).",
     ),
-    as_csv: bool = typer.Option(False, "--csv", help="CSV on stdout."),
+    as_csv: bool = typer.Option(False, "--csv", help="Same as -o csv."),
     export_to: str | None = typer.Option(
         None,
         "-e",
         "--export-to",
-        help="csv (msgen spelling of --csv).",
+        metavar="csv",
+        help="csv (msgen spelling of -o csv).",
     ),
     output_file: Path | None = typer.Option(
         None,
         "-of",
         "--output-file",
-        help="Write the CSV/JSON here, not stdout.",
+        metavar="FILE",
+        help="Write the output here, not to stdout (JSON unless -o/--csv says otherwise).",
     ),
     api_url: str | None = API_URL,
     access_key: str | None = ACCESS_KEY,
 ) -> None:
-    """List runs, newest first (pages are fetched only as far as --limit needs)."""
     from genoflow.orchestration.runs import list_runs
 
     state = state_of(ctx)
@@ -467,13 +587,23 @@ def list_cmd(
     client = _client(state, api_url, access_key)
     runs = list_runs(client, filters, limit=limit or None, in_range=in_range)
     if as_csv or export_to:
-        _write(output_file, _csv(runs))
-    elif state.json or output_file:
-        import json
+        state.output = "csv"
+    elif output_file is not None and state.output == "table":
+        state.output = "json"  # msgen's -of wrote a file for programs
+    if not runs and state.output == "table":
+        state.info("no runs")
+        return
+    _render_to(state, output_file, [run.to_dict() for run in runs], RUN_VIEW)
 
-        _write(output_file, json.dumps([run.to_dict() for run in runs], default=str) + "\n")
-    else:
-        _table(state, runs)
+
+def _render_to(state: CliState, path: Path | None, doc: Any, view: View) -> None:
+    if path is None:
+        state.render(doc, view)
+        return
+    from genoflow.cli.output import Target, render
+
+    with path.open("w", encoding="utf-8") as stream:
+        render(doc, Target(stream, False, state.output, state.query), view)
 
 
 def _filters(
@@ -483,7 +613,8 @@ def _filters(
     process: str | None,
     since: str | None,
 ) -> RunFilters:
-    from genoflow.model.runs import OUTCOME_STATES, Outcome, RunFilters, RunState, parse_since
+    from genoflow.model.runs import OUTCOME_STATES, Outcome, RunFilters, RunState
+    from genoflow.units import parse_moment
 
     wanted: set[RunState] = set()
     for name in states:
@@ -497,9 +628,12 @@ def _filters(
         try:
             wanted.add(OUTCOME_STATES[Outcome(outcome.lower())])
         except ValueError:
-            raise UsageError(f"--outcome {outcome!r} is not pass or fail") from None
+            raise UsageError(
+                f"-o/--outcome {outcome!r} is neither pass nor fail nor an output format",
+                hint="output formats: json, jsonc, table, tsv, csv, yaml, none",
+            ) from None
     try:
-        start = parse_since(since, datetime.now(timezone.utc)) if since else None
+        start = parse_moment(since, datetime.now(timezone.utc)) if since else None
     except ValueError as exc:
         raise UsageError(f"--since: {exc}") from None
     return RunFilters(
@@ -507,62 +641,37 @@ def _filters(
     )
 
 
-_COLUMNS = (
-    "id",
-    "state",
-    "sample/description",
-    "process",
-    "created",
-    "wall time",
-    "bases processed",
-)
+def _time(text: str) -> str:
+    from genoflow.model.runs import parse_time
+    from genoflow.units import format_time
+
+    return format_time(parse_time(text))
 
 
-def _row(run: Run) -> tuple[str, ...]:
-    from genoflow.model.runs import format_bases, format_duration
+def _wall(seconds: Any) -> str:
+    from genoflow.units import format_duration
 
-    label = run.sample or run.description or ""
-    if run.sample and run.description and run.description != f"sample {run.sample}":
-        label = f"{run.sample}: {run.description}"
-    return (
-        run.id,
-        run.state.value,
-        label,
-        run.process or "",
-        run.created.strftime("%Y-%m-%d %H:%M") if run.created else "",
-        format_duration(run.wall_time),
-        format_bases(run.bases_processed),
+    return format_duration(float(seconds))
+
+
+def _bases(bases: Any) -> str:
+    from genoflow.units import format_bases
+
+    return format_bases(int(bases))
+
+
+RUN_VIEW = View(
+    columns=(
+        Column("id"),
+        Column("state"),
+        Column("sample"),
+        Column("description"),
+        Column("process"),
+        Column("created", "created (UTC)", _time),
+        Column("wall_seconds", "wall time", _wall),
+        Column("bases_processed", "bases", _bases),
     )
-
-
-def _table(state: CliState, runs: list[Run]) -> None:
-    if not runs:
-        state.info("no runs")
-        return
-    state.table(_COLUMNS, [_row(run) for run in runs])
-
-
-_CSV_FIELDS = (
-    "id", "state", "state_name", "message", "description", "sample", "process", "created",
-    "ended", "wall_seconds", "bases_processed",
-)  # fmt: skip
-
-
-def _csv(runs: list[Run]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_CSV_FIELDS)
-    for run in runs:
-        data = run.to_dict()
-        writer.writerow(["" if data[key] is None else data[key] for key in _CSV_FIELDS])
-    return buffer.getvalue()
-
-
-def _write(path: Path | None, text: str) -> None:
-    if path is None:
-        sys.stdout.write(text)
-    else:
-        path.write_text(text, encoding="utf-8")
+)
 
 
 # --- status / wait / cancel -----------------------------------------------------------------
@@ -576,29 +685,39 @@ def msgen_line(run: Run) -> str:
     return line + (f"; Message: {run.message}" if run.message else "")
 
 
+STATUS_VIEW = View(columns=(Column("id"), Column("state"), Column("message")))
+
+
 def _show_runs(state: CliState, runs: list[Run], fmt: str) -> None:
-    if state.json:
-        state.emit_json([run.to_dict() for run in runs])
-    elif fmt == "msgen":
+    if fmt == "msgen" and state.output == "table" and not state.query:
         for run in runs:
             sys.stdout.write(msgen_line(run) + "\n")
-    else:
-        state.table(
-            ("id", "state", "message"),
-            [(run.id, run.state.value, run.message or "") for run in runs],
-        )
+        return
+    state.render([run.to_dict() for run in runs], STATUS_VIEW)
+
+
+STATUS_HELP = """\
+Show runs' states. Exit 0 succeeded, 10 queued, 20 in progress, 3 failed, 4 cancelled (with
+several runs: the most alarming).
+
+\b
+Examples:
+  genoflow status 12
+  genoflow status 12 13 -o json
+  genoflow status -w 12 --format msgen     # the old msgen one-liner
+"""
 
 
 def status(
     ctx: typer.Context,
     run_ids: list[str] = typer.Argument(None, metavar="ID...", show_default=False),
     workflow_ids: list[str] = WORKFLOW_IDS,
-    fmt: str = typer.Option("table", "--format", help="table or msgen (the old one-liner)."),
+    fmt: str = typer.Option(
+        "table", "--format", metavar="table|msgen", help="msgen: the old one-line display."
+    ),
     api_url: str | None = API_URL,
     access_key: str | None = ACCESS_KEY,
 ) -> None:
-    """Show runs' states. Exit 0 succeeded, 10 queued, 20 in progress, 3 failed, 4 cancelled
-    (with several runs: the most alarming)."""
     from genoflow.model.runs import combined_exit_code
     from genoflow.orchestration.runs import get_runs
 
@@ -615,46 +734,63 @@ def _check_format(fmt: str) -> None:
         raise UsageError(f"--format {fmt!r} is not table or msgen")
 
 
+WAIT_HELP = """\
+Wait until runs finish, printing each state change on stderr. Exit 0 all succeeded, 3 one
+failed, 4 one cancelled, 5 timed out. With lake.auto on, succeeded runs are added to the
+variant lake.
+
+\b
+Examples:
+  genoflow wait 12
+  genoflow wait 12 13 --timeout 7200 -o json
+  genoflow wait 12 -o tsv --query "[0].state"
+"""
+
+
 def wait(
     ctx: typer.Context,
     run_ids: list[str] = typer.Argument(None, metavar="ID...", show_default=False),
     workflow_ids: list[str] = WORKFLOW_IDS,
-    timeout: float | None = typer.Option(None, "--timeout", min=0, help="Give up after S seconds."),
-    fmt: str = typer.Option("table", "--format", help="table or msgen."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0, metavar="SECONDS", help="Give up after this long (exit 5)."
+    ),
+    fmt: str = typer.Option(
+        "table", "--format", metavar="table|msgen", help="msgen: the old one-line display."
+    ),
     api_url: str | None = API_URL,
     access_key: str | None = ACCESS_KEY,
 ) -> None:
-    """Wait until runs finish. Exit 0 all succeeded, 3 one failed, 4 one cancelled, 5 timed
-    out."""
+    from genoflow.orchestration import api
+    from genoflow.orchestration.runs import wait_exit_code
+
     state = state_of(ctx)
     ids = _ids(run_ids or [], workflow_ids)
     _check_format(fmt)
     settings = state.settings(overrides=_service_overrides(api_url, access_key))
-    _wait_and_exit(state, settings, ids, timeout, fmt)
-
-
-def _wait_and_exit(
-    state: CliState, settings: Settings, ids: list[str], timeout: float | None, fmt: str = "table"
-) -> None:
-    from genoflow.orchestration.runs import Waiter, wait_exit_code
-    from genoflow.protocols import open_client
-
-    settings.require("service.url", flag="-u/--api-url-base")
-    service = settings.config.service
-    waiter = Waiter(
-        open_client(service),
-        service.poll_interval,
-        service.poll_max_interval,
-        on_change=lambda run: state.info(f"run {run.id}: {run.state.display_name}"),
-    )
-    runs = waiter.wait(ids, timeout)
-    from genoflow.lake.auto import add_succeeded
-
-    # lake.auto: succeeded runs go to the variant lake; a failure there is one line, never
-    # the wait's exit code.
-    add_succeeded(settings.config, waiter.client, runs, state.info)
+    runs = api.wait_runs(settings, ids, timeout=timeout, info=state.info)
     _show_runs(state, runs, fmt)
     raise typer.Exit(int(wait_exit_code(runs)))
+
+
+CANCEL_HELP = """\
+Cancel runs. Idempotent: a run that already finished is left alone (exit 0). A WES server
+that accepts a cancel but does not carry it out (the run is still running some seconds later,
+e.g. wes-server with cwltool) is reported: exit 6.
+
+\b
+Examples:
+  genoflow cancel 12
+  genoflow cancel 12 13 -o json
+"""
+
+CANCEL_VIEW = View(
+    columns=(
+        Column("id"),
+        Column("state"),
+        Column("already_finished", "already finished", lambda v: "yes" if v else "no"),
+        Column("ignored", "ignored by service", lambda v: "yes" if v else "no"),
+    )
+)
 
 
 def cancel(
@@ -664,21 +800,21 @@ def cancel(
     api_url: str | None = API_URL,
     access_key: str | None = ACCESS_KEY,
 ) -> None:
-    """Cancel runs. Idempotent: a run that already finished is left alone (exit 0). A WES
-    server that accepts a cancel but does not carry it out (the run is still running some
-    seconds later, e.g. wes-server with cwltool) is reported: exit 6."""
     from genoflow.orchestration.runs import cancel_runs
 
     state = state_of(ctx)
     ids = _ids(run_ids or [], workflow_ids)
     outcomes = cancel_runs(_client(state, api_url, access_key), ids)
-    if state.json:
-        state.emit_json([outcome.to_dict() for outcome in outcomes])
-    else:
-        for outcome in outcomes:
-            _report_cancel(state, outcome)
+    for outcome in outcomes:
+        _report_cancel(state, outcome)
+    state.render([_cancel_record(outcome) for outcome in outcomes], CANCEL_VIEW)
     if any(outcome.ignored for outcome in outcomes):
         raise typer.Exit(int(ExitCode.UNAVAILABLE))
+
+
+def _cancel_record(outcome: Any) -> dict[str, Any]:
+    """schemas/cancel: the run's id and state on top, the run record inside."""
+    return {"id": outcome.run.id, "state": outcome.run.state.value, **outcome.to_dict()}
 
 
 def _report_cancel(state: CliState, outcome: Any) -> None:
@@ -696,7 +832,6 @@ def _report_cancel(state: CliState, outcome: Any) -> None:
         )
     else:
         state.info(f"run {run.id}: cancellation requested ({run.state.display_name})")
-    sys.stdout.write(f"{run.id}\t{run.state.value}\n")
 
 
 # --- logs -----------------------------------------------------------------------------------

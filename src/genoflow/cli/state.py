@@ -13,6 +13,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from genoflow.cli.output import View
     from genoflow.config import Settings
     from genoflow.protocols.base import ServiceClient
 
@@ -20,9 +21,12 @@ if TYPE_CHECKING:
 @dataclass
 class CliState:
     config_file: str | None = None
-    json: bool = False
+    json: bool = False  # -o json or jsonc: a machine reads stdout
     verbose: int = 0
     debug: bool = False
+    output: str = "table"  # -o/--output: see genoflow.cli.output.FORMATS
+    query: str | None = None  # --query: JMESPath over the document
+    quiet: bool = False  # --quiet: no notices on stderr (errors still)
     _settings: Settings | None = field(default=None, repr=False)
 
     def settings(self, overrides: Mapping[str, tuple[Any, str]] | None = None) -> Settings:
@@ -49,11 +53,24 @@ class CliState:
     def emit_json(self, data: Any) -> None:
         sys.stdout.write(json.dumps(data, indent=None, sort_keys=False, default=str) + "\n")
 
+    def render(self, doc: Any, view: View | None = None) -> None:
+        """The command's one document on stdout, as -o/--output and --query say."""
+        from genoflow.cli.output import Target, render
+
+        stream = sys.stdout
+        render(doc, Target(stream, stream.isatty(), self.output, self.query), view)
+
+    @property
+    def people(self) -> bool:
+        """stdout is for people: a table on a terminal (hints and next steps make sense)."""
+        return self.output == "table" and sys.stdout.isatty()
+
     def info(self, message: str) -> None:
-        """A line for people, on stderr (suppressed by nothing: progress and notices)."""
+        """A line for people, on stderr (progress and notices; --quiet silences them)."""
         from genoflow.redact import redact
 
-        sys.stderr.write(redact(message) + "\n")
+        if not self.quiet:
+            sys.stderr.write(redact(message) + "\n")
 
     def table(
         self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None

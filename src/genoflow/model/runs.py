@@ -15,6 +15,7 @@ from typing import Any
 
 from genoflow.errors import ExitCode
 from genoflow.model.outputs import RunOutput
+from genoflow.units import iso_z
 
 
 class RunState(str, Enum):
@@ -120,7 +121,7 @@ class Run:
         return self.ended - self.created
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form printed by ``--json`` (stable keys, ISO 8601 times)."""
+        """The run record (schemas/run.schema.json): stable keys, ISO 8601 UTC times with Z."""
         wall = self.wall_time
         return {
             "id": self.id,
@@ -128,8 +129,8 @@ class Run:
             "state_name": self.state.display_name,
             "message": self.message,
             "failure_code": self.failure_code,
-            "created": self.created.isoformat() if self.created else None,
-            "ended": self.ended.isoformat() if self.ended else None,
+            "created": iso_z(self.created),
+            "ended": iso_z(self.ended),
             "wall_seconds": round(wall.total_seconds()) if wall is not None else None,
             "description": self.description,
             "process": self.process,

@@ -1,0 +1,256 @@
+"""The use cases as library calls: submit a sample or a sheet, wait, fetch, plan tiers.
+
+Each takes loaded :class:`Settings` and returns records (plain dicts in the published schemas,
+``genoflow/schemas``) or the model objects they are made from. The CLI parses its flags, calls
+one of these and renders the record; the demo calls them directly. Nothing here prints: people
+get lines through ``info``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from genoflow.config.loader import Settings
+    from genoflow.model.runs import Run
+    from genoflow.orchestration.fetch import FetchResult
+    from genoflow.orchestration.submit import BatchResult, SheetRow, SubmitOutcome
+
+log = logging.getLogger(__name__)
+Info = Callable[[str], None]
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+def submission_record(outcome: SubmitOutcome) -> dict[str, Any]:
+    """schemas/submission: the run's id on top (``--query id``), then what submit did."""
+    return {"id": outcome.run.id, "state": outcome.run.state.value, **outcome.to_dict()}
+
+
+def batch_record(result: BatchResult) -> dict[str, Any]:
+    """schemas/submission (a sheet row): ``ok``/``error`` say whether the row was submitted."""
+    base: dict[str, Any] = {"sample": result.sample, "line": result.line, "ok": result.ok}
+    if result.outcome is None:
+        return {**base, "id": None, "state": None, "error": result.error}
+    return {**base, **submission_record(result.outcome), "error": None}
+
+
+def transfer_record(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """schemas/transfer: one file moved (or skipped) by upload, download or fetch."""
+    return {
+        "name": summary["name"],
+        "container": summary.get("container"),
+        "path": str(summary["path"]),
+        "size": summary.get("size", summary.get("bytes")),
+        "md5": summary.get("md5"),
+        "status": summary["status"],
+        "skipped": bool(summary.get("skipped")),
+        "verified": summary.get("verified", True),
+        "seconds": summary.get("seconds"),
+        "mib_per_s": summary.get("mib_per_s"),
+        "checked_against": summary.get("checked_against", "blob"),
+    }
+
+
+def fetch_record(result: FetchResult, container: str) -> dict[str, Any]:
+    """schemas/fetch: the run and its files as transfer records."""
+    data = result.to_dict()
+    files = [
+        transfer_record(
+            {
+                **item,
+                "container": container,
+                "status": "skipped" if item["skipped"] else "downloaded",
+            }
+        )
+        for item in data["files"]
+    ]
+    return {"id": data["run"], "service": data["service"], "state": data["state"], "files": files}
+
+
+# --- use cases ------------------------------------------------------------------------------
+
+
+def submit_sample(
+    settings: Settings,
+    reads_1: Sequence[str] = (),
+    reads_2: Sequence[str] = (),
+    *,
+    sample: str | None = None,
+    prefix: str = "{sample}",
+    force: bool = False,
+    info: Info = log.info,
+) -> SubmitOutcome:
+    """Upload local inputs (resumable, verified) and submit one run; an identical earlier
+    submission is returned as ``existing`` unless ``force``."""
+    from genoflow.model.submission import check_sample, derive_sample, pair_warnings
+    from genoflow.orchestration.submit import (
+        open_submitter,
+        options_from_settings,
+        plan_inputs,
+        upload_prefix,
+    )
+
+    workflow = settings.config.workflow
+    plan = plan_inputs(
+        list(reads_1) or list(workflow.input_blob_name_1),
+        list(reads_2) or list(workflow.input_blob_name_2),
+    )
+    name = check_sample(sample or derive_sample(plan.reads_1[0]))
+    plan = plan.under(upload_prefix(prefix, name))
+    for warning in pair_warnings(plan.reads_1, plan.reads_2):
+        info(f"warning: {warning}")
+    submitter = open_submitter(settings, force=force, info=info)
+    return submitter.submit(plan, name, options_from_settings(settings, name))
+
+
+def submit_sheet(
+    settings: Settings,
+    sheet: Path,
+    row_settings: Callable[[SheetRow], Settings],
+    *,
+    prefix: str = "{sample}",
+    force: bool = False,
+    concurrency: int = 4,
+    info: Info = log.info,
+) -> list[BatchResult]:
+    """One run per row of a CSV/TSV sample sheet; ``row_settings`` adds a row's own columns
+    to the settings. A bad row never stops the others."""
+    from genoflow.model.submission import check_sample
+    from genoflow.orchestration.submit import (
+        open_submitter,
+        options_from_settings,
+        plan_inputs,
+        read_sample_sheet,
+        submit_batch,
+        upload_prefix,
+    )
+
+    rows = read_sample_sheet(sheet)
+    submitter = open_submitter(settings, force=force, info=info)
+
+    def submit_row(row: SheetRow) -> SubmitOutcome:
+        own = row_settings(row)
+        name = check_sample(row.sample)
+        plan = plan_inputs(row.reads_1, row.reads_2).under(upload_prefix(prefix, name))
+        return submitter.submit(plan, name, options_from_settings(own, name))
+
+    return submit_batch(rows, submit_row, concurrency)
+
+
+def wait_runs(
+    settings: Settings,
+    ids: Sequence[str],
+    *,
+    timeout: float | None = None,
+    info: Info = log.info,
+) -> list[Run]:
+    """Poll until every run has ended (WaitTimeoutError after ``timeout`` s); with lake.auto,
+    succeeded runs are added to the variant lake (a lake failure is a line on ``info``)."""
+    from genoflow.lake.auto import add_succeeded
+    from genoflow.orchestration.runs import Waiter
+    from genoflow.protocols import open_client
+
+    settings.require("service.url", flag="-u/--api-url-base")
+    service = settings.config.service
+    waiter = Waiter(
+        open_client(service),
+        service.poll_interval,
+        service.poll_max_interval,
+        on_change=lambda run: info(f"run {run.id}: {run.state.display_name}"),
+    )
+    runs = waiter.wait(list(ids), timeout)
+    add_succeeded(settings.config, waiter.client, runs, info)
+    return runs
+
+
+def fetch_run(
+    settings: Settings,
+    run_id: str,
+    output_dir: Path,
+    *,
+    only: str | None = None,
+    overwrite: bool = False,
+    info: Info = log.info,
+) -> FetchResult:
+    """Download a finished run's outputs into ``output_dir``, verified, and tag them fetched."""
+    from genoflow.orchestration.fetch import fetch_outputs, parse_kinds
+    from genoflow.protocols import open_client
+    from genoflow.storage import open_store
+
+    config = settings.config
+    kinds = parse_kinds(only)
+    settings.require("service.url")
+    client = open_client(config.service)
+    try:
+        return fetch_outputs(
+            client,
+            open_store(config.storage, output=True),
+            config.storage.output_container,
+            run_id,
+            output_dir,
+            kinds=kinds,
+            now=datetime.now(timezone.utc),
+            inputs=(open_store(config.storage), config.storage.input_container),
+            progress=info,
+            overwrite=overwrite,
+        )
+    finally:
+        client.close()
+
+
+def plan_tiers(
+    settings: Settings,
+    *,
+    policy: Path | None = None,
+    allow_delete: bool = False,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """schemas/plan: every blob the policy would change (nothing is changed), with totals."""
+    from genoflow.protocols import open_client
+    from genoflow.tiering.apply import summary
+    from genoflow.tiering.jobs import open_stores, plan_job, read_inventory
+    from genoflow.tiering.policy import load_policy
+    from genoflow.tiering.prices import load_prices
+
+    config = settings.config
+    rules = load_policy(policy or config.tiering.policy)
+    prices = load_prices(config.tiering.prices)
+    stores, containers = open_stores(config.storage, config.lake.container)
+    settings.require("service.url")
+    client = open_client(config.service)
+    try:
+        inventory = read_inventory(stores, containers, client)
+    finally:
+        client.close()
+    moment = now or datetime.now(timezone.utc)
+    plan = plan_job(inventory, rules, prices, moment, allow_delete=allow_delete)
+    changes = [
+        {
+            "name": f"{d.blob.container}/{d.blob.name}",
+            "container": d.blob.container,
+            "blob": d.blob.name,
+            "size": d.blob.size,
+            "tier": d.blob.current_tier,
+            "new_tier": d.target,
+            "rule": d.rule,
+            "reason": d.reason,
+            "runs": list(d.run_ids),
+        }
+        for d in plan.decisions
+    ]
+    from genoflow.units import iso_z
+
+    return {
+        **summary(plan, None, 0.0),
+        "as_of": iso_z(moment),
+        "currency": prices.currency,
+        "scanned_bytes": plan.scanned_bytes,
+        "tag_updates": len(plan.tag_updates),
+        "changes": changes,
+    }
