@@ -25,9 +25,31 @@ _URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~/-]*)?$")
 
 
 class ToilConfig(BaseModel):
+    """toil-cwl-runner's settings (docs/scale-out.md: Slurm, multi-node, Kubernetes)."""
+
     model_config = ConfigDict(extra="forbid")
     batch_system: str = Field("single_machine", description="single_machine, slurm, kubernetes...")
     args: list[str] = Field(default_factory=list, description="extra toil-cwl-runner arguments")
+    job_store_dir: Path | None = Field(
+        None, description="each run's job store under it (seen by every node); default: work dir"
+    )
+    work_dir: Path | None = Field(
+        None, description="Toil's --workDir on every node; default: the run's work dir"
+    )
+    default_memory: str | None = Field(None, description="--defaultMemory, e.g. 2Gi")
+    max_cores: int | None = Field(None, ge=1, description="--maxCores: cap on a job's cores")
+    slurm_time: str | None = Field(None, description="--slurmTime: a job's limit, [D-]HH:MM:SS")
+    slurm_args: str | None = Field(None, description="--slurmArgs, e.g. '--partition=genomics'")
+    state_polling_wait: float | None = Field(
+        None, gt=0, description="--statePollingWait: seconds between batch system queries"
+    )
+    caching: bool | None = Field(None, description="--caching: Toil's per-node file cache")
+    bypass_file_store: bool = Field(
+        False, description="--bypass-file-store: files read in place (shared filesystem)"
+    )
+    environment: dict[str, str] = Field(
+        default_factory=dict, description="set for Toil and its jobs, e.g. SLURM_CONF"
+    )
 
 
 class ServerConfig(BaseModel):

@@ -24,7 +24,7 @@ from genoflow.errors import GenoflowError
 from genoflow.model.outputs import RunOutput, kind_of, logs_name, planned_outputs
 from genoflow.model.submission import InputKind, SubmitRequest, is_url
 from genoflow.redact import redact
-from genoflow.server import runlogs
+from genoflow.server import batch, runlogs
 from genoflow.server.config import ServerConfig
 from genoflow.server.deadlines import (
     CODE_STORAGE_DEADLINE,
@@ -342,6 +342,8 @@ class RunExecutor:
             workdir,
             self._engine_args(workdir),
         )
+        env = engine_environment(command, self._engine_base_env())
+        self._sweep_batch_jobs(workdir, env, run_log)  # a killed server's attempt's jobs
         self._store.record_task(run.id, "pipeline", command, start=utcnow())
         with runlogs.following(workdir / "engine.stderr", run_log.kept or Path(os.devnull)):
             result = run_engine(
@@ -351,8 +353,9 @@ class RunExecutor:
                 stderr=workdir / "engine.stderr",
                 cancel=cancel,
                 on_start=lambda pgid: self._record_pgid(run.id, pgid),
-                env=engine_environment(command),
+                env=env,
             )
+        self._sweep_batch_jobs(workdir, env, run_log)  # cancelled: the leader may not have
         self._keep_engine_logs(run.id, workdir, run_log, result.exit_code)
         self._store.record_task(
             run.id, "pipeline", command, end=utcnow(), exit_code=result.exit_code
@@ -385,8 +388,24 @@ class RunExecutor:
             # tool logs outside the step dirs, which cwltool deletes even when a step failed
             args += ["--log-dir", str(workdir / "tool-logs")]
         if self._config.engine == "toil":
-            args += ["--batchSystem", self._config.toil.batch_system, *self._config.toil.args]
+            args += batch.toil_args(self._config.toil, workdir)
         return args
+
+    def _engine_base_env(self) -> dict[str, str]:
+        if self._config.engine == "toil":
+            return batch.toil_environment(self._config.toil, os.environ)
+        return dict(os.environ)
+
+    def _sweep_batch_jobs(self, workdir: Path, env: Mapping[str, str], run_log: RunLog) -> None:
+        """Toil: no stale job store; on Slurm no job of this run's queued or running."""
+        if self._config.engine != "toil":
+            return
+        batch.reset_job_store(self._config.toil, workdir)
+        if not batch.is_slurm(self._config.toil):
+            return
+        cancelled = batch.cancel_slurm_jobs(workdir, env)
+        if cancelled:
+            run_log.write(f"cancelled Slurm jobs {' '.join(cancelled)}")
 
     def _collect(
         self,

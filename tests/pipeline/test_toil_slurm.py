@@ -1,0 +1,227 @@
+"""`genoflow server` with Toil on a real one-node Slurm cluster (tests/slurm_cluster.py).
+
+The run's jobs are seen in ``squeue`` while it runs and in the cluster's jobcomp/filetxt record
+after (accounting is off, so there is no ``sacct``); its calls are cwltool's; a cancelled run
+leaves nothing in ``squeue``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from genoflow.demo import DemoData, simulate
+from genoflow.pipelines import TOIL_REQUIREMENT
+from genoflow.transfer import download_blob
+from tests.harness import Azurite, run_cli, run_cli_subprocess
+from tests.pipeline.conftest import EngineRun, needs_tools
+from tests.server.conftest import LiveServer, make_server
+from tests.server.test_e2e import _env, _final_run, _store, _submit, output_name
+from tests.slurm_cluster import SlurmCluster, start_cluster, unavailable_reason
+
+TOIL = shutil.which("toil-cwl-runner")
+SLURM_MISSING = unavailable_reason()
+
+pytestmark = [
+    pytest.mark.azurite,
+    pytest.mark.pipeline,
+    pytest.mark.slow,
+    needs_tools,
+    pytest.mark.skipif(
+        TOIL is None,
+        reason=f"toil-cwl-runner is not on PATH ('make test' installs {TOIL_REQUIREMENT} into "
+        ".venv-toil and puts it on PATH)",
+    ),
+    pytest.mark.skipif(SLURM_MISSING is not None, reason=f"no Slurm cluster: {SLURM_MISSING}"),
+]
+
+
+@pytest.fixture(scope="module")
+def slurm() -> Iterator[SlurmCluster]:
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+def _slurm_server(
+    tmp_path: Path, azurite: Azurite, demo: DemoData, cluster: SlurmCluster
+) -> LiveServer:
+    """A live server whose Toil submits to ``cluster``: SLURM_CONF comes from its config only."""
+    server = make_server(
+        tmp_path / "srv",
+        azurite,
+        demo,
+        engine="toil",
+        toil={
+            "batch_system": "slurm",
+            "environment": {"SLURM_CONF": str(cluster.conf)},
+            "job_store_dir": str(tmp_path / "shared" / "jobstores"),
+            "default_memory": "1Gi",
+            "caching": False,
+        },
+    )
+    server.env.pop("SLURM_CONF", None)
+    return server
+
+
+class QueueWatch:
+    """Polls ``squeue`` in a thread: the jobs (id -> (name, work dir)) it has listed."""
+
+    def __init__(self, cluster: SlurmCluster) -> None:
+        self._cluster = cluster
+        self.seen: dict[str, tuple[str, str]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> QueueWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.3):
+            out = self._cluster.run("squeue", "--noheader", "--format=%i|%j|%Z")
+            for line in out.splitlines():
+                job, name, workdir = line.split("|", 2)
+                self.seen[job] = (name, workdir)
+
+
+def _records(vcf: Path) -> list[str]:
+    """The VCF's records as ``bcftools view -H`` prints them."""
+    return subprocess.run(
+        ["bcftools", "view", "-H", str(vcf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+
+
+def test_server_runs_the_pipeline_through_slurm_with_cwltools_calls(
+    tmp_path: Path,
+    azurite: Azurite,
+    demo: DemoData,
+    fastq_run: EngineRun,
+    slurm: SlurmCluster,
+    unique_name: str,
+) -> None:
+    server = _slurm_server(tmp_path, azurite, demo, slurm)
+    server.start()
+    try:
+        env = _env(server, azurite, unique_name, "msgenomics")
+        with QueueWatch(slurm) as watch:
+            code, documents, stderr = _submit(
+                env, "-b1", str(demo.fastq_r1), "-b2", str(demo.fastq_r2), "--wait"
+            )
+        assert code == 0, stderr + server.log_text()[-3000:]
+        run = _final_run(documents)
+        assert run["state"] == "succeeded"
+    finally:
+        server.stop()
+    workdir = str((server.data_dir / "work" / str(run["id"])).resolve())
+    # squeue listed the run's jobs while it ran; slurmctld's record has them finished
+    listed = sorted(name for name, directory in watch.seen.values() if directory == workdir)
+    assert any("align" in name for name in listed), (listed, watch.seen)
+    assert any("call" in name for name in listed), listed
+    finished = [job for job in slurm.finished() if job.get("WorkDir") == workdir]
+    assert {job["Name"] for job in finished} >= set(listed)
+    assert all(job["JobState"] == "COMPLETED" for job in finished), finished
+    assert not (tmp_path / "shared" / "jobstores" / str(run["id"])).exists()  # --clean always
+    # the same calls as cwltool's run of the same sample
+    out = f"{unique_name}-out"
+    vcf = output_name(azurite, out, demo.sample, ".vcf")
+    local = Path(download_blob(_store(azurite), out, vcf, tmp_path / "out").path)
+    records = _records(local)
+    assert len(records) > 300
+    assert records == _records(fastq_run.outputs.vcf)
+
+
+@pytest.fixture(scope="module")
+def slow_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
+    """Enough reads that the alignment job runs for several seconds: time to cancel it."""
+    return simulate(
+        tmp_path_factory.mktemp("slurmslow"),
+        seed=5,
+        reference_length=60_000,
+        read_pairs=80_000,
+        snvs=40,
+        indels=10,
+    )
+
+
+def test_cancelled_run_leaves_no_slurm_job(
+    tmp_path: Path, azurite: Azurite, slow_demo: DemoData, slurm: SlurmCluster, unique_name: str
+) -> None:
+    server = _slurm_server(tmp_path, azurite, slow_demo, slurm)
+    server.start()
+    try:
+        env = _env(server, azurite, unique_name, "msgenomics")
+        proc = run_cli_subprocess(
+            ["submit", "-b1", str(slow_demo.fastq_r1), "-b2", str(slow_demo.fastq_r2), "--json"],
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        run_id = str(json.loads(proc.stdout.splitlines()[0])["run"]["id"])
+        workdir = str((server.data_dir / "work" / run_id).resolve())
+        _wait_for_running_job(slurm, workdir)
+        result = run_cli(["cancel", run_id], env=env)
+        assert result.exit_code == 0, result.stderr
+        _wait_state(env, run_id, "cancelled")
+        assert slurm.queue() == []
+        assert not (tmp_path / "shared" / "jobstores" / run_id).exists()
+    finally:
+        server.stop()
+    cancelled = [job for job in slurm.finished() if job.get("WorkDir") == workdir]
+    assert cancelled and all(job["JobState"] == "CANCELLED" for job in cancelled), cancelled
+
+
+def _wait_for_running_job(cluster: SlurmCluster, workdir: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = cluster.run("squeue", "--noheader", "--format=%T|%Z")
+        if any(line == f"RUNNING|{workdir}" for line in out.splitlines()):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no running Slurm job of {workdir}: {cluster.log_text()[-2000:]}")
+
+
+def _wait_state(env: dict[str, str], run_id: str, state: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        document = json.loads(run_cli(["status", run_id, "--json"], env=env).stdout)
+        run = document[0] if isinstance(document, list) else document
+        if run["state"] == state:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"run {run_id} did not reach {state}")
+
+
+def test_sweep_cancels_the_jobs_a_killed_leader_left(tmp_path: Path, slurm: SlurmCluster) -> None:
+    """What the executor does before and after each Toil run: the leader may have been
+    SIGKILLed (grace over, or the server killed) and left its jobs queued or running."""
+    from genoflow.server.batch import cancel_slurm_jobs, slurm_jobs_of
+
+    left, other = tmp_path / "run-7", tmp_path / "run-8"
+    left.mkdir()
+    other.mkdir()
+    for directory in (left, left, other):
+        subprocess.run(
+            ["sbatch", "--mem=100", "--wrap=sleep 300", "--output=/dev/null"],
+            cwd=directory,
+            env=slurm.env(),
+            check=True,
+            capture_output=True,
+        )
+    mine = slurm_jobs_of(left, slurm.env())
+    assert len(mine) == 2
+    assert sorted(cancel_slurm_jobs(left, slurm.env())) == sorted(mine)
+    assert slurm_jobs_of(left, slurm.env()) == []
+    assert len(slurm_jobs_of(other, slurm.env())) == 1  # another run's job is left alone
+    assert cancel_slurm_jobs(other, slurm.env())
+    assert slurm.queue() == []
