@@ -1,0 +1,93 @@
+"""Two aligned and called samples (the demo sample and a second one at lower coverage, shorter
+reads and inserts), made by running the real tools as the pipeline does; and the QC step's
+outputs on each."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from genoflow.demo import simulate
+from genoflow.qc import tool
+
+TOOLS = ("bwa", "samtools", "bcftools", "mosdepth")
+MISSING = [name for name in TOOLS if shutil.which(name) is None]
+needs_tools = pytest.mark.skipif(bool(MISSING), reason=f"not installed: {', '.join(MISSING)}")
+ARTEFACTS = Path(os.environ.get("GENOFLOW_TEST_ARTEFACTS", Path(__file__).parents[2] / "tmp"))
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    bam: Path
+    vcf: Path
+    reference: Path
+    folder: Path  # where the QC step ran: <name>.qc.json, .qc.html and the native outputs
+
+    @property
+    def qc_json(self) -> Path:
+        return self.folder / f"{self.name}.qc.json"
+
+
+def align_and_call(folder: Path, name: str, **simulated: object) -> tuple[Path, Path, Path]:
+    data = simulate(folder / "reads", **simulated)  # type: ignore[arg-type]
+    ref = data.reference
+    subprocess.run(["bwa", "index", str(ref)], check=True, capture_output=True)
+    subprocess.run(["samtools", "faidx", str(ref)], check=True)
+    bam, vcf = folder / f"{name}.bam", folder / f"{name}.vcf.gz"
+    rg = rf"@RG\tID:{name}\tSM:{name}"
+    script = (
+        f"bwa mem -t 2 -K 100000000 -R '{rg}' {ref} {data.fastq_r1} {data.fastq_r2} "
+        f"| samtools fixmate -m -u - - | samtools sort -u -T {folder}/sort - "
+        f"| samtools markdup -s -T {folder}/markdup - {bam} && samtools index {bam} && "
+        f"bcftools mpileup -f {ref} -a AD,DP -Ou {bam} | bcftools call -mv -Oz -o {vcf} && "
+        f"bcftools index -t {vcf}"
+    )
+    subprocess.run(["bash", "-o", "pipefail", "-c", script], check=True, capture_output=True)
+    return bam, vcf, ref
+
+
+def qc_of(folder: Path, name: str, **simulated: object) -> Sample:
+    bam, vcf, ref = align_and_call(folder, name, **simulated)
+    out = folder / "qc"
+    out.mkdir()
+    cwd = Path.cwd()
+    os.chdir(out)  # the step writes into its working directory
+    try:
+        assert tool().main(["--bam", str(bam), "--vcf", str(vcf), "--base", name]) == 0
+    finally:
+        os.chdir(cwd)
+    return Sample(name, bam, vcf, ref, out)
+
+
+@pytest.fixture(scope="session")
+def demo_sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    """The demo sample: 300 kb, 30x, 150 bp reads, 350 bp inserts."""
+    return qc_of(tmp_path_factory.mktemp("demo"), "DEMO", seed=7)
+
+
+@pytest.fixture(scope="session")
+def second_sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    """A second sample: 200 kb, 15x, 100 bp reads, 250 bp inserts."""
+    return qc_of(
+        tmp_path_factory.mktemp("second"),
+        "SECOND",
+        seed=23,
+        reference_length=200_000,
+        coverage=15.0,
+        read_length=100,
+        insert_mean=250,
+        insert_sd=30,
+        sample="SECOND",
+    )
+
+
+@pytest.fixture(scope="session", params=["demo", "second"])
+def sample(request: pytest.FixtureRequest) -> Sample:
+    fixture: Sample = request.getfixturevalue(f"{request.param}_sample")
+    return fixture
