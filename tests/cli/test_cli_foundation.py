@@ -79,7 +79,8 @@ def test_config_flag_after_subcommand(tmp_path: Path) -> None:
     result = run_cli(["config", "show", "-f", str(config), "--json"], cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
     shown = json.loads(result.stdout)
-    assert shown["settings"]["storage.input_container"]["value"] == "fromtxt"
+    settings = {item["key"]: item for item in shown["settings"]}
+    assert settings["storage.input_container"]["value"] == "fromtxt"
     assert shown["file"] == str(config)
 
 

@@ -27,4 +27,5 @@ def rows(case: LakeCase, name: str = "calls") -> int:
 
 def json_lines(result: CliResult) -> list[Any]:
     assert result.exit_code == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    document = json.loads(result.stdout)  # one document: a list of records, or one record
+    return document if isinstance(document, list) else [document]

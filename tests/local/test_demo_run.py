@@ -67,7 +67,7 @@ def test_demo_runs_twice_and_scores_against_the_truth(tmp_path: Path) -> None:
         vcf.write_bytes(b"not the run's VCF\n")
         blocked = cli(tmp_path, "demo", "run")
         assert blocked.returncode == 2, blocked.stderr
-        assert "'genoflow fetch' exited 2" in blocked.stderr
+        assert "'genoflow fetch' failed" in blocked.stderr
         assert vcf.read_bytes() == b"not the run's VCF\n"  # refused, not overwritten
         vcf.write_bytes(good)
 

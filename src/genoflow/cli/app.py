@@ -7,7 +7,7 @@ and CI use.
 
 from __future__ import annotations
 
-from typing import Optional, cast
+from typing import Any, Optional, cast
 
 import typer
 from typer.core import TyperGroup
@@ -119,9 +119,10 @@ def build_app() -> TyperGroup:
     from genoflow.cli import run_cmds
 
     run_cmds.register(app)
-    from genoflow.cli import tier_cmds
+    from genoflow.cli import fetch_cmds, tier_cmds
 
-    tier_cmds.register(app)  # fetch, tier plan|apply|lifecycle-policy, cost
+    fetch_cmds.register(app)
+    tier_cmds.register(app)  # tier plan|apply|lifecycle-policy, cost
     from genoflow.cli import server_cmds
 
     app.add_typer(server_cmds.app, name="server")
@@ -137,7 +138,27 @@ def build_app() -> TyperGroup:
     from genoflow.cli import reference_cmds
 
     reference_cmds.register(app)  # reference upload
-    return cast(TyperGroup, typer.main.get_command(app))
+    command = cast(TyperGroup, typer.main.get_command(app))
+    _readable_metavars(command)
+    return command
+
+
+def _needs_metavar(option: Any) -> bool:
+    return bool(option.metavar is None and option.name and not (option.is_flag or option.count))
+
+
+def _readable_metavars(command: Any) -> None:
+    """Help without Python type names: typer writes ``ID <str>`` and ``--port <int>``; options
+    without a metavar of their own get their name (``--port PORT``), arguments just theirs."""
+    from typer.core import TyperArgument, TyperOption
+
+    for param in getattr(command, "params", []):
+        if isinstance(param, TyperArgument):
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+        elif isinstance(param, TyperOption) and _needs_metavar(param):
+            param.metavar = str(param.name).upper()
+    for sub in getattr(command, "commands", {}).values():
+        _readable_metavars(sub)
 
 
 __all__ = ["build_app", "state_of"]

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import typer
 
+from genoflow.cli.output import Column, View
 from genoflow.cli.state import state_of
 from genoflow.errors import ConfigError, ExitCode, GenoflowError
 from genoflow.redact import mask
@@ -30,7 +31,13 @@ def init(
     user: bool = typer.Option(False, "--user", help="Write to the user config dir."),
     force: bool = typer.Option(False, "--force", help="Replace an existing file."),
 ) -> None:
-    """Write a commented starter config file (mode 0600: it may hold secrets)."""
+    """Write a commented starter config file (mode 0600: it may hold secrets).
+
+    \b
+    Examples:
+      genoflow config init
+      genoflow config init --user --force
+    """
     from genoflow.config.loader import LOCAL_CONFIG_NAME, user_config_path
 
     target = path or (user_config_path() if user else Path(LOCAL_CONFIG_NAME))
@@ -38,10 +45,8 @@ def init(
         raise ConfigError(f"{target} already exists", hint="pass --force to replace it")
     write_private_file(target, example_config_text())
     state = state_of(ctx)
-    if state.json:
-        state.emit_json({"written": str(target)})
-    else:
-        state.info(f"wrote {target} (mode 0600); edit it, then run 'genoflow config check'")
+    state.info(f"wrote {target} (mode 0600); edit it, then run 'genoflow config check'")
+    state.render({"written": str(target)}, View(columns=(Column("written"),)))
 
 
 def write_private_file(target: Path, text: str) -> None:
@@ -60,7 +65,13 @@ def write_private_file(target: Path, text: str) -> None:
 
 @app.command("show")
 def show(ctx: typer.Context) -> None:
-    """Print the effective configuration, where each value came from; secrets masked."""
+    """Print the effective configuration, where each value came from; secrets masked.
+
+    \b
+    Examples:
+      genoflow config show
+      genoflow config show -o tsv --query "settings[?key=='service.url'].value | [0]"
+    """
     from genoflow.config import SECRET_KEYS
 
     state = state_of(ctx)
@@ -69,18 +80,16 @@ def show(ctx: typer.Context) -> None:
         (key, mask(value) if key in SECRET_KEYS else value, source)
         for key, value, source in settings.items()
     ]
-    if state.json:
-        state.emit_json(
-            {
-                "file": str(settings.file) if settings.file else None,
-                "settings": {
-                    key: {"value": value, "source": source} for key, value, source in rows
-                },
-            }
-        )
-        return
     state.info(f"config file: {settings.file or '(none found; defaults and environment only)'}")
-    state.table(("key", "value", "source"), [(k, _show_value(v), s) for k, v, s in rows])
+    document = {
+        "file": str(settings.file) if settings.file else None,
+        "settings": [{"key": key, "value": value, "source": source} for key, value, source in rows],
+    }
+    view = View(
+        columns=(Column("key"), Column("value", show=_show_value), Column("source")),
+        rows="settings",
+    )
+    state.render(document, view)
 
 
 def _show_value(value: Any) -> str:
@@ -99,18 +108,26 @@ def check(ctx: typer.Context) -> None:
 
     Exits 0 when every check passes, else with the code of the worst failure
     (7 credentials refused, 6 unreachable, 2 not configured).
+
+    \b
+    Examples:
+      genoflow config check
+      genoflow config check -o json --query "[?!ok].check"
     """
     from genoflow.orchestration.checks import run_checks
 
     state = state_of(ctx)
     results = run_checks(state.settings())
+    view = View(
+        columns=(
+            Column("check"),
+            Column("ok", "result", lambda ok: "ok" if ok else "FAILED"),
+            Column("detail"),
+        )
+    )
+    state.render([result.as_dict() for result in results], view)
     worst = ExitCode.OK
     for result in results:
-        if state.json:
-            state.emit_json(result.as_dict())
-        else:
-            mark = "ok" if result.ok else "FAILED"
-            state.out().print(f"{result.name}: {mark}: {result.detail}", markup=False)
         if result.error is not None and result.error.exit_code > worst:
             worst = result.error.exit_code
     if worst != ExitCode.OK:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from genoflow.cli.output import Column, View
 from genoflow.cli.state import CliState, service_client, state_of
 from genoflow.lake import require_extra
 
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from genoflow.lake.fetching import Sources
     from genoflow.lake.ingest import LakeWriter
     from genoflow.lake.location import Lake
-    from genoflow.lake.report import LakeReport
     from genoflow.model.runs import Run
 
 lake_app = typer.Typer(
@@ -41,7 +41,7 @@ Exit codes: 2 a run that has not succeeded (nothing written) or whose VCF is mis
 \b
 Examples:
   genoflow lake add 12 13 14
-  genoflow lake add 12 --json
+  genoflow lake add 12 -o json
 """
 
 
@@ -76,14 +76,21 @@ def _add_each(state: CliState, sources: Sources, writer: LakeWriter, runs: list[
     from genoflow.lake.ingest import add_runs
 
     now = datetime.now(timezone.utc)
-    for result in add_runs(sources, writer, runs, now=now, progress=state.info):
-        if state.json:
-            state.emit_json(result.to_dict())
-        else:
-            state.out().print(
-                f"{result.run}\t{result.status}\t{result.records} records\t"
-                f"{result.variants} variants\t{result.seconds:.1f} s"
-            )
+    results = [
+        result.to_dict() for result in add_runs(sources, writer, runs, now=now, progress=state.info)
+    ]
+    state.render(results, ADD_VIEW)
+
+
+ADD_VIEW = View(
+    columns=(
+        Column("run"),
+        Column("status"),
+        Column("records"),
+        Column("variants"),
+        Column("seconds", "seconds", lambda v: f"{float(v):.1f}"),
+    )
+)
 
 
 REPORT_HELP = """\
@@ -94,7 +101,7 @@ plots that opens offline.
 \b
 Examples:
   genoflow lake report
-  genoflow lake report --json
+  genoflow lake report -o json --query unique_variants
   genoflow lake report --html lake.html
 """
 
@@ -116,29 +123,23 @@ def report_cmd(
 
         html.write_text(render_html(report), encoding="utf-8")
         state.info(f"wrote {html}")
-    if state.json:
-        state.emit_json(report.to_dict())
-        return
-    _print_report(state, report)
+    state.render(report.to_dict(), REPORT_VIEW)
 
 
-def _print_report(state: CliState, report: LakeReport) -> None:
-    data = report.to_dict()
-    state.table(
-        ["month", "samples", "runs"],
-        [(m["month"], m["samples"], m["runs"]) for m in report.samples_per_month],
-        title=f"{report.samples} samples in {report.runs} runs",
-    )
-    state.table(
-        ["class", "unique variants"],
-        [*report.by_class.items(), ("all", report.unique_variants)],
-        title="unique variants by class",
-    )
-    state.table(
-        ["SNV", "unique"],
-        list(report.spectrum.items()),
-        title=f"SNV spectrum (Ti/Tv {data['ti_tv']})",
-    )
+def _report_notes(data: dict[str, Any]) -> list[str]:
+    lines = [f"unique variants: {data.get('unique_variants')}"]
+    lines += [f"  {name}: {count}" for name, count in (data.get("variants_by_class") or {}).items()]
+    lines.append(f"SNV spectrum (Ti/Tv {data.get('ti_tv')}):")
+    lines += [f"  {name}: {count}" for name, count in (data.get("snv_spectrum") or {}).items()]
+    return lines
+
+
+REPORT_VIEW = View(
+    columns=(Column("month"), Column("samples"), Column("runs")),
+    rows="samples_per_month",
+    title="samples per month",
+    notes=_report_notes,
+)
 
 
 EXPORT_HELP = """\
@@ -169,13 +170,7 @@ def export_cmd(
     result = export_table(
         _lake(state), table, folder, sample=sample, contig=contig, overwrite=overwrite
     )
-    if state.json:
-        state.emit_json(result.to_dict())
-        return
-    state.out().print(
-        f"{result.folder}\t{result.table} v{result.version}\t{result.files} files\t"
-        f"{result.rows} rows"
-    )
+    state.render(result.to_dict())
 
 
 def register(app: typer.Typer) -> None:

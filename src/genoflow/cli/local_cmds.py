@@ -5,12 +5,14 @@ Heavy imports (psutil, the simulator, the server's reference code) stay inside t
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from genoflow.cli.state import CliState, state_of
+from genoflow.cli.output import Column, View
+from genoflow.cli.state import state_of
 
 if TYPE_CHECKING:
     from genoflow.local import LocalStack, StackStatus
@@ -39,19 +41,29 @@ def _stack(stack_dir: Path, config_out: Path) -> LocalStack:
     return LocalStack(stack_dir, config_out)
 
 
-def _print_status(state: CliState, status: StackStatus) -> None:
-    state.table(
-        ("service", "state", "url", "pid"),
-        [
-            (
-                s.name,
-                "up" if s.healthy else "not answering" if s.running else "down",
-                s.url or "",
-                s.pid or "",
-            )
-            for s in status.services
-        ],
-    )
+STATUS_VIEW = View(
+    columns=(
+        Column("name", "service"),
+        Column("state"),
+        Column("url"),
+        Column("pid"),
+    ),
+    rows="services",
+)
+
+
+def _status_record(status: StackStatus, **extra: Any) -> dict[str, Any]:
+    """schemas/local-status: each service with a ``state`` people read (up, not answering,
+    down) beside the raw fields."""
+    data = status.to_dict()
+    services = [{**service, "state": _state_word(service)} for service in data.get("services", [])]
+    return {**extra, **data, "services": services}
+
+
+def _state_word(service: dict[str, Any]) -> str:
+    if service.get("healthy"):
+        return "up"
+    return "not answering" if service.get("running") else "down"
 
 
 @local_app.command("up")
@@ -63,45 +75,55 @@ def up(
     server_port: Optional[int] = typer.Option(None, "--server-port", help="[a free port]"),  # noqa: UP045
     threads: Optional[int] = typer.Option(None, "--threads", help="Per run [all CPUs]."),  # noqa: UP045
 ) -> None:
-    """Start Azurite and the server (idempotent: an already running stack is left alone)."""
+    """Start Azurite and the server (idempotent: an already running stack is left alone).
+
+    \b
+    Examples:
+      genoflow local up
+      genoflow local up --server-port 8080 --threads 4
+    """
     state = state_of(ctx)
     stack = _stack(stack_dir, config_out)
     result = stack.up(azurite_port=azurite_port, server_port=server_port, threads=threads)
-    if state.json:
-        state.emit_json({"already_up": result.already_up, **result.status.to_dict()})
-        return
     state.info("local stack " + ("already up" if result.already_up else "started"))
-    _print_status(state, result.status)
+    state.render(_status_record(result.status, already_up=result.already_up), STATUS_VIEW)
     state.info(f"client config: {stack.config_file} (used by genoflow commands run here)")
     state.info("stop it with: genoflow local down")
 
 
 @local_app.command("status")
 def status(ctx: typer.Context, stack_dir: Path = STACK_DIR, config_out: Path = CONFIG_OUT) -> None:
-    """Both services, their URLs and health. Exit 0 when both answer, 6 otherwise."""
+    """Both services, their URLs and health. Exit 0 when both answer, 6 otherwise.
+
+    \b
+    Examples:
+      genoflow local status
+      genoflow local status -o json --query "services[?state!='up'].name"
+    """
     from genoflow.errors import ExitCode
 
     state = state_of(ctx)
     current = _stack(stack_dir, config_out).status()
-    if state.json:
-        state.emit_json(current.to_dict())
-    else:
-        _print_status(state, current)
+    state.render(_status_record(current), STATUS_VIEW)
     if not current.up:
         raise typer.Exit(int(ExitCode.UNAVAILABLE))
 
 
 @local_app.command("down")
 def down(ctx: typer.Context, stack_dir: Path = STACK_DIR, config_out: Path = CONFIG_OUT) -> None:
-    """Stop the server (and its pipeline processes), then Azurite. Data is kept."""
+    """Stop the server (and its pipeline processes), then Azurite. Data is kept.
+
+    \b
+    Example:
+      genoflow local down
+    """
     state = state_of(ctx)
     result = _stack(stack_dir, config_out).down()
-    if state.json:
-        state.emit_json({"stopped": result.stopped})
-    elif result.stopped:
+    if result.stopped:
         state.info(f"stopped: {', '.join(result.stopped)} (data kept in {stack_dir})")
     else:
         state.info("local stack was not running")
+    state.render({"stopped": list(result.stopped)}, View(columns=(Column("stopped"),)))
 
 
 @demo_app.command("data")
@@ -113,31 +135,32 @@ def data(
     ),
     seed: int = typer.Option(1, "--seed", help="Same seed, same bytes."),
 ) -> None:
-    """Write reference.fa, DEMO_1/2.fq.gz and truth.vcf.gz (reused when already there)."""
+    """Write reference.fa, DEMO_1/2.fq.gz and truth.vcf.gz (reused when already there).
+
+    \b
+    Examples:
+      genoflow demo data
+      genoflow demo data --dir demo-data --read-pairs 500000 --seed 7
+    """
     from genoflow.local.demo import demo_data
 
     state = state_of(ctx)
     dataset, reused = demo_data(directory, read_pairs=read_pairs, seed=seed, info=state.info)
-    if state.json:
-        state.emit_json(
-            {
-                "reused": reused,
-                "reference": str(dataset.reference),
-                "fastq_r1": str(dataset.fastq_r1),
-                "fastq_r2": str(dataset.fastq_r2),
-                "truth_vcf": str(dataset.truth_vcf),
-                "read_pairs": dataset.read_pairs,
-                "snvs": dataset.snvs,
-                "indels": dataset.indels,
-            }
-        )
-        return
     state.info(
         f"demo dataset {'reused' if reused else 'written'}: {dataset.read_pairs} read "
         f"pairs, truth {dataset.snvs} SNVs + {dataset.indels} indels"
     )
-    for path in (dataset.reference, dataset.fastq_r1, dataset.fastq_r2, dataset.truth_vcf):
-        state.out().print(str(path))
+    record = {
+        "reused": reused,
+        "reference": str(dataset.reference),
+        "fastq_r1": str(dataset.fastq_r1),
+        "fastq_r2": str(dataset.fastq_r2),
+        "truth_vcf": str(dataset.truth_vcf),
+        "read_pairs": dataset.read_pairs,
+        "snvs": dataset.snvs,
+        "indels": dataset.indels,
+    }
+    state.render(record)
 
 
 @demo_app.command("run")
@@ -146,19 +169,27 @@ def run(
     stack_dir: Path = STACK_DIR,
     config_out: Path = CONFIG_OUT,
     force: bool = typer.Option(False, "--force", help="Submit a new run even if one exists."),
-    read_pairs: Optional[int] = typer.Option(None, "--read-pairs", min=100),  # noqa: UP045
+    read_pairs: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--read-pairs", min=100, metavar="N", help="Read pairs to simulate [30000]."
+    ),
 ) -> None:
     """The main job on this machine: local up, demo data, submit --wait, fetch, score, tier
-    plan, summary. Leaves the stack running."""
+    plan, summary. Leaves the stack running.
+
+    \b
+    Examples:
+      genoflow demo run
+      genoflow demo run --force -o json
+    """
     from genoflow.local.demo import format_summary, run_demo
 
     state = state_of(ctx)
     stack = _stack(stack_dir, config_out)
     summary = run_demo(stack, force=force, read_pairs=read_pairs, info=state.info)
-    if state.json:
-        state.emit_json(summary.to_dict())
+    if state.output == "table" and not state.query:
+        sys.stdout.write(format_summary(summary, stack) + "\n")
     else:
-        state.out().print(format_summary(summary, stack), markup=False)
+        state.render(summary.to_dict())
 
 
 def register(app: typer.Typer) -> None:

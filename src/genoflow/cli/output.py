@@ -181,6 +181,10 @@ def _table(doc: Any, target: Target, view: View) -> None:
     records = _records(doc, view)
     if all(_is_scalar(item) for item in records):
         target.stream.writelines(_cell(item) + "\n" for item in records)
+    elif isinstance(doc, Mapping) and not view.columns and not view.rows:
+        # One record and no chosen columns: a field per line reads better than a wide row.
+        pairs = [[key, _cell(value)] for key, value in _flat(doc).items()]
+        _grid(target, ["field", "value"], pairs, view.title)
     else:
         rows = [_flat(record) for record in records]
         columns = list(view.columns) or [Column(key) for key in _keys(rows)]

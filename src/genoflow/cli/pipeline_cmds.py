@@ -30,7 +30,14 @@ OUTPUT_PERMISSIONS = "rcw"
 
 @app.command("show")
 def show() -> None:
-    """Print the packed CWL document (#main: URLs in, outputs to Blob; #analysis)."""
+    """Print the packed CWL document (#main: URLs in, outputs to Blob; #analysis).
+
+    The document is printed as it is (CWL, not through -o).
+
+    \b
+    Example:
+      genoflow pipeline show > genoflow-pipeline.cwl
+    """
     from genoflow.pipelines import workflow_text
 
     sys.stdout.write(workflow_text())
@@ -41,13 +48,21 @@ def pack(
     ctx: typer.Context,
     path: Path = typer.Argument(Path("genoflow-pipeline.cwl"), help="Where to write it."),
 ) -> None:
-    """Write the packed CWL document (what wes-client and other WES clients attach)."""
+    """Write the packed CWL document (what wes-client and other WES clients attach).
+
+    \b
+    Examples:
+      genoflow pipeline pack
+      genoflow pipeline pack build/pipeline.cwl
+    """
     from genoflow.pipelines import workflow_text
 
     if path.is_dir():
         raise UsageError(f"{path} is a directory", hint="give a file name, e.g. pipeline.cwl")
     path.write_text(workflow_text(), encoding="utf-8")
-    state_of(ctx).info(f"wrote {path}")
+    state = state_of(ctx)
+    state.info(f"wrote {path}")
+    state.render({"written": str(path)})
 
 
 @app.command("job")
@@ -63,10 +78,11 @@ def job(
 ) -> None:
     """Build the CWL job of one sample for #main. Options come from the configuration
     (workflow.*, e.g. GENOFLOW_WORKFLOW__READ_GROUP); blob names get read SAS URLs from the
-    configured storage, the output container a SAS that may read, create and write.
+    configured storage, the output container a SAS that may read, create and write. The job
+    is printed as CWL's JSON (not through -o).
 
     \b
-    Example:
+    Examples:
       genoflow pipeline job -b1 S_R1.fq.gz -b2 S_R2.fq.gz --fasta refs/b37m1.fa -o job.json
       cwltool genoflow-pipeline.cwl job.json
     """

@@ -40,7 +40,7 @@ def upload(
     """Build the reference's indexes once and store FASTA + indexes in the references container.
 
     \b
-    Example:
+    Examples:
       genoflow reference upload hs37chrX hs37chrXtrunc.fa.gz
       genoflow submit -b1 S_R1.fq.gz -b2 S_R2.fq.gz -pa R=hs37chrX   # to a foreign WES server
     """
@@ -62,11 +62,7 @@ def upload(
         )
     finally:
         store.close()
-    if state.json:
-        state.emit_json({"reference": name, "container": reference.container, "blobs": names})
-    else:
-        for blob in names:
-            state.out().print(f"{reference.container}/{blob}")
+    state.render({"reference": name, "container": reference.container, "blobs": list(names)})
 
 
 def register(root: typer.Typer) -> None:

@@ -847,6 +847,7 @@ Examples:
   genoflow logs 12
   genoflow logs 12 --follow
   genoflow logs 12 > run-12.log
+  genoflow logs 12 -o json --query log
 """
 
 
@@ -864,7 +865,14 @@ def logs(
     settings = state.settings(overrides=_service_overrides(api_url, access_key))
     client = service_client(settings, flag="-u/--api-url-base")
 
+    # As text by default (a stream: --follow prints lines as they come); with another -o the
+    # log is one document, {"id", "state", "log"}, once the service has answered.
+    collected: list[str] | None = None if state.output == "table" or follow else []
+
     def write(text: str) -> None:
+        if collected is not None:
+            collected.append(redact(text))
+            return
         sys.stdout.write(redact(text))
         sys.stdout.flush()
 
@@ -874,6 +882,8 @@ def logs(
         )
     finally:
         client.close()
+    if collected is not None:
+        state.render({"id": run.id, "state": run.state.value, "log": "".join(collected)})
     if follow:
         state.info(f"run {run.id}: {run.state.display_name}")
         raise typer.Exit(int(wait_exit_code([run])))

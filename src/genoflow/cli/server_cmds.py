@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import typer
 
+from genoflow.cli.output import Column, View
 from genoflow.cli.state import state_of
 
 app = typer.Typer(
@@ -46,7 +47,12 @@ def serve(
     ),
     engine: Optional[str] = typer.Option(None, "--engine", help="cwltool (default) or toil."),  # noqa: UP045
 ) -> None:
-    """Serve both APIs until interrupted (-f names the server's YAML config)."""
+    """Serve both APIs until interrupted (-f names the server's YAML config).
+
+    \b
+    Example:
+      genoflow server --port 8080 --data-dir /srv/genoflow
+    """
     if ctx.invoked_subcommand is not None:
         return
     from genoflow.server.runtime import install_signal_exit
@@ -72,17 +78,20 @@ def reference_add(
     fasta: Path = typer.Argument(..., help="Uncompressed FASTA file."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="The server's data dir."),  # noqa: UP045
 ) -> None:
-    """Register a reference and build its bwa index, faidx and sequence dictionary once."""
+    """Register a reference and build its bwa index, faidx and sequence dictionary once.
+
+    \b
+    Example:
+      genoflow server reference add b37m1 /refs/human_g1k_v37.fasta --data-dir /srv/genoflow
+    """
     from genoflow.server.references import ReferenceRegistry, add_reference
 
     config = _server_config(ctx, data_dir=data_dir)
     registry = ReferenceRegistry(config.reference_root, config.references)
     target = add_reference(registry, config.reference_root, name, fasta)
     state = state_of(ctx)
-    if state.json:
-        state.emit_json({"name": name, "fasta": str(target)})
-    else:
-        state.info(f"reference {name} ready at {target}")
+    state.info(f"reference {name} ready at {target}")
+    state.render({"name": name, "fasta": str(target)})
 
 
 @reference_app.command("list")
@@ -90,14 +99,20 @@ def reference_list(
     ctx: typer.Context,
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="The server's data dir."),  # noqa: UP045
 ) -> None:
-    """List the references the server knows."""
+    """List the references the server knows.
+
+    \b
+    Examples:
+      genoflow server reference list --data-dir /srv/genoflow
+      genoflow server reference list -o tsv
+    """
     from genoflow.server.references import ReferenceRegistry
 
     config = _server_config(ctx, data_dir=data_dir)
     registry = ReferenceRegistry(config.reference_root, config.references)
     state = state_of(ctx)
     entries = registry.all()
-    if state.json:
-        state.emit_json({name: str(path) for name, path in entries.items()})
-    else:
-        state.table(("name", "fasta"), sorted((name, str(path)) for name, path in entries.items()))
+    state.render(
+        [{"name": name, "fasta": str(path)} for name, path in sorted(entries.items())],
+        View(columns=(Column("name"), Column("fasta"))),
+    )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from genoflow.cli.output import Column, View
 from genoflow.cli.state import CliState, state_of
 from genoflow.errors import InputError, UsageError
 
@@ -37,7 +38,7 @@ replaced with --overwrite.
 Examples:
   genoflow upload sample_R1.fastq.gz sample_R2.fastq.gz
   genoflow upload *.fq.gz --prefix runs/2024-05-01 --tier Cool
-  genoflow upload big.bam --concurrency 16 --json     # one JSON line per file on stdout
+  genoflow upload big.bam --concurrency 16 -o json   # one JSON document: a list of files
 """
 
 DOWNLOAD_HELP = """\
@@ -51,7 +52,7 @@ is kept; free space and rerun). An archived blob fails with exit 2 and says how 
 \b
 Examples:
   genoflow download sample.bam sample.bam.bai -o results/
-  genoflow download runs/r1/sample.vcf.gz --container inputs -o . --json
+  genoflow download runs/r1/sample.vcf.gz --container inputs -o results/ -o tsv
 """
 
 
@@ -109,6 +110,7 @@ def upload(
     store.ensure_container(storage.input_container)
     block_size = storage.block_size_mib * 1024 * 1024 if storage.block_size_mib else None
     tier_name = storage.upload_tier.value if storage.upload_tier else None
+    records: list[dict[str, Any]] = []
     with _progress(state, sum(p.stat().st_size for p in files)) as bar:
         for path, name in zip(files, names, strict=True):
             result = upload_file(
@@ -124,7 +126,8 @@ def upload(
                 restart=restart,
                 check_gzip=needs_gzip_check(path),
             )
-            _report(state, result.as_dict())
+            records.append(_report(state, result.as_dict()))
+    state.render(records, TRANSFER_VIEW)
 
 
 def download(
@@ -160,6 +163,7 @@ def download(
     output.mkdir(parents=True, exist_ok=True)
     store = open_store(storage, output=True, concurrency=storage.max_concurrency)
     infos = [store.get_blob(storage.output_container, name) for name in blobs]
+    records: list[dict[str, Any]] = []
     with _progress(state, sum(info.size for info in infos)) as bar:
         for info in infos:
             try:
@@ -174,7 +178,8 @@ def download(
                 )
             except DiskFullError as exc:
                 raise NoSpaceError.of(exc) from exc
-            _report(state, result.as_dict())
+            records.append(_report(state, result.as_dict()))
+    state.render(records, TRANSFER_VIEW)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -231,28 +236,46 @@ def _blob_names(files: list[Path], prefix: str) -> list[str]:
     return names
 
 
-def _report(state: CliState, result: dict[str, Any]) -> None:
-    """One summary line per file: JSON with --json, else a line for people, on stdout."""
-    if state.json:
-        state.emit_json(result)
-        return
-    where = f"{result['container']}/{result['name']}"
-    if result["skipped"]:
-        sys.stdout.write(
-            f"skipped {where}: already up to date (same size and MD5 "
-            f"{result['md5']}); nothing transferred\n"
-        )
-        return
+def _report(state: CliState, result: dict[str, Any]) -> dict[str, Any]:
+    """The file's transfer record (schemas/transfer); a summary line for people on stderr."""
+    from genoflow.orchestration.api import transfer_record
+    from genoflow.units import format_rate, format_size
+
+    record = transfer_record(result)
+    where = f"{record['container']}/{record['name']}"
+    if record["skipped"]:
+        state.info(f"skipped {where}: already up to date (same size and MD5 {record['md5']})")
+        return record
     arrow = (
-        f"{result['path']} -> {where}"
-        if result["status"] == "uploaded"
-        else (f"{where} -> {result['path']}")
+        f"{record['path']} -> {where}"
+        if record["status"] == "uploaded"
+        else f"{where} -> {record['path']}"
     )
-    sys.stdout.write(
-        f"{result['status']} {arrow}: {result['bytes']} bytes in "
-        f"{result['seconds']:.1f} s ({result['mib_per_s']:.1f} MiB/s), "
-        f"md5 {result['md5']}\n"
+    seconds = float(record["seconds"] or 0.0)
+    rate = format_rate(record["size"] / seconds) if seconds > 0 else "-"
+    state.info(
+        f"{record['status']} {arrow}: {format_size(record['size'])} in {seconds:.1f} s "
+        f"({rate}), md5 {record['md5']}"
     )
+    return record
+
+
+def _size(value: Any) -> str:
+    from genoflow.units import format_size
+
+    return format_size(int(value))
+
+
+TRANSFER_VIEW = View(
+    columns=(
+        Column("status"),
+        Column("name"),
+        Column("container"),
+        Column("path"),
+        Column("size", "size", _size),
+        Column("md5"),
+    )
+)
 
 
 @contextmanager

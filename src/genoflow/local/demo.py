@@ -1,18 +1,18 @@
 """The main job end to end on the local stack: data, submit, wait, fetch, score, tier plan.
 
-Every step is the real CLI (``python -m genoflow -f genoflow.yaml --json ...``) run as a child
-process, exactly what a user would type, so the demo exercises what the README documents.
-Steps that a user could run on their own are printed before they run.
+Every step calls the library entry points the CLI commands call (genoflow.orchestration.api),
+with the settings of the stack's genoflow.yaml; the command a user would type for each step
+is printed before it runs.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from genoflow.errors import ExitCode, GenoflowError, UnavailableError
 from genoflow.local.stack import DEMO_REFERENCE, LocalStack
+from genoflow.model.runs import Run, RunState
 
 if TYPE_CHECKING:
+    from genoflow.config import Settings
     from genoflow.demo import DemoData, Scores
 
 DATASET_FILE = "dataset.json"
@@ -150,29 +152,6 @@ class DemoSummary:
         }
 
 
-class Cli:
-    """Runs ``genoflow -f CONFIG --json ARGS`` as a child process and parses its JSON lines."""
-
-    def __init__(
-        self, config_file: Path, info: Callable[[str], None], env: dict[str, str] | None = None
-    ) -> None:
-        self._config = config_file
-        self._info = info
-        self._env = env
-
-    def run(self, args: Sequence[str], *, show: bool = True) -> tuple[int, list[Any], str]:
-        if show:
-            self._info("$ genoflow " + " ".join(args))
-        command = [sys.executable, "-m", "genoflow", "-f", str(self._config), "--json", *args]
-        done = subprocess.run(command, capture_output=True, text=True, check=False, env=self._env)
-        for line in done.stderr.splitlines():
-            self._info(f"  {line}")
-        documents = [
-            json.loads(line) for line in done.stdout.splitlines() if line.startswith(("{", "["))
-        ]
-        return done.returncode, documents, done.stderr.strip()
-
-
 def run_demo(
     stack: LocalStack,
     *,
@@ -183,6 +162,8 @@ def run_demo(
     clock: Callable[[], float] = time.monotonic,
 ) -> DemoSummary:
     """Bring the stack up, then run the main job on the demo dataset and score it."""
+    from genoflow.config import load_settings
+
     started = clock()
     result = stack.up()
     info("local stack: " + ("already up" if result.already_up else "started"))
@@ -193,18 +174,20 @@ def run_demo(
     )
     if ensure_reference(stack, data.reference):
         info(f"reference '{DEMO_REFERENCE}' registered with the local server")
-    cli = Cli(stack.config_file, info, _isolated(os.environ if env is None else env))
-    run, existing = _submit(cli, data, force)
-    vcf = _fetch(cli, run["id"], stack.demo_dir / "outputs" / run["id"])
+    environ = _isolated(os.environ if env is None else env)
+    settings = load_settings(stack.config_file, environ=environ)
+    run, existing = _submit(settings, data, force, info)
+    vcf = _fetch(settings, run, stack.demo_dir / "outputs" / run.id, info)
     from genoflow.demo import evaluate
 
     scores = evaluate(vcf, data.truth_vcf, data.reference)
-    tier, skipped = _tier_plan(cli)
+    tier, skipped = _tier_plan(settings, info)
+    wall = run.wall_time
     return DemoSummary(
-        run_id=run["id"],
+        run_id=run.id,
         existing=existing,
-        state=run["state"],
-        run_wall_seconds=run.get("wall_seconds"),
+        state=run.state.value,
+        run_wall_seconds=round(wall.total_seconds()) if wall is not None else None,
         demo_wall_seconds=clock() - started,
         vcf=vcf,
         snvs_called=scores.snv.true_positives + scores.snv.false_positives,
@@ -217,7 +200,7 @@ def run_demo(
 
 def _isolated(environ: Mapping[str, str]) -> dict[str, str]:
     """The environment without settings that would outrank genoflow.yaml and point the demo's
-    commands away from the local stack (GENOFLOW_SERVICE__URL, AZURE_STORAGE_KEY...)."""
+    steps away from the local stack (GENOFLOW_SERVICE__URL, AZURE_STORAGE_KEY...)."""
     keep = ("GENOFLOW_STATE_DIR", "GENOFLOW_AZURITE")
     return {
         k: v
@@ -226,48 +209,78 @@ def _isolated(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def _submit(cli: Cli, data: DemoData, force: bool) -> tuple[dict[str, Any], bool]:
-    args = ["submit", "-b1", str(data.fastq_r1), "-b2", str(data.fastq_r2), "--wait"]
-    code, documents, stderr = cli.run([*args, "--force"] if force else args)
-    submitted = next((d for d in documents if isinstance(d, dict) and "run" in d), None)
-    finished = next((d for d in documents if isinstance(d, list) and d), None)
-    if submitted is None:
-        raise _step_error("submit", code, stderr)
-    run = finished[0] if finished else submitted["run"]
-    if code != ExitCode.OK:
-        raise StepFailedError(
-            f"run {run['id']} ended {run['state']}: {run.get('message') or ''}",
-            code,
-            hint=f"read its log with 'genoflow logs {run['id']}'",
+def _submit(settings: Settings, data: DemoData, force: bool, info: Info) -> tuple[Run, bool]:
+    """What ``genoflow submit -b1 R1 -b2 R2 --wait`` does, through the library."""
+    from genoflow.orchestration import api
+
+    info(
+        f"$ genoflow submit -b1 {data.fastq_r1} -b2 {data.fastq_r2} --wait"
+        + (" --force" if force else "")
+    )
+    with _step("genoflow submit"):
+        outcome = api.submit_sample(
+            settings, [str(data.fastq_r1)], [str(data.fastq_r2)], force=force, info=_indent(info)
         )
-    return run, bool(submitted.get("existing"))
+        [run] = api.wait_runs(settings, [outcome.run.id], info=_indent(info))
+    if run.state is not RunState.SUCCEEDED:
+        raise StepFailedError(
+            f"run {run.id} ended {run.state.value}: {run.message or ''}",
+            int(run.state.exit_code),
+            hint=f"read its log with 'genoflow logs {run.id}'",
+        )
+    return run, outcome.existing
 
 
-def _fetch(cli: Cli, run_id: str, directory: Path) -> Path:
-    code, documents, stderr = cli.run(["fetch", run_id, "-o", str(directory)])
-    if code != ExitCode.OK or not documents:
-        raise _step_error("fetch", code, stderr)
-    paths = [Path(f["path"]) for f in documents[0]["files"]]
+def _fetch(settings: Settings, run: Run, directory: Path, info: Info) -> Path:
+    from genoflow.orchestration import api
+
+    info(f"$ genoflow fetch {run.id} -o {directory}")
+    with _step("genoflow fetch"):
+        result = api.fetch_run(settings, run.id, directory, info=_indent(info))
+    paths = [item.path for item in result.files]
     vcfs = [p for p in paths if p.name.endswith((".vcf", ".vcf.gz"))]
     if not vcfs:
         raise UnavailableError(
-            f"run {run_id} has no VCF among its outputs: {', '.join(p.name for p in paths)}"
+            f"run {run.id} has no VCF among its outputs: {', '.join(p.name for p in paths)}"
         )
     return vcfs[0]
 
 
-def _tier_plan(cli: Cli) -> tuple[dict[str, Any] | None, str | None]:
+def _tier_plan(settings: Settings, info: Info) -> tuple[dict[str, Any] | None, str | None]:
     """What the cleanup job would move now and in a month; (None, why) when it cannot say."""
-    later = (datetime.now(timezone.utc) + timedelta(days=TIER_PREVIEW_DAYS)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    from genoflow.orchestration import api
+
+    now = datetime.now(timezone.utc)
     plans = {}
-    for label, extra in (("now", []), (f"in {TIER_PREVIEW_DAYS} days", ["--as-of", later])):
-        code, documents, stderr = cli.run(["tier", "plan", *extra])
-        if code != ExitCode.OK or not documents:
-            return None, f"'genoflow tier plan' exited {code}: {_last_line(stderr)}"
-        plans[label] = documents[0]
+    for label, moment in (
+        ("now", now),
+        (f"in {TIER_PREVIEW_DAYS} days", now + timedelta(days=TIER_PREVIEW_DAYS)),
+    ):
+        as_of = "" if moment is now else f" --as-of {TIER_PREVIEW_DAYS}d"
+        info(f"$ genoflow tier plan{as_of}")
+        try:
+            plans[label] = api.plan_tiers(settings, now=moment)
+        except GenoflowError as exc:
+            return None, f"'genoflow tier plan' failed: {exc.one_line()}"
     return plans, None
+
+
+Info = Callable[[str], None]
+
+
+def _indent(info: Info) -> Info:
+    return lambda line: info(f"  {line}")
+
+
+@contextmanager
+def _step(step: str) -> Iterator[None]:
+    """A failing step keeps its own exit code, and says which step it was."""
+    try:
+        yield
+    except GenoflowError as exc:
+        raise StepFailedError(
+            f"'{step}' failed: {exc.message}", int(exc.exit_code), hint=exc.hint
+        ) from exc
 
 
 class StepFailedError(GenoflowError):
@@ -277,15 +290,6 @@ class StepFailedError(GenoflowError):
         super().__init__(message, hint=hint)
         known = code in ExitCode._value2member_map_ and code != ExitCode.OK
         self.exit_code = ExitCode(code) if known else ExitCode.INTERNAL
-
-
-def _step_error(step: str, code: int, stderr: str) -> GenoflowError:
-    return StepFailedError(f"'genoflow {step}' exited {code}: {_last_line(stderr)}", code)
-
-
-def _last_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[-1] if lines else "no message"
 
 
 def format_summary(summary: DemoSummary, stack: LocalStack) -> str:

@@ -41,8 +41,9 @@ def batch_record(result: BatchResult) -> dict[str, Any]:
 
 
 def transfer_record(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """schemas/transfer: one file moved (or skipped) by upload, download or fetch."""
-    return {
+    """schemas/transfer: one file moved (or skipped) by upload, download or fetch; the common
+    keys first, then what only one of them says (blocks staged, ranges fetched...)."""
+    common = {
         "name": summary["name"],
         "container": summary.get("container"),
         "path": str(summary["path"]),
@@ -55,6 +56,8 @@ def transfer_record(summary: Mapping[str, Any]) -> dict[str, Any]:
         "mib_per_s": summary.get("mib_per_s"),
         "checked_against": summary.get("checked_against", "blob"),
     }
+    extra = {k: v for k, v in summary.items() if k not in common and k not in ("bytes", "blob")}
+    return {**common, **extra}
 
 
 def fetch_record(result: FetchResult, container: str) -> dict[str, Any]:
