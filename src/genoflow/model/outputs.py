@@ -16,7 +16,19 @@ from urllib.parse import quote, unquote, urlsplit
 if TYPE_CHECKING:
     from genoflow.model.submission import PipelineOptions
 
-OUTPUT_KINDS = ("bam", "bai", "vcf", "gvcf", "tbi", "logs")
+# The QC step's files (genoflow.qc): suffix -> kind. One kind per file, since a WES outputs
+# document is keyed by kind; the tools' native outputs keep the names MultiQC looks for.
+QC_OUTPUTS = (
+    (".qc.json", "qc"),
+    (".qc.html", "qc-html"),
+    (".bcftools_stats.txt", "qc-bcftools"),
+    (".mosdepth.global.dist.txt", "qc-mosdepth-dist"),
+    (".mosdepth.summary.txt", "qc-mosdepth"),
+    (".flagstat", "qc-flagstat"),
+    (".stats", "qc-samtools"),
+)
+QC_KINDS = tuple(kind for _, kind in QC_OUTPUTS)
+OUTPUT_KINDS = ("bam", "bai", "vcf", "gvcf", "tbi", "logs", *QC_KINDS)
 
 # What the pipeline appends to the output base (OUTPUT_FILENAME_BASE) for each output file,
 # longest first so that ``.g.vcf.gz.tbi`` is not read as ``.tbi`` of something.
@@ -31,6 +43,7 @@ OUTPUT_SUFFIXES = (
     ".bai",
     ".bam",
     ".logs.zip",
+    *(suffix for suffix, _ in QC_OUTPUTS),
 )
 
 # Name suffix -> kind, inputs (fastq) included; first match wins.
@@ -45,6 +58,7 @@ _KIND_SUFFIXES = (
     (".vcf", "vcf"),
     (".bam", "bam"),
     (".logs.zip", "logs"),
+    *QC_OUTPUTS,
     (".fastq.gz", "fastq"),
     (".fq.gz", "fastq"),
     (".fastq", "fastq"),
@@ -160,6 +174,11 @@ def planned_outputs(base: str, options: PipelineOptions) -> list[str]:
     return names
 
 
+def qc_names(base: str) -> list[str]:
+    """The QC step's output blob names: qc.json first."""
+    return [f"{base}{suffix}" for suffix, _ in QC_OUTPUTS]
+
+
 def logs_name(base: str) -> str:
     return f"{base}.logs.zip"
 
@@ -173,6 +192,8 @@ def run_folder_base(sample: str, key: str) -> str:
 __all__ = [
     "OUTPUT_KINDS",
     "OUTPUT_SUFFIXES",
+    "QC_KINDS",
+    "QC_OUTPUTS",
     "RunOutput",
     "blob_location",
     "blob_url",
@@ -182,5 +203,6 @@ __all__ = [
     "output_base_of",
     "parse_blob_url",
     "planned_outputs",
+    "qc_names",
     "run_folder_base",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 # re-exported: output naming lives in model.outputs
+from genoflow.model.outputs import QC_KINDS
 from genoflow.model.outputs import kind_of as kind_of
 
 # Runs are named "<service identity>:<run id>" (two services' run 1 are different runs);
@@ -27,7 +28,7 @@ OUTPUT_BASE = "genoflow-output"
 ROLE_INPUT = "input"
 ROLE_OUTPUT = "output"
 
-KINDS = ("fastq", "bam", "bai", "vcf", "gvcf", "tbi", "logs")
+KINDS = ("fastq", "bam", "bai", "vcf", "gvcf", "tbi", "logs", *QC_KINDS)
 
 
 def run_word(service: str | None, run_id: str) -> str:
