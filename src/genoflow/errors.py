@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 6  # service or storage unreachable / failing after retries
     AUTH = 7  # authentication or permission refused
     INTEGRITY = 8  # checksum mismatch, truncated or corrupt data
+    QC_FAILED = 9  # genoflow qc: a run's QC is outside the lab's thresholds (qc.thresholds)
     QUEUED = 10  # status: the run is queued (as the old msgen client)
     IN_PROGRESS = 20  # status: the run is in progress (as the old msgen client)
     INTERRUPTED = 130  # Ctrl-C / SIGINT

@@ -189,12 +189,40 @@ class LakeConfig(_Section):
     auto: bool = Field(False, description="add a run to the lake when 'wait' sees it succeed")
 
 
+def _limit(description: str) -> Any:
+    return Field(None, ge=0, description=description)
+
+
+class QcThresholds(_Section):
+    """The lab's QC limits (genoflow qc flags a run outside them; unset: not checked).
+    Rates and fractions are between 0 and 1; metric names as in genoflow.qc.thresholds."""
+
+    mean_coverage_min: float | None = _limit("mean depth over the reference, e.g. 25")
+    median_coverage_min: float | None = _limit("median depth over the reference")
+    fraction_ge_10x_min: float | None = _limit("fraction of bases at >= 10x, e.g. 0.95")
+    fraction_ge_20x_min: float | None = _limit("fraction of bases at >= 20x, e.g. 0.9")
+    mapped_rate_min: float | None = _limit("mapped / primary reads, e.g. 0.95")
+    properly_paired_rate_min: float | None = _limit("properly paired / paired reads")
+    duplicate_rate_max: float | None = _limit("duplicates / mapped reads, e.g. 0.2")
+    insert_size_median_min: float | None = _limit("median insert size, bp")
+    insert_size_median_max: float | None = _limit("median insert size, bp")
+    ti_tv_min: float | None = _limit("SNV transitions / transversions, e.g. 1.8 (WGS ~2.0)")
+    ti_tv_max: float | None = _limit("SNV transitions / transversions")
+    het_hom_ratio_min: float | None = _limit("heterozygous / homozygous ALT genotypes")
+    het_hom_ratio_max: float | None = _limit("heterozygous / homozygous ALT genotypes")
+
+
+class QcConfig(_Section):
+    thresholds: QcThresholds = QcThresholds()
+
+
 class GenoflowConfig(_Section):
     service: ServiceConfig = ServiceConfig()
     storage: StorageConfig = StorageConfig()
     workflow: WorkflowConfig = WorkflowConfig()
     tiering: TieringConfig = TieringConfig()
     lake: LakeConfig = LakeConfig()
+    qc: QcConfig = QcConfig()
 
     @model_validator(mode="before")
     @classmethod
