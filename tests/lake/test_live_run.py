@@ -53,7 +53,7 @@ def test_a_real_run_goes_into_the_lake(
 
     added = run_cli(["--json", "lake", "add", run_id], env=env)
     assert added.exit_code == 0, added.stderr
-    assert json.loads(added.stdout)["status"] == "already in the lake"  # lake.auto added it
+    assert json.loads(added.stdout)[0]["status"] == "already in the lake"  # lake.auto added it
 
     fetched = run_cli(["fetch", run_id, "--only", "vcf", "-o", str(tmp_path / "vcf")], env=env)
     assert fetched.exit_code == 0, fetched.stderr

@@ -66,9 +66,9 @@ def cli(env: dict[str, str], *args: str) -> CliResult:
 
 
 def json_of(result: CliResult) -> object:
-    """The first JSON document on stdout (submit --wait prints the submission, then the runs)."""
+    """The one JSON document on stdout (submit --wait: the submission, its run as it ended)."""
     assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[0])
+    return json.loads(result.stdout)
 
 
 def client_env(
@@ -245,7 +245,7 @@ def test_a_run_failing_in_the_aligner_is_diagnosable_from_the_client(
         *("--sample", "BAD", "--wait", "--timeout", "900", "--json"),
     )
     assert submitted.exit_code == 3, submitted.stderr
-    run = json.loads(submitted.stdout.splitlines()[-1])[0]
+    run = json.loads(submitted.stdout)["run"]
     assert "failed in step align" in run["message"], run["message"]
     tail = run["message"].split("align.log: ", 1)[1].split(" | ")[-1].strip()
     assert "bwa" in run["message"] and tail, run["message"]
@@ -262,7 +262,7 @@ def test_a_run_failing_in_the_aligner_is_diagnosable_from_the_client(
     )
     assert isinstance(fetched, dict)
     (item,) = fetched["files"]
-    assert item["blob"].endswith(".logs.zip")
+    assert item["name"].endswith(".logs.zip")
     with zipfile.ZipFile(item["path"]) as archive:
         text = "".join(archive.read(n).decode(errors="replace") for n in archive.namelist())
     assert tail in text

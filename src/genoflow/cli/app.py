@@ -24,7 +24,8 @@ Configuration comes from flags > GENOFLOW_* variables > the config file (-f, $GE
 ./genoflow.yaml, user config dir) > defaults. Start with 'genoflow config init'.
 
 Exit codes: 0 ok, 1 internal error, 2 usage/config/input error, 3 run failed, 4 run cancelled,
-5 timed out, 6 service/storage unavailable, 7 auth refused, 8 data integrity error;
+5 timed out, 6 service/storage unavailable, 7 auth refused, 8 data integrity error,
+9 QC outside qc.thresholds ('qc');
 'status' returns 10 queued, 20 in progress.
 """
 
@@ -132,6 +133,9 @@ def build_app() -> TyperGroup:
     from genoflow.cli import lake_cmds
 
     lake_cmds.register(app)  # lake add|report|export
+    from genoflow.cli import qc_cmds
+
+    qc_cmds.register(app)  # qc RUN...
     from genoflow.cli import pipeline_cmds
 
     app.add_typer(pipeline_cmds.app, name="pipeline")  # pipeline show|pack|job

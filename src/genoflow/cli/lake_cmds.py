@@ -13,6 +13,7 @@ import typer
 
 from genoflow.cli.output import Column, View
 from genoflow.cli.state import CliState, service_client, state_of
+from genoflow.errors import GenoflowError
 from genoflow.lake import require_extra
 
 if TYPE_CHECKING:
@@ -76,9 +77,13 @@ def _add_each(state: CliState, sources: Sources, writer: LakeWriter, runs: list[
     from genoflow.lake.ingest import add_runs
 
     now = datetime.now(timezone.utc)
-    results = [
-        result.to_dict() for result in add_runs(sources, writer, runs, now=now, progress=state.info)
-    ]
+    results: list[dict[str, Any]] = []
+    try:
+        for result in add_runs(sources, writer, runs, now=now, progress=state.info):
+            results.append(result.to_dict())
+    except GenoflowError:
+        state.render(results, ADD_VIEW)  # stopped midway: still one document, what was added
+        raise
     state.render(results, ADD_VIEW)
 
 

@@ -49,12 +49,14 @@ class View:
     ``rows``: the key of a dict document that holds its records (fetch's ``files``), else the
     document itself is the record or the list of records. ``columns``: the table's columns
     (default: every scalar field). ``notes``: lines for people printed under the table.
+    ``bare``: a field whose value alone is the table (``ID=$(genoflow submit ...)``).
     """
 
     columns: Sequence[Column] = ()
     rows: str | None = None
     title: str | None = None
     notes: Callable[[Any], Sequence[str]] = field(default=lambda _doc: ())
+    bare: str | None = None  # the table is just this field's value (submit: the run id)
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,9 @@ def _delimited(doc: Any, target: Target, view: View | None) -> None:
 
 
 def _table(doc: Any, target: Target, view: View) -> None:
+    if view.bare and isinstance(doc, Mapping):
+        target.stream.write(_cell(doc.get(view.bare)) + "\n")
+        return
     records = _records(doc, view)
     if all(_is_scalar(item) for item in records):
         target.stream.writelines(_cell(item) + "\n" for item in records)

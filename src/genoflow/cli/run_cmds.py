@@ -402,14 +402,9 @@ def _flag_value(value: Any, spec: OptionSpec) -> Any:
     return value.lower() if spec.kind == "lower" else value
 
 
-SUBMIT_VIEW = View(
-    columns=(
-        Column("id"),
-        Column("sample"),
-        Column("state"),
-        Column("existing", "existing run", lambda v: "yes" if v else "no"),
-    )
-)
+# As a table a submission is its run id alone, so ID=$(genoflow submit ...) captures the id
+# (what is happening goes to stderr); -o json/yaml/tsv give the whole record.
+SUBMIT_VIEW = View(bare="id")
 
 
 def _announce_submit(state: CliState, outcome: SubmitOutcome) -> None:

@@ -137,7 +137,7 @@ def _size(value: Any) -> str:
 
 PLAN_VIEW = View(
     columns=(
-        Column("name", "blob"),
+        Column("blob"),
         Column("size", "size", _size),
         Column("tier"),
         Column("new_tier", "new tier"),
@@ -305,7 +305,6 @@ def _cost_view(currency: str) -> View:
             Column("bases_processed", "bases", _bases),
             Column("blobs"),
             Column("gb", "GB"),
-            Column("tiers"),
             Column("monthly", f"{currency}/month", lambda v: f"{float(v):.2f}"),
         ),
         rows="runs",

@@ -235,9 +235,9 @@ def plan_tiers(
     plan = plan_job(inventory, rules, prices, moment, allow_delete=allow_delete)
     changes = [
         {
-            "name": f"{d.blob.container}/{d.blob.name}",
+            "blob": f"{d.blob.container}/{d.blob.name}",
             "container": d.blob.container,
-            "blob": d.blob.name,
+            "name": d.blob.name,
             "size": d.blob.size,
             "tier": d.blob.current_tier,
             "new_tier": d.target,
