@@ -58,6 +58,7 @@ def _cwltool(outdir: Path, workdir: Path, executable: str | None) -> list[str]:
         "--tmp-outdir-prefix", f"{workdir / 'steps'}/",
         "--no-compute-checksum",  # sha1 of every output costs minutes on whole-genome BAMs
         "--disable-color",
+        "--parallel",  # shards run side by side, as many as the cores their tools ask for allow
     ]  # fmt: skip
 
 

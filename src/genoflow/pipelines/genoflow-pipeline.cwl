@@ -46,6 +46,9 @@ $graph:
     output_base: {type: string, doc: "blob name base of the outputs (may contain '/')"}
     overwrite: {type: boolean, default: false, doc: "replace existing blobs (else the run fails)"}
     include_logs: {type: boolean, default: true, doc: "also write <output_base>.logs.zip"}
+    shard_reads: {type: int, default: 0, doc: "read pairs per alignment shard (0: no shards)"}
+    bwa_batch: {type: int, default: 100000000, doc: "bwa mem -K: bases per batch"}
+    call_regions: {type: "string[]", default: [], doc: "one calling shard per item (#analysis)"}
   steps:
     reference_index:
       run: "#reference_index"
@@ -76,6 +79,9 @@ $graph:
         gvcf: gvcf
         bgzip: bgzip
         known_sites: known_sites
+        shard_reads: shard_reads
+        bwa_batch: bwa_batch
+        call_regions: call_regions
         base: {source: output_base, valueFrom: "$(self.replace(/\\//g, '_'))"}
       out: [bam, vcf, logs]
     deliver:
@@ -310,9 +316,16 @@ $graph:
     command lines) name the reference and the inputs by the *_name inputs, never by staged
     paths. Tools carry container hints (biocontainers, GATK image) for engines that run
     containers; without containers they come from PATH.
+    Scatter-gather (docs/pipeline.md, "Shards"): with shard_reads > 0, FASTQ pairs are split
+    into parts of whole bwa batches, each aligned (bwa mem | fixmate | sort) as its own job,
+    then merged and duplicate-marked once; with call_regions, bcftools calls each item (a
+    list of regions) as its own job and the parts are concatenated in order. The records are
+    those of the unsharded run.
   requirements:
-    InlineJavascriptRequirement: {}  # only for the caller choice (`when`)
+    InlineJavascriptRequirement: {}  # the `when` choices and the shards' names
     MultipleInputFeatureRequirement: {}
+    ScatterFeatureRequirement: {}
+    StepInputExpressionRequirement: {}
   inputs:
     fastq_r1: {type: "File[]?", doc: "first reads of each pair (gzipped FASTQ)"}
     fastq_r2: {type: "File[]?", doc: "second reads, same order as fastq_r1"}
@@ -332,9 +345,26 @@ $graph:
     bgzip: {type: boolean, default: false}
     known_sites: {type: "File[]?", doc: "VCFs of known sites for GATK BQSR"}
     base: {type: string, default: sample, doc: "output file name base"}
+    shard_reads:
+      type: int
+      default: 0
+      doc: "read pairs per alignment shard, rounded up to whole bwa batches (0: one job)"
+    bwa_batch:
+      type: int
+      default: 100000000
+      doc: "bwa mem -K: bases per batch, fixed so the alignments depend on neither threads nor shards"
+    call_regions:
+      type: "string[]"
+      default: []
+      doc: |
+        bcftools only: one calling job per item, each a list of regions, one per line as
+        CHROM<tab>START<tab>END (1-based, inclusive), in reference order, not overlapping,
+        the items in reference order too (the parts are concatenated as given). Empty or
+        one item: one job over the whole reference.
   steps:
     align:
       run: "#align"
+      when: $(inputs.shard_reads < 1 || inputs.input_bam != null)
       in:
         reference: reference
         reference_name: reference_name
@@ -346,16 +376,84 @@ $graph:
         input_bam_name: input_bam_name
         read_group: read_group
         threads: threads
+        bwa_batch: bwa_batch
+        shard_reads: shard_reads
+        base: base
+      out: [bam, log]
+    split_reads:
+      run: "#split_reads"
+      when: $(inputs.shard_reads > 0 && inputs.input_bam == null)
+      in:
+        fastq_r1: fastq_r1
+        fastq_r2: fastq_r2
+        input_bam: input_bam
+        shard_reads: shard_reads
+        bwa_batch: bwa_batch
+      out: [r1, r2, log]
+    align_shard:
+      run: "#align_shard"
+      scatter: [fastq_r1, fastq_r2]
+      scatterMethod: dotproduct
+      in:
+        # no parts (split_reads skipped): no jobs
+        fastq_r1: {source: [split_reads/r1], linkMerge: merge_flattened, pickValue: all_non_null}
+        fastq_r2: {source: [split_reads/r2], linkMerge: merge_flattened, pickValue: all_non_null}
+        # the part's name says how many pairs come before it in the whole input
+        pad: {valueFrom: "$(parseInt(inputs.fastq_r1.basename.split('.')[1]))"}
+        reference: reference
+        reference_name: reference_name
+        fastq_r1_names: fastq_r1_names
+        fastq_r2_names: fastq_r2_names
+        read_group: read_group
+        threads: threads
+        bwa_batch: bwa_batch
+      out: [bam, log]
+    merge:
+      run: "#merge_markdup"
+      when: $(inputs.parts.length > 0)
+      in:
+        parts: align_shard/bam
+        threads: threads
         base: base
       out: [bam, log]
     call_bcftools:
       run: "#call_bcftools"
-      when: $(inputs.caller == "bcftools")
+      when: $(inputs.caller == "bcftools" && inputs.call_regions.length < 2)
       in:
         caller: caller
+        call_regions: call_regions
         reference: reference
         reference_name: reference_name
-        bam: align/bam
+        bam: {source: [align/bam, merge/bam], pickValue: the_only_non_null}
+        threads: threads
+        base: base
+        gvcf: gvcf
+        bgzip: bgzip
+      out: [vcf, log]
+    call_shard:
+      run: "#call_bcftools"
+      scatter: region
+      when: $(inputs.caller == "bcftools" && inputs.shards > 1)
+      in:
+        caller: caller
+        shards: {source: call_regions, valueFrom: "$(self.length)"}
+        region: call_regions
+        reference: reference
+        reference_name: reference_name
+        bam: {source: [align/bam, merge/bam], pickValue: the_only_non_null}
+        threads: {valueFrom: "$(1)"}  # mpileup uses one core whatever --threads says
+        base:
+          source: base
+          valueFrom: "$(self + '.' + inputs.region.split('\\t').slice(0, 2).join('_').replace(/[^A-Za-z0-9._-]/g, '_'))"
+        gvcf: gvcf
+        bgzip: {valueFrom: "$(false)"}
+      out: [vcf, log]
+    gather_vcf:
+      run: "#gather_vcf"
+      when: $(inputs.parts.length > 0)
+      in:
+        parts: {source: [call_shard/vcf], linkMerge: merge_flattened, pickValue: all_non_null}
+        reference_name: reference_name
         threads: threads
         base: base
         gvcf: gvcf
@@ -368,7 +466,7 @@ $graph:
         caller: caller
         reference: reference
         reference_name: reference_name
-        bam: align/bam
+        bam: {source: [align/bam, merge/bam], pickValue: the_only_non_null}
         known_sites: known_sites
         threads: threads
         base: base
@@ -376,15 +474,27 @@ $graph:
         bgzip: bgzip
       out: [vcf, log]
   outputs:
-    bam: {type: File, outputSource: align/bam, secondaryFiles: [.bai]}
+    bam:
+      type: File
+      secondaryFiles: [.bai]
+      outputSource: [align/bam, merge/bam]
+      pickValue: the_only_non_null
     vcf:
       type: File
       secondaryFiles: [{pattern: .tbi, required: false}]
-      outputSource: [call_bcftools/vcf, call_gatk/vcf]
+      outputSource: [call_bcftools/vcf, gather_vcf/vcf, call_gatk/vcf]
       pickValue: the_only_non_null
     logs:
       type: File[]
-      outputSource: [align/log, call_bcftools/log, call_gatk/log]
+      outputSource:
+        - align/log
+        - split_reads/log
+        - align_shard/log
+        - merge/log
+        - call_bcftools/log
+        - call_shard/log
+        - gather_vcf/log
+        - call_gatk/log
       linkMerge: merge_flattened
       pickValue: all_non_null
 - class: CommandLineTool
@@ -425,12 +535,12 @@ $graph:
                 done
               }
         - entryname: align.sh
-          entry: |
+          entry: &align_script |
             set -euo pipefail
             source ./name-header.sh
-            threads=1 rg="" ref="" ref_name="" base="" bam="" bam_name=""
+            threads=1 rg="" ref="" ref_name="" base="" bam="" bam_name="" batch=100000000 pad=-1
             r1=() r2=() r1_names=() r2_names=()
-            while getopts "t:R:f:N:o:1:2:x:y:b:B:" opt; do
+            while getopts "t:R:f:N:o:1:2:x:y:b:B:K:P:" opt; do
               case "$opt" in
                 t) threads="$OPTARG" ;;
                 R) rg="$OPTARG" ;;
@@ -443,10 +553,14 @@ $graph:
                 y) r2_names+=("$OPTARG") ;;
                 b) bam="$OPTARG" ;;
                 B) bam_name="$OPTARG" ;;
+                K) batch="$OPTARG" ;;
+                P) pad="$OPTARG" ;;  # a part (-1 and -2 one file each) with $pad pairs before it
                 *) echo "align.sh: bad option" >&2; exit 64 ;;
               esac
             done
-            if [ "\${#r1_names[@]}" != "\${#r1[@]}" ] || [ "\${#r2_names[@]}" != "\${#r2[@]}" ] \
+            # a part's reads are named as the whole input's (-x, -y): every part's @PG line is the same
+            if { [ "$pad" -lt 0 ] && { [ "\${#r1_names[@]}" != "\${#r1[@]}" ] \
+                || [ "\${#r2_names[@]}" != "\${#r2[@]}" ]; }; } \
               || [ -z "$ref_name" ] || { [ -n "$bam" ] && [ -z "$bam_name" ]; }; then
               echo "align.sh: name the reference (-N) and each input (-x, -y, -B)" >&2; exit 64
             fi
@@ -462,20 +576,47 @@ $graph:
               for ((i = 0; i < \${#reads[@]}; i++)); do map+=("\${streams[i]}" "\${reads[i]}"); done
               bwa mem "$@" | name_header "$ref_name" "\${map[@]}"
             }
-            if [ -n "$bam" ]; then
-              collate=(samtools collate -@ "$threads" -O -u) fastq=(samtools fastq -@ "$threads" -F 0x900 -)
-              reads=("<(\${collate[*]} $bam_name collate.tmp | \${fastq[*]})")
-              named_mem -t "$threads" -K 100000000 -p -R "$rg" "$ref" \
-                <("\${collate[@]}" "$bam" collate.tmp | "\${fastq[@]}")
+            # bwa mem numbers the reads it has seen (n_processed) and breaks ties between equally
+            # good hits by a hash of that number, and estimates insert sizes per batch of -K
+            # bases. A part is whole batches, read after $pad stand-in pairs that end a batch, so
+            # it is aligned exactly as within the whole input: $pad-1 pairs of one N, then one
+            # pair long enough to close the batch (bwa: size >= K). Their records are dropped.
+            padding() {
+              [ "$pad" -gt 0 ] || return 0
+              local cycle=\$(( (batch + 1) / 2 )) size last
+              size=\$(( 2 * ((pad - 1) % cycle) ))
+              last=\$(( (batch - size + 1) / 2 ))
+              awk -v n=\$((pad - 1)) 'BEGIN { for (i = 0; i < n; i++) print "@pad\nN\n+\n#" }'
+              printf '@pad\n'; head -c "$last" /dev/zero | tr '\0' N
+              printf '\n+\n'; head -c "$last" /dev/zero | tr '\0' '#'; printf '\n'
+            }
+            drop_padding() {  # the SAM header, then the records after the padding's 2*pad
+              local line
+              [ "$pad" -gt 0 ] || { cat; return; }
+              while IFS= read -r line; do
+                case $line in @*) printf '%s\n' "$line" ;; *) break ;; esac
+              done
+              tail -n +\$((2 * pad))
+            }
+            aligned() {  # SAM -> fixmate -> "$@" (its output options)
+              if [ -n "$bam" ]; then
+                collate=(samtools collate -@ "$threads" -O -u) fastq=(samtools fastq -@ "$threads" -F 0x900 -)
+                reads=("<(\${collate[*]} $bam_name collate.tmp | \${fastq[*]})")
+                named_mem -t "$threads" -K "$batch" -p -R "$rg" "$ref" \
+                  <("\${collate[@]}" "$bam" collate.tmp | "\${fastq[@]}")
+              else
+                reads=("\$(listed "\${r1_names[@]}")" "\$(listed "\${r2_names[@]}")")
+                named_mem -t "$threads" -K "$batch" -R "$rg" "$ref" \
+                  <(padding; cat "\${r1[@]}") <(padding; cat "\${r2[@]}") | drop_padding
+              fi | samtools fixmate -@ "$threads" -m "$@"
+            }
+            if [ "$pad" -ge 0 ]; then  # a part: in read order; the parts are sorted as one stream
+              aligned -O bam,level=1 - part.bam
             else
-              reads=("\$(listed "\${r1_names[@]}")" "\$(listed "\${r2_names[@]}")")
-              named_mem -t "$threads" -K 100000000 -R "$rg" "$ref" \
-                <(cat "\${r1[@]}") <(cat "\${r2[@]}")
-            fi \
-              | samtools fixmate -@ "$threads" -m -u - - \
-              | samtools sort -@ "$threads" -T sort.tmp -u - \
-              | samtools markdup -@ "$threads" -s -T markdup.tmp - "$base.bam"
-            samtools index -@ "$threads" "$base.bam" "$base.bam.bai"
+              aligned -u - - | samtools sort -@ "$threads" -T sort.tmp -u - \
+                | samtools markdup -@ "$threads" -s -T markdup.tmp - "$base.bam"
+              samtools index -@ "$threads" "$base.bam" "$base.bam.bai"
+            fi
     ResourceRequirement:
       coresMin: $(inputs.threads)
       ramMin: 4096
@@ -536,6 +677,10 @@ $graph:
     threads:
       type: int
       inputBinding: {prefix: -t}
+    bwa_batch:
+      type: int
+      doc: "bwa mem -K"
+      inputBinding: {prefix: -K}
     base:
       type: string
       inputBinding: {prefix: -o}
@@ -547,6 +692,194 @@ $graph:
     log:
       type: stderr
   stderr: align.log
+- class: CommandLineTool
+  id: split_reads
+  label: "FASTQ pairs -> parts of whole bwa batches (plain FASTQ), for align_shard"
+  doc: |
+    Reads the pairs (gzip or plain; several files read as one stream) and writes
+    part-NNNNNN.P_1.fq and part-NNNNNN.P_2.fq, where P is the number of pairs before the part.
+    A part ends where bwa mem -K would end a batch (the pairs' bases summed until they reach
+    bwa_batch) once it holds at least shard_reads pairs, so each part is whole batches of the
+    unsharded run. Parts are plain FASTQ: compressing them again would cost more than it saves
+    on one machine. Messages go to split.log.
+  requirements:
+    InitialWorkDirRequirement:
+      listing:
+        - entryname: split.sh
+          entry: |
+            set -euo pipefail
+            pairs=0 batch=100000000 r1=() r2=()
+            while getopts "n:K:1:2:" opt; do
+              case "$opt" in
+                n) pairs="$OPTARG" ;;
+                K) batch="$OPTARG" ;;
+                1) r1+=("$OPTARG") ;;
+                2) r2+=("$OPTARG") ;;
+                *) echo "split.sh: bad option" >&2; exit 64 ;;
+              esac
+            done
+            # mate 1 on stdin, mate 2 read by getline in lockstep: four lines each per pair
+            gzip -dcf -- "\${r1[@]}" | awk -v per="$pairs" -v batch="$batch" \
+              -v mate2=<(gzip -dcf -- "\${r2[@]}") '
+              function fail(message) { print "split.sh: " message > "/dev/stderr"; failed = 1; exit 1 }
+              BEGIN { held = -1 }
+              {
+                h = $0
+                if ((getline s) <= 0 || (getline p) <= 0 || (getline q) <= 0) fail("mate 1 ends inside a record")
+                if ((getline h2 < mate2) <= 0 || (getline s2 < mate2) <= 0 || (getline p2 < mate2) <= 0 \
+                  || (getline q2 < mate2) <= 0) fail("mate 2 has fewer reads than mate 1")
+                if (held < 0) {
+                  part++; held = 0
+                  one = sprintf("part-%06d.%d_1.fq", part, total); two = sprintf("part-%06d.%d_2.fq", part, total)
+                }
+                print h "\n" s "\n" p "\n" q > one
+                print h2 "\n" s2 "\n" p2 "\n" q2 > two
+                held++; total++; size += length(s) + length(s2)
+                if (size >= batch) { size = 0; if (held >= per) { close(one); close(two); held = -1 } }
+              }
+              END {
+                if (failed) exit 1
+                if (total == 0) fail("no reads")
+                if ((getline h2 < mate2) > 0) fail("mate 2 has more reads than mate 1")
+                printf "split.sh: %d pairs in %d parts\n", total, part > "/dev/stderr"
+              }'
+    ResourceRequirement: {coresMin: 1, ramMin: 256}
+  hints:
+    DockerRequirement:
+      dockerPull: quay.io/biocontainers/mulled-v2-fe8faa35dbf6dc65a0f7f5d4ea12e31a79f73e40:1bd8542a8a0b42e0981337910954371d0230828e-0
+  baseCommand: [bash, split.sh]
+  inputs:
+    fastq_r1:
+      type:
+        - "null"
+        - type: array
+          items: File
+          inputBinding: {prefix: "-1"}
+    fastq_r2:
+      type:
+        - "null"
+        - type: array
+          items: File
+          inputBinding: {prefix: "-2"}
+    shard_reads: {type: int, inputBinding: {prefix: -n}}
+    bwa_batch: {type: int, inputBinding: {prefix: -K}}
+  outputs:
+    r1: {type: "File[]", outputBinding: {glob: "part-*_1.fq"}}
+    r2: {type: "File[]", outputBinding: {glob: "part-*_2.fq"}}
+    log: {type: stderr}
+  stderr: split.log
+- class: CommandLineTool
+  id: align_shard
+  label: "one part of the reads: bwa mem | samtools fixmate (align.sh -P)"
+  doc: |
+    The align step's script on one part from split_reads: aligned as within the whole input
+    (see align.sh), mate tags fixed, in read order into part.bam (the parts are sorted and
+    duplicate-marked as one stream). Every tool's stderr goes to align.part-NNNNNN.log.
+  requirements:
+    InitialWorkDirRequirement:
+      listing:
+        - entryname: name-header.sh
+          entry: *name_header
+        - entryname: align.sh
+          entry: *align_script
+    ResourceRequirement:
+      coresMin: $(inputs.threads)
+      ramMin: 4096
+  hints:
+    DockerRequirement:
+      dockerPull: quay.io/biocontainers/mulled-v2-fe8faa35dbf6dc65a0f7f5d4ea12e31a79f73e40:1bd8542a8a0b42e0981337910954371d0230828e-0
+    SoftwareRequirement:
+      packages:
+        bwa: {version: ["0.7.17"]}
+        samtools: {version: ["1.16"]}
+  baseCommand: [bash, align.sh]
+  inputs:
+    reference:
+      type: File
+      secondaryFiles: [.amb, .ann, .bwt, .pac, .sa, .fai]
+      inputBinding: {prefix: -f}
+    reference_name: {type: string, inputBinding: {prefix: -N}}
+    fastq_r1: {type: File, inputBinding: {prefix: "-1"}}
+    fastq_r2: {type: File, inputBinding: {prefix: "-2"}}
+    pad: {type: int, doc: "read pairs before this part", inputBinding: {prefix: -P}}
+    fastq_r1_names:
+      doc: "the whole input's names (every part's header names the input it came from)"
+      type:
+        - "null"
+        - type: array
+          items: string
+          inputBinding: {prefix: -x}
+    fastq_r2_names:
+      type:
+        - "null"
+        - type: array
+          items: string
+          inputBinding: {prefix: -y}
+    read_group: {type: string, inputBinding: {prefix: -R}}
+    threads: {type: int, inputBinding: {prefix: -t}}
+    bwa_batch: {type: int, inputBinding: {prefix: -K}}
+  outputs:
+    bam: {type: File, outputBinding: {glob: part.bam}}
+    log: {type: stderr}
+  stderr: $("align." + inputs.fastq_r1.basename.split(".")[0] + ".log")
+- class: CommandLineTool
+  id: merge_markdup
+  label: "samtools cat (parts in order) | sort | markdup, then samtools index"
+  doc: |
+    The parts, concatenated in order, are the very records the unsharded align step sorts
+    (samtools cat copies them; samtools merge would move each RG tag to the end of its
+    record), so sorting and marking duplicates once gives the same BAM records. Every tool's
+    stderr goes to merge.log.
+  requirements:
+    InitialWorkDirRequirement:
+      listing:
+        - entryname: merge.sh
+          entry: |
+            set -euo pipefail
+            threads=1 base="" parts=()
+            while getopts "t:o:i:" opt; do
+              case "$opt" in
+                t) threads="$OPTARG" ;;
+                o) base="$OPTARG" ;;
+                i) parts+=("$OPTARG") ;;
+                *) echo "merge.sh: bad option" >&2; exit 64 ;;
+              esac
+            done
+            # linked under their order, so the @PG line of cat names parts, not staged paths
+            names=()
+            for ((i = 0; i < \${#parts[@]}; i++)); do
+              names+=("\$(printf 'part-%06d.bam' \$((i + 1)))")
+              ln -sf "\${parts[i]}" "\${names[i]}"
+            done
+            samtools cat -o - "\${names[@]}" \
+              | samtools sort -@ "$threads" -T sort.tmp -u - \
+              | samtools markdup -@ "$threads" -s -T markdup.tmp - "$base.bam"
+            samtools index -@ "$threads" "$base.bam" "$base.bam.bai"
+    ResourceRequirement:
+      coresMin: $(inputs.threads)
+      ramMin: 4096
+  hints:
+    DockerRequirement:
+      dockerPull: quay.io/biocontainers/mulled-v2-fe8faa35dbf6dc65a0f7f5d4ea12e31a79f73e40:1bd8542a8a0b42e0981337910954371d0230828e-0
+    SoftwareRequirement:
+      packages:
+        samtools: {version: ["1.16"]}
+  baseCommand: [bash, merge.sh]
+  inputs:
+    parts:
+      type:
+        type: array
+        items: File
+        inputBinding: {prefix: -i}
+    threads: {type: int, inputBinding: {prefix: -t}}
+    base: {type: string, inputBinding: {prefix: -o}}
+  outputs:
+    bam:
+      type: File
+      secondaryFiles: [.bai]
+      outputBinding: {glob: $(inputs.base).bam}
+    log: {type: stderr}
+  stderr: merge.log
 - class: CommandLineTool
   id: call_bcftools
   label: "bcftools mpileup | bcftools call, bgzip + tabix on request"
@@ -565,14 +898,15 @@ $graph:
           entry: |
             set -euo pipefail
             source ./name-header.sh
-            threads=1 ref="" ref_name="" bam="" base="" gvcf=0 bgzip=0
-            while getopts "t:f:N:i:o:gz" opt; do
+            threads=1 ref="" ref_name="" bam="" base="" gvcf=0 bgzip=0 region=""
+            while getopts "t:f:N:i:o:r:gz" opt; do
               case "$opt" in
                 t) threads="$OPTARG" ;;
                 f) ref="$OPTARG" ;;
                 N) ref_name="$OPTARG" ;;
                 i) bam="$OPTARG" ;;
                 o) base="$OPTARG" ;;
+                r) region="$OPTARG" ;;
                 g) gvcf=1 ;;
                 z) bgzip=1 ;;
                 *) echo "call.sh: bad option" >&2; exit 64 ;;
@@ -580,6 +914,10 @@ $graph:
             done
             [ -n "$ref_name" ] || { echo "call.sh: name the reference (-N)" >&2; exit 64; }
             mpileup=(-f "$ref" -a AD,DP) call=(-m) name="$base.vcf" compress=(cat)
+            if [ -n "$region" ]; then  # a calling shard: CHROM, START, END (1-based) per line
+              printf '%s\n' "$region" > regions.tsv
+              mpileup+=(-R regions.tsv)
+            fi
             if [ "$gvcf" = 1 ]; then
               mpileup+=(--gvcf 0) call+=(--gvcf 0) name="$base.g.vcf"
             else
@@ -588,8 +926,12 @@ $graph:
             if [ "$bgzip" = 1 ]; then name="$name.gz" compress=(bgzip -@ "$threads"); fi
             # bcftools writes VCF text so that name_header can name the reference and the BAM
             # in the header by name instead of by staged path; bgzip compresses it on request
+            # low-evidence calls keep their record with a FILTER value; the rest are PASS
+            # (reference blocks of a gVCF too). Thresholds from the demo's truth: docs/pipeline.md
             bcftools mpileup --threads "$threads" "\${mpileup[@]}" -Ou "$bam" \
-              | bcftools call --threads "$threads" "\${call[@]}" -O v \
+              | bcftools call --threads "$threads" "\${call[@]}" -Ou \
+              | bcftools filter -m+ -s LowQual -e 'TYPE!="ref" && QUAL<20' -Ou \
+              | bcftools filter -m+ -s LowDP -e 'TYPE!="ref" && INFO/DP<3' -O v \
               | name_header "$ref_name" "$ref" "$ref_name" "$bam" "\${bam##*/}" \
               | "\${compress[@]}" > "$name"
             if [ "$bgzip" = 1 ]; then bcftools index --tbi "$name"; fi
@@ -622,6 +964,10 @@ $graph:
     base:
       type: string
       inputBinding: {prefix: -o}
+    region:
+      type: string?
+      doc: "a calling shard: its regions, CHROM<tab>START<tab>END per line (1-based)"
+      inputBinding: {prefix: -r}
     gvcf:
       type: boolean
       inputBinding: {prefix: -g}
@@ -635,7 +981,76 @@ $graph:
       outputBinding: {glob: ["$(inputs.base).vcf", "$(inputs.base).vcf.gz", "$(inputs.base).g.vcf", "$(inputs.base).g.vcf.gz"]}
     log:
       type: stderr
-  stderr: call.log
+  stderr: '$(inputs.region ? "call." + inputs.base + ".log" : "call.log")'
+- class: CommandLineTool
+  id: gather_vcf
+  label: "bcftools concat of the calling shards, in order; bgzip + tabix on request"
+  doc: |
+    The shards' VCFs (same header, regions in reference order) concatenated as given, the
+    header naming the reference (name-header.sh), compressed and indexed as call_bcftools
+    would. Every tool's stderr goes to gather.log.
+  requirements:
+    InitialWorkDirRequirement:
+      listing:
+        - entryname: name-header.sh
+          entry: *name_header
+        - entryname: gather.sh
+          entry: |
+            set -euo pipefail
+            source ./name-header.sh
+            threads=1 ref_name="" base="" gvcf=0 bgzip=0 parts=()
+            while getopts "t:N:o:i:gz" opt; do
+              case "$opt" in
+                t) threads="$OPTARG" ;;
+                N) ref_name="$OPTARG" ;;
+                o) base="$OPTARG" ;;
+                i) parts+=("$OPTARG") ;;
+                g) gvcf=1 ;;
+                z) bgzip=1 ;;
+                *) echo "gather.sh: bad option" >&2; exit 64 ;;
+              esac
+            done
+            [ -n "$ref_name" ] || { echo "gather.sh: name the reference (-N)" >&2; exit 64; }
+            name="$base.vcf" compress=(cat)
+            if [ "$gvcf" = 1 ]; then name="$base.g.vcf"; fi
+            if [ "$bgzip" = 1 ]; then name="$name.gz" compress=(bgzip -@ "$threads"); fi
+            # linked under their order, so concat's header line names parts, not staged paths
+            names=()
+            for ((i = 0; i < \${#parts[@]}; i++)); do
+              names+=("\$(printf 'part-%06d.vcf' \$((i + 1)))")
+              ln -sf "\${parts[i]}" "\${names[i]}"
+            done
+            bcftools concat --threads "$threads" -O v "\${names[@]}" \
+              | name_header "$ref_name" | "\${compress[@]}" > "$name"
+            if [ "$bgzip" = 1 ]; then bcftools index --tbi "$name"; fi
+    ResourceRequirement:
+      coresMin: $(inputs.threads)
+      ramMin: 512
+  hints:
+    DockerRequirement:
+      dockerPull: quay.io/biocontainers/bcftools:1.16--hfe4b78e_1
+    SoftwareRequirement:
+      packages:
+        bcftools: {version: ["1.16"]}
+  baseCommand: [bash, gather.sh]
+  inputs:
+    parts:
+      type:
+        type: array
+        items: File
+        inputBinding: {prefix: -i}
+    reference_name: {type: string, inputBinding: {prefix: -N}}
+    threads: {type: int, inputBinding: {prefix: -t}}
+    base: {type: string, inputBinding: {prefix: -o}}
+    gvcf: {type: boolean, inputBinding: {prefix: -g}}
+    bgzip: {type: boolean, inputBinding: {prefix: -z}}
+  outputs:
+    vcf:
+      type: File
+      secondaryFiles: [{pattern: .tbi, required: false}]
+      outputBinding: {glob: ["$(inputs.base).vcf", "$(inputs.base).vcf.gz", "$(inputs.base).g.vcf", "$(inputs.base).g.vcf.gz"]}
+    log: {type: stderr}
+  stderr: gather.log
 - class: CommandLineTool
   id: call_gatk
   label: "GATK HaplotypeCaller, with BQSR (BaseRecalibrator + ApplyBQSR) when known sites are given"
