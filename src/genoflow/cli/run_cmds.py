@@ -240,7 +240,11 @@ def submit(
         help="bgzip the VCF and write a .tbi index (default: true for gVCF, else false).",
     ),
     description: str | None = typer.Option(
-        None, "-d", "--description", metavar="TEXT", help="Free text kept with the run (≤500)."
+        None,
+        "-d",
+        "--description",
+        metavar="DESCRIPTION",
+        help="Free text kept with the run (at most 500 characters).",
     ),
     output_base: str | None = typer.Option(
         None,
@@ -533,16 +537,16 @@ def list_cmd(
         "-d",
         "--description",
         "--with-description",
-        metavar="TEXT",
-        help="Description contains TEXT.",
+        metavar="WORDS",
+        help="Only runs whose description contains WORDS.",
     ),
     process: str | None = typer.Option(
         None,
         "-p",
         "--process",
         "--with-process",
-        metavar="TEXT",
-        help="Process contains TEXT.",
+        metavar="WORDS",
+        help="Only runs whose process name contains WORDS.",
     ),
     since: str | None = typer.Option(
         None, "--since", metavar="WHEN", help="Created since: 24h, 7d, 2026-05-01, ISO time."
