@@ -4,6 +4,7 @@ outputs on each."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -13,7 +14,10 @@ from pathlib import Path
 import pytest
 
 from genoflow.demo import simulate
+from genoflow.model.outputs import QC_KINDS, RunOutput, kind_of
+from genoflow.model.runs import Run
 from genoflow.qc import tool
+from tests.lake.conftest import LakeCase, case, lake_service  # noqa: F401 - fixtures
 
 TOOLS = ("bwa", "samtools", "bcftools", "mosdepth")
 MISSING = [name for name in TOOLS if shutil.which(name) is None]
@@ -91,3 +95,20 @@ def second_sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
 def sample(request: pytest.FixtureRequest) -> Sample:
     fixture: Sample = request.getfixturevalue(f"{request.param}_sample")
     return fixture
+
+
+def publish_run(lake: LakeCase, sample: Sample, *, with_qc: bool = True) -> Run:
+    """A succeeded run of the sample on the lake tests' service, whose recorded outputs are
+    its VCF and (unless ``with_qc`` is False) its QC files, uploaded to Azurite with their MD5."""
+    base = f"{sample.name}/{sample.name}"
+    outputs = list(lake.publish(sample.vcf, base))
+    if with_qc:
+        for path in sorted(sample.folder.glob(f"{sample.name}.*")):
+            name = base + path.name[len(sample.name) :]
+            kind = kind_of(name)
+            if kind in QC_KINDS:
+                data = path.read_bytes()
+                lake.store.put_blob(lake.outputs, name, data)
+                md5 = hashlib.md5(data).hexdigest()
+                outputs.append(RunOutput(name, kind, len(data), md5, lake.outputs))
+    return lake.service.run(sample.name, tuple(outputs))

@@ -91,15 +91,15 @@ def test_insert_sizes_equal_samtools_stats(sample: Sample) -> None:
     assert inserts["mean"] == sn(stats.stdout, "insert size average")
     assert inserts["sd"] == sn(stats.stdout, "insert size standard deviation")
     histogram = [
-        [int(row.split("\t")[1]), int(row.split("\t")[2])]
+        (int(row.split("\t")[1]), int(row.split("\t")[2]))
         for row in stats.stdout.splitlines()
         if row.startswith("IS\t") and int(row.split("\t")[2])
     ]
-    assert inserts["histogram"] == histogram
+    assert inserts["histogram"] == [list(pair) for pair in histogram]
     assert inserts["pairs"] == sum(n for _, n in histogram)
     median = inserts["median"]
     below = sum(n for size, n in histogram if size < median)
-    assert below < inserts["pairs"] / 2 <= below + dict(map(tuple, histogram))[median]
+    assert below < inserts["pairs"] / 2 <= below + dict(histogram)[median]
 
 
 def records(vcf: Path) -> list[tuple[str, str, str]]:

@@ -1,6 +1,6 @@
 """The lake report as one self-contained HTML page: inline SVG bar charts, inline CSS, no
 script and no external reference, so it opens offline in any browser. The page and its charts
-are the QC page's (genoflow.qc.tool): one look, one copy of the SVG code."""
+are the QC page's (genoflow.qc.tool()): one look, one copy of the SVG code."""
 
 from __future__ import annotations
 

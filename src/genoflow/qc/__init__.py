@@ -23,7 +23,7 @@ SCHEMA_FILE = Path(__file__).resolve().parent / "qc.schema.json"
 @functools.lru_cache(maxsize=1)
 def tool() -> ModuleType:
     """The #qc step's script as a module."""
-    return importlib.import_module("genoflow.qc.tool")
+    return importlib.import_module("genoflow.qc.qc_step")
 
 
 def schema() -> dict[str, Any]:

@@ -2,7 +2,8 @@
 <base>.qc.html, beside the tools' native outputs named as MultiQC's modules find them.
 
 Python 3.10+, standard library only (any engine; a worker with python3, samtools, mosdepth and
-bcftools): the pipeline's #qc step runs this file; genoflow imports the same text (genoflow.qc).
+bcftools): the pipeline's #qc step runs this file; genoflow loads the same text as a module
+(genoflow.qc.tool()).
 
     python3 qc.py --bam B.bam --vcf B.vcf.gz --base B [--threads N]   # run the tools, then parse
     python3 qc.py --parse --base B                                    # parse outputs already there

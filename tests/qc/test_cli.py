@@ -1,0 +1,66 @@
+"""``genoflow qc RUN...`` against a real server and Azurite: the record equals the run's
+qc.json; thresholds flag values and exit 9; a run without QC exits 2, a replaced qc.json 8."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.harness import run_cli
+from tests.lake.conftest import LakeCase
+from tests.qc.conftest import Sample, needs_tools, publish_run
+
+pytestmark = [needs_tools, pytest.mark.azurite, pytest.mark.slow]
+
+
+def test_qc_prints_one_record_per_run(
+    case: LakeCase, demo_sample: Sample, second_sample: Sample
+) -> None:
+    runs = [publish_run(case, s) for s in (demo_sample, second_sample)]
+    result = run_cli(["-o", "json", "qc", *[r.id for r in runs]], env=case.env())
+    assert result.exit_code == 0, result.stderr
+    records = json.loads(result.stdout)
+    assert [r["run"] for r in records] == [r.id for r in runs]
+    for record, sample in zip(records, (demo_sample, second_sample), strict=True):
+        qc = json.loads(sample.qc_json.read_text())
+        assert record["status"] == "pass" and record["flags"] == []
+        assert record["sample"] == sample.name
+        assert record["mean_coverage"] == qc["coverage"]["mean"]
+        assert record["duplicate_rate"] == qc["reads"]["duplicate_rate"]
+        assert record["snv"] == qc["variants"]["snv"]
+        assert record["ti_tv"] == qc["variants"]["ti_tv"]
+    table = run_cli(["-o", "table", "qc", runs[0].id], env=case.env())
+    assert table.exit_code == 0 and "DEMO" in table.stdout and "pass" in table.stdout
+
+
+def test_values_outside_thresholds_are_flagged_exit_9(
+    case: LakeCase, demo_sample: Sample, second_sample: Sample
+) -> None:
+    runs = [publish_run(case, s) for s in (demo_sample, second_sample)]
+    env = case.env(
+        GENOFLOW_QC__THRESHOLDS__MEAN_COVERAGE_MIN="25",
+        GENOFLOW_QC__THRESHOLDS__DUPLICATE_RATE_MAX="0.2",
+    )
+    result = run_cli(["-o", "json", "qc", *[r.id for r in runs]], env=env)
+    assert result.exit_code == 9, result.stderr
+    demo, second = json.loads(result.stdout)
+    assert demo["status"] == "pass"
+    assert second["status"] == "fail"
+    assert second["flags"] == [f"mean_coverage {second['mean_coverage']:g} < 25"]
+
+
+def test_a_run_without_qc_exits_2(case: LakeCase, demo_sample: Sample) -> None:
+    run = publish_run(case, demo_sample, with_qc=False)
+    result = run_cli(["qc", run.id], env=case.env())
+    assert result.exit_code == 2
+    assert f"run {run.id} has no QC among its outputs" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_replaced_qc_json_exits_8(case: LakeCase, demo_sample: Sample) -> None:
+    run = publish_run(case, demo_sample)
+    name = next(o.name for o in run.outputs if o.kind == "qc")
+    case.store.put_blob(case.outputs, name, b'{"schema_version": 1}')
+    result = run_cli(["qc", run.id], env=case.env())
+    assert result.exit_code == 8, result.stderr
