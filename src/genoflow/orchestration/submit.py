@@ -642,15 +642,44 @@ class SheetRow:
     overrides: Mapping[str, str]
 
 
+# Column names other tools' sheets use (nf-core's fastq_1, dsub's '--env SAMPLE' and
+# '--input FASTQ_1', dx's batch TSV): compared lower-case, after dsub's '--env '/'--input '.
+SHEET_ALIASES = {
+    "sample_id": "sample", "sample_name": "sample", "samplename": "sample", "batch id": "sample",
+    "fastq_1": "r1", "fastq1": "r1", "read1": "r1", "reads_1": "r1", "r1_fastq": "r1",
+    "fastq_2": "r2", "fastq2": "r2", "read2": "r2", "reads_2": "r2", "r2_fastq": "r2",
+}  # fmt: skip
+
+
+def _sheet_column(name: str) -> str:
+    key = (name or "").strip().lower()
+    for prefix in ("--env ", "--input ", "--input-recursive "):
+        key = key.removeprefix(prefix).strip()
+    return SHEET_ALIASES.get(key, key)
+
+
+def _sheet_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """CSV or TSV, whichever the header line uses (';' separates files inside a cell)."""
+    header = text.split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",\t")
+    except csv.Error:
+        return csv.excel_tab if "\t" in header else csv.excel
+
+
 def read_sample_sheet(path: Path) -> list[SheetRow]:
-    """Rows of a CSV with columns sample, r1, r2 (several files separated by ';') and optional
-    per-row overrides named like SHEET_OVERRIDES. Raises UsageError for a bad header only: bad
-    rows are reported per sample when submitted."""
+    """Rows of a CSV or TSV sheet with columns sample, r1, r2 (several files separated by ';';
+    other tools' names for them accepted, SHEET_ALIASES) and optional per-row overrides named
+    like SHEET_OVERRIDES. Raises UsageError for a bad header only: bad rows are reported per
+    sample when submitted."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise UsageError(f"cannot read sample sheet {path}: {exc.strerror}") from None
-    reader = csv.DictReader(text.splitlines())
+    lines = text.splitlines()
+    dialect = _sheet_dialect(text)
+    header = next(csv.reader(lines[:1], dialect), [])
+    reader = csv.DictReader(lines[1:], [_sheet_column(c) for c in header], dialect=dialect)
     columns = [c.strip() for c in reader.fieldnames or []]
     missing = {"sample", "r1"} - set(columns)
     unknown = set(columns) - {"sample", "r1", "r2", *SHEET_OVERRIDES}
