@@ -13,11 +13,12 @@ from genoflow.orchestration.submit import read_sample_sheet
 @pytest.mark.parametrize(
     "text",
     [
-        "sample,r1,r2,description\nA,a_1.fq.gz;b_1.fq.gz,a_2.fq.gz;b_2.fq.gz,\"x, y\"\n",
+        'sample,r1,r2,description\nA,a_1.fq.gz;b_1.fq.gz,a_2.fq.gz;b_2.fq.gz,"x, y"\n',
         "sample\tr1\tr2\tdescription\nA\ta_1.fq.gz;b_1.fq.gz\ta_2.fq.gz;b_2.fq.gz\tx, y\n",
-        "sample_id\tfastq_1\tfastq_2\tdescription\nA\ta_1.fq.gz;b_1.fq.gz\ta_2.fq.gz;b_2.fq.gz\tx, y\n",
+        "sample_id\tfastq_1\tfastq_2\tdescription\n"
+        "A\ta_1.fq.gz;b_1.fq.gz\ta_2.fq.gz;b_2.fq.gz\tx, y\n",
         "--env SAMPLE,--input FASTQ_1,--input FASTQ_2,description\n"
-        "A,a_1.fq.gz;b_1.fq.gz,a_2.fq.gz;b_2.fq.gz,\"x, y\"\n",
+        'A,a_1.fq.gz;b_1.fq.gz,a_2.fq.gz;b_2.fq.gz,"x, y"\n',
     ],
     ids=["csv", "tsv", "nf-core-tsv", "dsub"],
 )
