@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 
+from genoflow.schemas import schema
 from tests.harness import run_cli
 from tests.lake.conftest import LakeCase
 from tests.qc.conftest import Sample, needs_tools, publish_run
@@ -21,6 +23,7 @@ def test_qc_prints_one_record_per_run(
     result = run_cli(["-o", "json", "qc", *[r.id for r in runs]], env=case.env())
     assert result.exit_code == 0, result.stderr
     records = json.loads(result.stdout)
+    jsonschema.Draft202012Validator(schema("qc-summary")).validate(records)
     assert [r["run"] for r in records] == [r.id for r in runs]
     for record, sample in zip(records, (demo_sample, second_sample), strict=True):
         qc = json.loads(sample.qc_json.read_text())

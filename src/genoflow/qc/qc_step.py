@@ -25,7 +25,7 @@ from html import escape
 from typing import Any
 
 SCHEMA_VERSION = 1
-SCHEMA_ID = "https://genoflow.invalid/schemas/qc/1"  # an identifier, never fetched
+SCHEMA_ID = "urn:genoflow:schema:qc:1"  # the JSON Schema's $id (genoflow/qc/qc.schema.json)
 WINDOW = 1_000_000  # mosdepth's windows: only to get exact base counts over thresholds
 THRESHOLDS = (1, 10, 20, 30)
 COVERAGE_REGION = "every reference contig in the BAM header (N bases included)"

@@ -43,6 +43,7 @@ COMMAND_SCHEMAS = {
     "lake add": "lake-add",
     "lake report": "lake-report",
     "lake export": "lake-export",
+    "qc": "qc-summary",
 }
 # Commands whose stdout is an artefact of its own format, not a document: the packed CWL,
 # the CWL job, Azure's lifecycle policy, the server itself.
