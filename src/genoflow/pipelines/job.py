@@ -8,6 +8,8 @@ used by the server (the ``#analysis`` form on the inputs it staged) and by the c
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -30,6 +32,10 @@ REFERENCE_INDEX_INPUTS = {f"reference_{s.lstrip('.')}": s for s in (*BWA_SUFFIXE
 }
 CALLERS: tuple[Caller, ...] = ("bcftools", "gatk")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+BWA_BATCH = 100_000_000  # bwa mem -K: fixed, so alignments depend on neither threads nor shards
+BYTES_PER_PAIR = 200  # gzipped FASTQ, 2 x 150 bp: estimates the pairs from the input's size
+CALL_SHARD_MIN_BYTES = 32 << 20  # below (~160k pairs) one calling job is as fast: no shards
+MIN_PART_PAIRS = 1_000_000  # an alignment part is worth its split and its job below this
 _HEADER_BREAKING = re.compile(r"[\x00-\x1f\x7f]+")  # tabs and newlines split header lines
 
 
@@ -55,6 +61,20 @@ class PipelineOutputs:
     vcf: Path
     vcf_index: Path | None
     logs: list[Path]
+
+
+@dataclass(frozen=True)
+class Sharding:
+    """How a run is cut into jobs. None: chosen from the input's size and the cores.
+
+    ``shard_reads``: read pairs per alignment part (0: one align job). ``call_shards``: calling
+    jobs over regions of the reference (1: one). ``cores``: cores the engine may use at once
+    (default: this machine's).
+    """
+
+    shard_reads: int | None = None
+    call_shards: int | None = None
+    cores: int | None = None
 
 
 def derive_read_group(sample: str) -> str:
@@ -100,6 +120,7 @@ def build_job(
     gatk_available: bool | None = None,
     reference_name: str | None = None,
     input_names: Sequence[str] = (),
+    sharding: Sharding = Sharding(),
 ) -> PipelineJob:
     """The job document for ``workflow_path()``.
 
@@ -113,6 +134,9 @@ def build_job(
     extension) and ``input_names`` (the blob names, in input order: r1, r2 of each pair, or
     the BAM; default: the files' names) are what the BAM and VCF headers name instead of the
     staged paths the tools see.
+
+    ``sharding`` (docs/pipeline.md, "Shards") sets ``shard_reads`` and ``call_regions``; what
+    it leaves None is chosen by :func:`plan_shards`.
     """
     fasta = reference.fasta if isinstance(reference, ReferenceFiles) else reference
     _check_request(fastq_pairs, bam, threads, caller)
@@ -131,6 +155,18 @@ def build_job(
         "reference_name": header_name(reference_name or _stem(fasta)),
     }
     document.update(_input_files(fastq_pairs, bam, input_names))
+    reads = [p for pair in fastq_pairs for p in pair] + ([bam] if bam is not None else [])
+    document.update(
+        plan_shards(
+            sharding,
+            input_bytes=_local_size(reads),
+            threads=threads,
+            fai=None if _is_url(fasta) else Path(f"{fasta}.fai"),
+            fastq=bam is None,
+            caller=chosen,
+            gvcf=gvcf,
+        )
+    )
     sites = _bqsr_sites(bqsr, chosen, gatk_available, known_sites, notes)
     if sites:
         document["known_sites"] = [_file(site) for site in sites]
@@ -165,6 +201,89 @@ class JobFiles:
         }
 
 
+def plan_shards(
+    sharding: Sharding,
+    *,
+    input_bytes: int | None,
+    threads: int,
+    fai: Path | None,
+    fastq: bool,
+    caller: Caller,
+    gvcf: bool,
+) -> dict[str, Any]:
+    """The job's ``bwa_batch``, ``shard_reads`` and ``call_regions``.
+
+    Alignment parts only pay when several align jobs run at once (``cores // threads`` >= 2:
+    a cluster; on one machine bwa already uses every thread) and each part has at least
+    MIN_PART_PAIRS. Calling shards: one per core, as ``bcftools mpileup`` uses one core, for
+    inputs of CALL_SHARD_MIN_BYTES or more; regions need the reference's .fai (not for URLs).
+    An unknown input size (URLs) shards nothing unless asked.
+    """
+    cores = sharding.cores or os.cpu_count() or 1
+    size = input_bytes or 0
+    shard_reads = sharding.shard_reads
+    if shard_reads is None:
+        pairs, jobs = size // BYTES_PER_PAIR, cores // threads
+        big = jobs >= 2 and pairs >= 2 * MIN_PART_PAIRS
+        shard_reads = max(MIN_PART_PAIRS, math.ceil(pairs / jobs)) if big else 0
+    call_shards = sharding.call_shards
+    if call_shards is None:
+        call_shards = cores if size >= CALL_SHARD_MIN_BYTES else 1
+    plan: dict[str, Any] = {"bwa_batch": BWA_BATCH, "shard_reads": shard_reads if fastq else 0}
+    if call_shards > 1 and caller == "bcftools" and fai is not None and fai.is_file():
+        regions = plan_call_regions(_contig_lengths(fai), call_shards, cut_anywhere=not gvcf)
+        if len(regions) > 1:
+            plan["call_regions"] = regions
+    return plan
+
+
+def plan_call_regions(
+    contigs: Sequence[tuple[str, int]], shards: int, *, cut_anywhere: bool
+) -> list[str]:
+    """``contigs`` (name, length) cut into at most ``shards`` lists of regions of about equal
+    length, in order; each list as the pipeline's ``call_regions`` item (CHROM, START, END,
+    1-based inclusive, tab-separated, one per line).
+
+    ``cut_anywhere`` False (gVCF) cuts only between contigs: a gVCF reference block cut in two
+    would differ from the unsharded run's. Cutting inside a contig is safe for variant sites:
+    mpileup sees every read overlapping a region (tests/pipeline/test_sharding.py).
+    """
+    total = sum(length for _, length in contigs)
+    ends = [total * (i + 1) // shards for i in range(shards)]  # cumulative length at each cut
+    lists: list[list[tuple[str, int, int]]] = [[]]
+    done = 0
+    for name, length in contigs:
+        start = 1
+        if not cut_anywhere and lists[-1] and len(lists) < shards:
+            if done + length / 2 > ends[len(lists) - 1]:  # nearer the target with it elsewhere
+                lists.append([])
+        while (
+            cut_anywhere
+            and len(lists) < shards
+            and done + length - start + 1 > ends[len(lists) - 1]
+        ):
+            last = start + ends[len(lists) - 1] - done - 1
+            if last >= start:
+                lists[-1].append((name, start, last))
+                done, start = done + last - start + 1, last + 1
+            lists.append([])
+        if start <= length:
+            lists[-1].append((name, start, length))
+            done += length - start + 1
+    return ["\n".join(f"{n}\t{s}\t{e}" for n, s, e in regions) for regions in lists if regions]
+
+
+def _contig_lengths(fai: Path) -> list[tuple[str, int]]:
+    rows = (line.split("\t") for line in fai.read_text().splitlines() if line)
+    return [(row[0], int(row[1])) for row in rows]
+
+
+def _local_size(paths: Sequence[Location]) -> int | None:
+    if any(_is_url(path) for path in paths):
+        return None
+    return sum(Path(path).stat().st_size for path in paths)
+
+
 def caller_of(process: str) -> Caller:
     """The old service's GATK processes call with GATK; the rest with bcftools."""
     return "gatk" if "gatk" in process.lower() else "bcftools"
@@ -177,6 +296,7 @@ def job_for(
     form: Form = "analysis",
     threads: int = 1,
     gatk_available: bool | None = None,
+    sharding: Sharding = Sharding(),
 ) -> PipelineJob:
     """The CWL job of the run ``request`` describes, for the entry point ``form``.
 
@@ -204,6 +324,7 @@ def job_for(
         gatk_available=gatk_available,
         reference_name=options.effective_reference,
         input_names=request.blob_names(),
+        sharding=sharding,
     )
     if form == "main":
         _to_main_form(job.document, files, base, request)
