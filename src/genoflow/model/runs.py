@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from genoflow.errors import ExitCode
+from genoflow.model import tags
 from genoflow.model.outputs import RunOutput
 from genoflow.units import iso_z
 
@@ -135,13 +136,19 @@ class Run:
             "description": self.description,
             "process": self.process,
             "sample": self.sample,
-            "tags": dict(self.tags),
+            # Tags that restate a field (sample, process, description: WES carries them as
+            # tags, the Microsoft Genomics API as fields) are left out, and so is a WES
+            # server's raw outputs document: one run reads as the same record over both.
+            "tags": {k: v for k, v in self.tags.items() if k not in _FIELD_TAGS},
             "inputs": list(self.inputs),
             "outputs": [output.to_dict() for output in self.outputs],
-            "output_document": self.output_document,
             "service": self.service,
             "bases_processed": self.bases_processed,
         }
+
+
+# the WES wire's sample, PROCESS_TAG and DESCRIPTION_TAG tags
+_FIELD_TAGS = frozenset({tags.SAMPLE, "genoflow-process", "genoflow-description"})
 
 
 class Outcome(str, Enum):

@@ -67,6 +67,7 @@ def fetch_record(result: FetchResult, container: str) -> dict[str, Any]:
         transfer_record(
             {
                 **item,
+                "name": item["blob"],
                 "container": container,
                 "status": "skipped" if item["skipped"] else "downloaded",
             }
