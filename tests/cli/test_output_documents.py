@@ -9,12 +9,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from genoflow import schemas
 from genoflow.demo import DemoData
+from tests.cli.schemas import schema_errors
 from tests.harness import Azurite, CliResult, run_cli
 from tests.server.conftest import (  # noqa: F401 - demo_data and live_server: fixtures
     LiveServer,
@@ -23,18 +23,6 @@ from tests.server.conftest import (  # noqa: F401 - demo_data and live_server: f
 )
 
 pytestmark = [pytest.mark.azurite, pytest.mark.pipeline, pytest.mark.slow]
-
-
-def validator(name: str) -> Any:
-    """A validator of the named schema that resolves the others by their ids."""
-    from jsonschema import Draft202012Validator
-    from referencing import Registry, Resource
-
-    registry: Registry[Any] = Registry().with_resources(
-        (schemas.schema_id(other), Resource.from_contents(schemas.schema(other)))
-        for other in schemas.names()
-    )
-    return Draft202012Validator(schemas.schema(name), registry=registry)
 
 
 @dataclass
@@ -154,8 +142,8 @@ def test_json_is_one_document_valid_against_its_schema(world: World, command: st
     result = run_cli([*build(world), "-o", "json"], env=world.env)
     assert result.exit_code in codes, result.stderr[-2000:]
     document = json.loads(result.stdout)  # exactly one document: anything more fails here
-    errors = sorted(validator(schemas.COMMAND_SCHEMAS[command]).iter_errors(document), key=str)
-    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+    errors = schema_errors(command, document)
+    assert not errors, errors
 
 
 @pytest.mark.parametrize("command", list(CASES))

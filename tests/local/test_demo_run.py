@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from genoflow.local import LocalStack
+from tests.cli.schemas import schema_errors
 from tests.harness import ROOT
 from tests.local.test_stack import cli
 
@@ -31,6 +32,7 @@ def test_demo_runs_twice_and_scores_against_the_truth(tmp_path: Path) -> None:
         first = cli(tmp_path, "--json", "demo", "run")
         assert first.returncode == 0, first.stderr
         summary = json.loads(first.stdout)
+        assert not schema_errors("demo run", summary)
         assert summary["state"] == "succeeded" and summary["existing"] is False
         assert "generating the demo dataset" in first.stderr
         assert "$ genoflow submit -b1" in first.stderr and "$ genoflow fetch" in first.stderr

@@ -14,6 +14,7 @@ import pytest
 
 from genoflow.local import LocalStack
 from genoflow.local.demo import demo_data, ensure_reference
+from tests.cli.schemas import schema_errors
 from tests.harness import run_cli_subprocess
 
 pytestmark = [pytest.mark.azurite, pytest.mark.pipeline, pytest.mark.slow]
@@ -68,6 +69,7 @@ def test_up_status_up_again_down_leaves_no_process(project: Path) -> None:
     status = cli(project, "--json", "local", "status")
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
+    assert not schema_errors("local status", report)
     services = {s["name"]: s for s in report["services"]}
     assert report["state"] == "up" and set(services) == {"azurite", "server"}
     assert services["azurite"]["url"].startswith("http://127.0.0.1:")
