@@ -41,8 +41,6 @@ def toil_args(config: ToilConfig, workdir: Path) -> list[str]:
         ("--caching", None if config.caching is None else str(config.caching).lower()),
     ]
     args += [f"{flag}={value}" for flag, value in options if value is not None]
-    if config.bypass_file_store:
-        args.append("--bypass-file-store")
     return [*args, *config.args]
 
 

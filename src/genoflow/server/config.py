@@ -40,13 +40,10 @@ class ToilConfig(BaseModel):
     max_cores: int | None = Field(None, ge=1, description="--maxCores: cap on a job's cores")
     slurm_time: str | None = Field(None, description="--slurmTime: a job's limit, [D-]HH:MM:SS")
     slurm_args: str | None = Field(None, description="--slurmArgs, e.g. '--partition=genomics'")
-    state_polling_wait: float | None = Field(
-        None, gt=0, description="--statePollingWait: seconds between batch system queries"
+    state_polling_wait: int | None = Field(
+        None, ge=1, description="--statePollingWait: seconds between batch system queries"
     )
     caching: bool | None = Field(None, description="--caching: Toil's per-node file cache")
-    bypass_file_store: bool = Field(
-        False, description="--bypass-file-store: files read in place (shared filesystem)"
-    )
     environment: dict[str, str] = Field(
         default_factory=dict, description="set for Toil and its jobs, e.g. SLURM_CONF"
     )
