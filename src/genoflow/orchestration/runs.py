@@ -147,6 +147,8 @@ class Waiter:
             try:
                 run = self.client.get(run_id)
             except UnavailableError as exc:
+                if not latest and getattr(exc, "refused", False):
+                    raise  # never reached: a wrong URL or a stopped service, not an outage
                 log.warning("run %s: %s; still waiting", run_id, exc.one_line())
                 continue
             previous = latest.get(run_id)

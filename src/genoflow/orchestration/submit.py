@@ -24,6 +24,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from genoflow.backoff import Clock, Retrier
 from genoflow.errors import GenoflowError, InputError, NotFoundError, UnavailableError, UsageError
 from genoflow.model import descriptor
 from genoflow.model import tags as tagnames
@@ -443,23 +444,26 @@ class Submitter:
         key = request.submission_key or ""
         # A foreign server cannot be asked for the key: a lost answer is not posted again.
         attempts = 1 if job is not None else SUBMIT_ATTEMPTS
-        for attempt in range(1, attempts + 1):
+        retry = self.config.service.retry
+        budget = retry.model_copy(update={"attempts": min(attempts, retry.attempts)})
+        retrier = Retrier(budget, Clock(sleep=self.sleep))
+        while True:
             try:
                 run = self._send(request, job)
+                break
             except UnavailableError as exc:
-                if attempt == attempts or not getattr(exc, "maybe_processed", False):
+                delay = retrier.next_delay()
+                if not getattr(exc, "maybe_processed", False) or delay is None:
                     raise
                 self.info(
                     f"the submit's answer was lost ({exc.one_line()}); checking whether "
                     "the service created the run"
                 )
-                self.sleep(self.config.service.retry.initial_delay * attempt)
+                retrier.wait(delay)  # the delay just drawn, not a second draw
                 found = self.client.find_by_key(key)
                 if found is not None:
                     run = found
                     break
-                continue
-            break
         if job is not None or run.tags.get(tagnames.SUBMISSION_KEY) != key:
             # The service could not carry the key (e.g. a description at its 500-char limit),
             # or cannot be asked for it (a foreign WES server lists runs without their tags).

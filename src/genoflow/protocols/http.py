@@ -1,14 +1,16 @@
-"""The one HTTP layer: a requests session, timeouts, and the retry policy (tenacity).
+"""The one HTTP layer: a requests session, timeouts, and the retry policy of genoflow.backoff.
 
-Transient faults (connection errors, timeouts, 429, 502, 503, 504, and for the old gateway 403)
-are retried with exponential backoff and full jitter, honouring Retry-After, within a budget of
-attempts and total seconds. A request that must not be repeated (a submit) is retried only when
-the fault proves the server never processed it (connect failure, 429, the gateway's 403).
-Sleep and clock are injectable: tests never sleep.
+Retries only where another try can help: timeouts, resets, 408/429/5xx (and the old gateway's
+403) back off with equal jitter within ``service.retry``, honouring Retry-After. A refused
+connection or an unknown host name gets one quick retry (a server restarting), then one line
+naming the URL: nobody waits half a minute to learn the URL is wrong. A request that must not be
+repeated (a submit) is retried only when the fault proves the server never processed it
+(connection not made, 429, the gateway's 403). Sleep and clock are injectable: tests never sleep.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import random
@@ -16,12 +18,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from genoflow.backoff import retry_after_seconds
+from genoflow.backoff import TRANSIENT_STATUSES, Clock, Retrier, retry_after_seconds
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import AuthError, ExitCode, GenoflowError, NotFoundError, ServiceError
 from genoflow.errors import UnavailableError as _Unavailable
@@ -29,10 +31,12 @@ from genoflow.redact import redact
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = TRANSIENT_STATUSES
 # Statuses that prove the request was not processed: safe to repeat even a submit.
 NOT_PROCESSED_STATUSES = frozenset({429})
 MAX_ERROR_TEXT = 300
+# A refused connection is retried once after this long (a server restarting), then reported.
+QUICK_RETRY_SECONDS = 0.3
 
 
 class BadRequestError(ServiceError):
@@ -43,11 +47,20 @@ class BadRequestError(ServiceError):
 
 class UnavailableError(_Unavailable):
     """Unreachable or failing after retries; ``maybe_processed`` says whether a request that was
-    sent may nevertheless have been carried out (the answer got lost)."""
+    sent may nevertheless have been carried out (the answer got lost); ``refused``: the
+    connection was refused or the host unknown (a wrong URL or a stopped service)."""
 
-    def __init__(self, message: str, *, maybe_processed: bool = False, hint: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        maybe_processed: bool = False,
+        hint: str | None = None,
+        refused: bool = False,
+    ):
         super().__init__(message, hint=hint)
         self.maybe_processed = maybe_processed
+        self.refused = refused
 
 
 class _Transient(Exception):
@@ -77,71 +90,60 @@ class HttpClient:
     ) -> requests.Response:
         """Send one request with retries; return a 2xx response or raise a GenoflowError."""
         url = self.base_url.rstrip("/") + "/" + path.lstrip("/") if path else self.base_url
-        started = self.clock()
-        retrying = Retrying(
-            sleep=self.sleep,
-            stop=lambda state: self._give_up(state, started),
-            wait=self._wait,
-            retry=retry_if_exception(lambda exc: self._retryable(exc, idempotent)),
-            before_sleep=lambda state: log.info(
-                "retrying %s %s after %s", method, redact(url), _describe(state)
-            ),
-            reraise=True,
-        )
-        try:
-            response: requests.Response = retrying(self._send, method, url, kwargs)
-        except _Transient as exc:
-            retried = retrying.statistics.get("attempt_number", 1) > 1
-            raise self._error(exc.response, method, retried=retried) from None
-        except requests.RequestException as exc:
-            raise UnavailableError(
-                f"cannot reach the service at {redact(self.base_url)}: {_short(exc)}",
-                maybe_processed=not never_sent(exc),
-                hint="check service.url and the network; retried within service.retry",
-            ) from None
-        return response
+        retrier = Retrier(self.retry, Clock(self.clock, self.sleep), self.jitter)
+        quick_retried = False
+        while True:
+            try:
+                return self._send(method, url, kwargs)
+            except _Transient as exc:
+                response = exc.response
+                after = retry_after_seconds(response.headers.get("Retry-After"))
+                if not self._may_repeat(response.status_code, idempotent) or not retrier.wait(
+                    after
+                ):
+                    raise self._error(response, method, retried=retrier.tries > 1) from None
+                log.info("retrying %s %s after HTTP %d", method, redact(url), response.status_code)
+            except requests.RequestException as exc:
+                if hopeless(exc) and quick_retried:
+                    raise self._unreachable(exc) from None
+                if hopeless(exc):
+                    quick_retried = True
+                    self.sleep(QUICK_RETRY_SECONDS)
+                elif not (idempotent or never_sent(exc)) or not retrier.wait():
+                    raise self._unreachable(exc) from None
+                log.info("retrying %s %s after %s", method, redact(url), reason(exc, self.timeout))
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
         return json_of(self.request("GET", path, **kwargs))
 
     # --- policy ---------------------------------------------------------------------------
-    def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
-        headers = {**self.headers, **kwargs.pop("headers", {})}
-        response = self.session.request(
-            method, url, headers=headers, timeout=self.timeout, **kwargs
-        )
+    def _send(self, method: str, url: str, kwargs: Mapping[str, Any]) -> requests.Response:
+        extra = dict(kwargs)  # a retry sends the same headers again: nothing popped from kwargs
+        headers = {**self.headers, **extra.pop("headers", {})}
+        response = self.session.request(method, url, headers=headers, timeout=self.timeout, **extra)
         if response.status_code in RETRY_STATUSES | self.extra_retry_statuses:
             raise _Transient(response)
         if response.status_code >= 400:
             raise self._error(response, method)
         return response
 
-    def _retryable(self, exc: BaseException, idempotent: bool) -> bool:
-        if isinstance(exc, _Transient):
-            return idempotent or exc.response.status_code in (
-                NOT_PROCESSED_STATUSES | self.extra_retry_statuses
-            )
-        if isinstance(exc, requests.Timeout | requests.ConnectionError):
-            return idempotent or never_sent(exc)
-        return False
+    def _may_repeat(self, status: int, idempotent: bool) -> bool:
+        return idempotent or status in NOT_PROCESSED_STATUSES | self.extra_retry_statuses
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        backoff = min(
-            self.retry.max_delay, self.retry.initial_delay * 2 ** (state.attempt_number - 1)
+    def _unreachable(self, exc: requests.RequestException) -> UnavailableError:
+        where = urlsplit(self.base_url)
+        hint = (
+            "check service.url (GENOFLOW_SERVICE__URL, -u) and that the service is running"
+            if hopeless(exc)
+            else "check service.url and the network; retried within service.retry"
         )
-        delay = self.jitter(0, backoff)
-        if isinstance(exc, _Transient):
-            after = retry_after_seconds(exc.response.headers.get("Retry-After"))
-            if after is not None:
-                delay = after
-        return max(0.0, delay)
-
-    def _give_up(self, state: RetryCallState, started: float) -> bool:
-        if state.attempt_number >= self.retry.attempts:
-            return True
-        # Stop when the next wait would overrun the total budget: say so now, not later.
-        return self.clock() - started + state.upcoming_sleep > self.retry.total_seconds
+        return UnavailableError(
+            f"cannot reach the service at {where.scheme}://{where.netloc}: "
+            f"{reason(exc, self.timeout)}",
+            maybe_processed=not never_sent(exc),
+            hint=hint,
+            refused=hopeless(exc),
+        )
 
     def _error(
         self, response: requests.Response, method: str, *, retried: bool = False
@@ -161,7 +163,7 @@ class HttpClient:
             )
         if status == 404:
             return NotFoundError(what, status=status)
-        if status in RETRY_STATUSES | {500}:
+        if status in RETRY_STATUSES:
             # "(after retries)" only when it was asked again: a submit's 500 is never repeated
             return UnavailableError(
                 what + (" (after retries)" if retried else ""),
@@ -170,16 +172,61 @@ class HttpClient:
         return ServiceError(what, status=status)
 
 
+def _connect_error(exc: BaseException) -> NewConnectionError | None:
+    """The socket error behind a failed connect (``NewConnectionError``), if that is what it was."""
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ConnectTimeout):
+        return None
+    cause: object = exc.args[0] if exc.args else None
+    reason_ = getattr(cause, "reason", cause)
+    return reason_ if isinstance(reason_, NewConnectionError) else None
+
+
 def never_sent(exc: BaseException) -> bool:
     """True when the request cannot have reached the server: the connection was never made
     (connect timeout, refused, name not resolved). A reset or read timeout is ambiguous."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    if not isinstance(exc, requests.ConnectionError):
+    return isinstance(exc, requests.ConnectTimeout) or _connect_error(exc) is not None
+
+
+def hopeless(exc: BaseException) -> bool:
+    """A fault backing off will not cure: the port is closed or the host name unknown."""
+    failed = _connect_error(exc)
+    if failed is None:
         return False
-    cause: object = exc.args[0] if exc.args else None
-    reason = getattr(cause, "reason", cause)
-    return isinstance(reason, NewConnectionError)  # includes name resolution failures
+    if isinstance(failed, NameResolutionError):
+        return True
+    cause = failed.__cause__ or failed.__context__
+    return isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) in (
+        errno.ECONNREFUSED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+    )
+
+
+def reason(exc: BaseException, timeout: float) -> str:
+    """What went wrong, in a few words (never urllib3's pool and retry wording)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"no connection within {timeout:g} s"
+    if isinstance(exc, requests.ReadTimeout):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS handshake failed (is it https on an http port, or a certificate problem?)"
+    failed = _connect_error(exc)
+    if isinstance(failed, NameResolutionError):
+        return "host name not resolved"
+    if failed is not None:
+        cause = failed.__cause__ or failed.__context__
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror.lower()
+        return "connection failed"
+    text = str(exc)
+    for marker, words in (
+        ("Connection reset", "connection reset"),
+        ("RemoteDisconnected", "connection closed before an answer"),
+        ("IncompleteRead", "answer cut short"),
+    ):
+        if marker in text:
+            return words
+    return _snippet(f"{type(exc).__name__}: {exc}")
 
 
 def json_of(response: requests.Response) -> Any:
@@ -210,16 +257,9 @@ def error_text(response: requests.Response) -> str:
 
 
 def _snippet(text: str) -> str:
+    """One line of at most MAX_ERROR_TEXT characters, cut at a word boundary."""
     line = " ".join(redact(text or "").split())
-    return line if len(line) <= MAX_ERROR_TEXT else line[: MAX_ERROR_TEXT - 3] + "..."
-
-
-def _short(exc: BaseException) -> str:
-    return _snippet(f"{type(exc).__name__}: {exc}")
-
-
-def _describe(state: RetryCallState) -> str:
-    exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, _Transient):
-        return f"HTTP {exc.response.status_code}"
-    return _short(exc) if exc else "an error"
+    if len(line) <= MAX_ERROR_TEXT:
+        return line
+    cut = line[: MAX_ERROR_TEXT - 3]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "..."

@@ -1,0 +1,123 @@
+"""A service that cannot be reached: one quick retry on a refused connection, then one line
+naming the URL (the real CLI in a child process against a closed port); retries only where they
+can help (resets, 5xx, 429 keep backing off on genoflow.backoff's budget)."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import requests
+import responses
+
+from genoflow.config.schema import RetryConfig
+from genoflow.errors import ExitCode, UnavailableError
+from genoflow.protocols.http import QUICK_RETRY_SECONDS, HttpClient
+from tests.harness import run_cli_subprocess
+from tests.protocols.helpers import FakeClock
+
+RETRY = RetryConfig(attempts=6, initial_delay=1, max_delay=8, total_seconds=600)
+
+
+def closed_port() -> int:
+    """A local port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("url", "args"),
+    [
+        ("http://127.0.0.1:1", ["status", "1"]),
+        ("http://127.0.0.1:1", ["list"]),
+        (None, ["wait", "1"]),
+        (None, ["--json", "status", "1"]),
+    ],
+)
+def test_cli_against_a_closed_port_ends_fast_with_one_line(url, args):
+    url = url or f"http://127.0.0.1:{closed_port()}"
+    started = time.monotonic()
+    done = run_cli_subprocess(args, env={"GENOFLOW_SERVICE__URL": url}, timeout=60)
+    elapsed = time.monotonic() - started
+    assert done.returncode == ExitCode.UNAVAILABLE, done.stderr
+    assert elapsed < 3.0, f"took {elapsed:.1f} s"
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("genoflow: error: cannot reach the service at " + url + ":")
+    assert "connection refused" in lines[0] and "service.url" in lines[0]
+    assert "Traceback" not in done.stderr and "HTTPConnectionPool" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_refused_connection_is_tried_twice_then_reported():
+    clock = FakeClock()
+    url = f"http://127.0.0.1:{closed_port()}/api/workflows/"
+    client = HttpClient(url, {}, 5, RETRY, sleep=clock.sleep, clock=clock.time)
+    with pytest.raises(UnavailableError) as caught:
+        client.request("GET", "5")
+    assert clock.sleeps == [QUICK_RETRY_SECONDS]
+    assert caught.value.refused and not caught.value.maybe_processed
+    assert "connection refused" in caught.value.one_line()
+
+
+def test_unknown_host_is_not_retried_for_long():
+    clock = FakeClock()
+    client = HttpClient("http://genoflow.invalid/x", {}, 5, RETRY, sleep=clock.sleep)
+    with pytest.raises(UnavailableError, match="host name not resolved"):
+        client.request("GET", "")
+    assert clock.sleeps == [QUICK_RETRY_SECONDS]
+
+
+def test_reset_connections_keep_backing_off_with_equal_jitter():
+    clock = FakeClock()
+    client = HttpClient(
+        "http://svc.test", {}, 5, RETRY, sleep=clock.sleep, clock=clock.time, jitter=max
+    )
+    with responses.RequestsMock() as mock:
+        mock.add("GET", "http://svc.test/r", body=requests.ConnectionError("Connection reset"))
+        with pytest.raises(UnavailableError, match="connection reset") as caught:
+            client.request("GET", "r")
+        assert len(mock.calls) == 6
+    # jitter=max: the upper end of each equal-jitter wait, capped at max_delay
+    assert clock.sleeps == [1, 2, 4, 8, 8]
+    assert caught.value.maybe_processed and not caught.value.refused
+
+
+def test_500_is_retried_and_headers_survive_the_retry():
+    clock = FakeClock()
+    client = HttpClient("http://svc.test", {"A": "1"}, 5, RETRY, sleep=clock.sleep)
+    with responses.RequestsMock() as mock:
+        mock.add("GET", "http://svc.test/r", status=500)
+        mock.add("GET", "http://svc.test/r", status=408)
+        mock.add("GET", "http://svc.test/r", json={"ok": True})
+        assert client.get_json("r", headers={"B": "2"}) == {"ok": True}
+        assert [c.request.headers.get("B") for c in mock.calls] == ["2", "2", "2"]
+        assert all(c.request.headers.get("A") == "1" for c in mock.calls)
+    assert len(clock.sleeps) == 2
+
+
+def test_retry_after_as_an_http_date_is_honoured():
+    clock = FakeClock()
+    client = HttpClient("http://svc.test", {}, 5, RETRY, sleep=clock.sleep, clock=clock.time)
+    with responses.RequestsMock() as mock:
+        mock.add(
+            "GET",
+            "http://svc.test/r",
+            status=503,
+            headers={"Retry-After": "Thu, 01 Jan 1970 00:00:00 GMT"},
+        )
+        mock.add("GET", "http://svc.test/r", json={})
+        client.get_json("r")
+    assert clock.sleeps == [0.0]
+
+
+def test_long_error_text_is_cut_at_a_word():
+    clock = FakeClock()
+    client = HttpClient("http://svc.test", {}, 5, RETRY, sleep=clock.sleep)
+    with responses.RequestsMock() as mock:
+        mock.add("GET", "http://svc.test/r", status=409, body="word " * 200)
+        with pytest.raises(Exception) as caught:
+            client.request("GET", "r")
+    assert str(caught.value.args[0]).endswith("word...")
