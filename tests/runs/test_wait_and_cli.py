@@ -202,6 +202,10 @@ def test_list_table_csv_json_limit_and_range(fake, mock):
     ranged = run_cli(["list", "-r", "-2:", "--json"], env=ENV)
     assert [r["description"] for r in json.loads(ranged.stdout)] == ["run 5", "run 4"]
 
+    window = ["--since", "2024-05-01T12:01Z", "--until", "2024-05-01T12:03:30+00:00"]
+    between = run_cli(["list", *window, "-o", "json", "--query", "[].description"], env=ENV)
+    assert json.loads(between.stdout) == ["run 3", "run 2", "run 1"], between.stderr
+
     bad = run_cli(["list", "--state", "sleeping"], env=ENV)
     assert bad.exit_code == 2 and "not one of" in bad.stderr
 

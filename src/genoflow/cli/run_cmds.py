@@ -506,7 +506,8 @@ List runs, newest first (pages are fetched only as far as --limit needs).
 
 In 'list', -o pass or -o fail is msgen's outcome filter (succeeded or failed runs); any other
 -o value is the output format (json, tsv, ...): the two sets of values do not overlap.
---since takes an age (24h, 7d) or an ISO date or time (2026-05-01, 2026-05-01T12:00Z).
+--since and --until take an age (24h, 7d: that long ago) or an ISO date or time (2026-05-01,
+2026-05-01T12:00Z; UTC unless it says).
 
 \b
 Examples:
@@ -551,6 +552,9 @@ def list_cmd(
     since: str | None = typer.Option(
         None, "--since", metavar="WHEN", help="Created since: 24h, 7d, 2026-05-01, ISO time."
     ),
+    until: str | None = typer.Option(
+        None, "--until", metavar="WHEN", help="Created at or before: 24h (ago), a date or time."
+    ),
     limit: int = typer.Option(50, "--limit", min=0, metavar="N", help="At most N runs (0: all)."),
     in_range: str | None = typer.Option(
         None,
@@ -582,7 +586,7 @@ def list_cmd(
     state = state_of(ctx)
     if export_to is not None and export_to.lower() != "csv":
         raise UsageError(f"-e/--export-to supports csv, not {export_to!r}")
-    filters = _filters(state_filter, outcome, description, process, since)
+    filters = _filters(state_filter, outcome, description, process, since, until)
     client = _client(state, api_url, access_key)
     runs = list_runs(client, filters, limit=limit or None, in_range=in_range)
     if as_csv or export_to:
@@ -611,6 +615,7 @@ def _filters(
     description: str | None,
     process: str | None,
     since: str | None,
+    until: str | None = None,
 ) -> RunFilters:
     from genoflow.model.runs import OUTCOME_STATES, Outcome, RunFilters, RunState
     from genoflow.units import parse_moment
@@ -631,12 +636,19 @@ def _filters(
                 f"-o/--outcome {outcome!r} is neither pass nor fail nor an output format",
                 hint="output formats: json, jsonc, table, tsv, csv, yaml, none",
             ) from None
-    try:
-        start = parse_moment(since, datetime.now(timezone.utc)) if since else None
-    except ValueError as exc:
-        raise UsageError(f"--since: {exc}") from None
+    now = datetime.now(timezone.utc)
+    moments = {}
+    for flag, text in (("--since", since), ("--until", until)):
+        try:
+            moments[flag] = parse_moment(text, now) if text else None
+        except ValueError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
     return RunFilters(
-        states=frozenset(wanted), description=description, process=process, since=start
+        states=frozenset(wanted),
+        description=description,
+        process=process,
+        since=moments["--since"],
+        until=moments["--until"],
     )
 
 

@@ -165,6 +165,7 @@ class RunFilters:
     description: str | None = None
     process: str | None = None
     since: datetime | None = None
+    until: datetime | None = None  # created at or before (client-side)
     newest_first: bool = True
 
     def matches(self, run: Run) -> bool:
@@ -173,6 +174,8 @@ class RunFilters:
         if self.description and self.description not in (run.description or ""):
             return False
         if self.process and self.process not in (run.process or ""):
+            return False
+        if self.until and run.created and run.created > self.until:
             return False
         return not (self.since and run.created and run.created < self.since)
 
