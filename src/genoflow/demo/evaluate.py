@@ -3,8 +3,10 @@
 Both VCFs are normalised with ``bcftools norm -f REF -m -any`` (indels left-aligned, multi-allelic
 records split), then matched on (chrom, pos, ref, alt). Matching is genotype-agnostic: a het
 truth variant called hom-alt counts as found. Records that are not variant calls are ignored:
-FILTER other than PASS/".", symbolic ALT alleles (``<*>``, ``<NON_REF>``: gVCF reference
-blocks) and genotypes without an ALT allele (0/0, ./.).
+symbolic ALT alleles (``<*>``, ``<NON_REF>``: gVCF reference blocks) and genotypes without an
+ALT allele (0/0, ./.). By default (``pass_only``) so are calls whose FILTER is not PASS or "."
+(the pipeline's LowQual and LowDP); ``pass_only=False`` scores every call. The truth is read
+whole.
 """
 
 from __future__ import annotations
@@ -53,10 +55,13 @@ class Scores:
         return "\n".join(rows)
 
 
-def evaluate(called_vcf: Path, truth_vcf: Path, reference: Path) -> Scores:
-    """Score ``called_vcf`` (plain or bgzipped VCF/gVCF) against ``truth_vcf``."""
-    called = normalised_variants(called_vcf, reference)
-    truth = normalised_variants(truth_vcf, reference)
+def evaluate(
+    called_vcf: Path, truth_vcf: Path, reference: Path, *, pass_only: bool = True
+) -> Scores:
+    """Score ``called_vcf`` (plain or bgzipped VCF/gVCF) against ``truth_vcf``: the calls that
+    passed every filter, or with ``pass_only=False`` every call."""
+    called = normalised_variants(called_vcf, reference, pass_only=pass_only)
+    truth = normalised_variants(truth_vcf, reference, pass_only=False)
     return Scores(
         snv=_score({k for k in called if _is_snv(k)}, {k for k in truth if _is_snv(k)}),
         indel=_score({k for k in called if not _is_snv(k)}, {k for k in truth if not _is_snv(k)}),
@@ -64,7 +69,7 @@ def evaluate(called_vcf: Path, truth_vcf: Path, reference: Path) -> Scores:
     )
 
 
-def normalised_variants(vcf: Path, reference: Path) -> set[VariantKey]:
+def normalised_variants(vcf: Path, reference: Path, *, pass_only: bool = True) -> set[VariantKey]:
     """The (chrom, pos, ref, alt) keys of the variant calls in ``vcf`` after normalisation."""
     command = ["bcftools", "norm", "-f", str(reference), "-m", "-any", "-Ov", str(vcf)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -74,15 +79,15 @@ def normalised_variants(vcf: Path, reference: Path) -> set[VariantKey]:
     keys: set[VariantKey] = set()
     for line in result.stdout.splitlines():
         if not line.startswith("#"):
-            key = _variant_key(line.split("\t"))
+            key = _variant_key(line.split("\t"), pass_only)
             if key is not None:
                 keys.add(key)
     return keys
 
 
-def _variant_key(fields: list[str]) -> VariantKey | None:
+def _variant_key(fields: list[str], pass_only: bool) -> VariantKey | None:
     chrom, pos, _id, ref, alt, _qual, filters = fields[:7]
-    if filters not in ("PASS", ".") or alt.startswith("<") or alt in (".", "*"):
+    if (pass_only and filters not in ("PASS", ".")) or alt.startswith("<") or alt in (".", "*"):
         return None
     if len(fields) > 9 and not _has_alt_allele(fields[8], fields[9]):
         return None

@@ -930,7 +930,7 @@ $graph:
             # (reference blocks of a gVCF too). Thresholds from the demo's truth: docs/pipeline.md
             bcftools mpileup --threads "$threads" "\${mpileup[@]}" -Ou "$bam" \
               | bcftools call --threads "$threads" "\${call[@]}" -Ou \
-              | bcftools filter -m+ -s LowQual -e 'TYPE!="ref" && QUAL<20' -Ou \
+              | bcftools filter -m+ -s LowQual -e 'TYPE!="ref" && QUAL<10' -Ou \
               | bcftools filter -m+ -s LowDP -e 'TYPE!="ref" && INFO/DP<3' -O v \
               | name_header "$ref_name" "$ref" "$ref_name" "$bam" "\${bam##*/}" \
               | "\${compress[@]}" > "$name"
