@@ -6,8 +6,11 @@
   with "equal jitter" (half of the capped exponential delay fixed, half random), ``Retry-After``
   honoured, on an injectable :class:`Clock` so wait loops are tested in microseconds.
 
-The storage layer uses it for every request (the SDK's pipeline and the ranged download's
-mid-body resets); the HTTP, submit, wait and tiering loops can adopt it (see docs/transfer.md).
+Every retry loop uses it: storage (the SDK's pipeline, blob batches and the ranged download's
+mid-body resets), the service HTTP client (``protocols.http``; a refused connection is not
+retried here but reported after one quick retry), the submit's lost-answer check, and the
+tiering apply's wait for a held lock. The wait loop (``orchestration.runs.Waiter``) polls on its
+own interval and leaves faults to the HTTP client's budget.
 """
 
 from __future__ import annotations

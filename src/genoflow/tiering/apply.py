@@ -239,20 +239,33 @@ def _acquire(
     sleep: Callable[[float], None],
     clock: Callable[[], float],
 ) -> Lease:
+    from genoflow.backoff import Clock, Retrier
     from genoflow.storage.base import LockHeldError
 
+    # A held lease is polled every LOCK_POLL_SECONDS (jittered, so two waiting hosts do not
+    # ask in step) until ``deadline``; transient storage faults are retried by the store.
+    poll = _LockPoll(total_seconds=max(0.0, deadline - clock()))
+    retrier = Retrier(poll, Clock(clock, sleep))
     while True:
         try:
             return store.acquire_lock(container, LOCK_NAME, seconds)
         except LockHeldError:
-            left = deadline - clock()
-            if left <= 0:
+            if not retrier.wait():
                 raise ApplyRunningError(
                     f"another apply is running: the lock {container}/{LOCK_NAME} is leased",
                     hint=f"it is released when that apply ends, or expires {seconds} s after "
                     "its host died; this run changed nothing",
                 ) from None
-            sleep(min(LOCK_POLL_SECONDS, left))
+
+
+@dataclass(frozen=True)
+class _LockPoll:
+    """The lock wait as a retry budget: as many polls as fit in ``total_seconds``."""
+
+    total_seconds: float
+    attempts: int = 1_000_000
+    initial_delay: float = LOCK_POLL_SECONDS
+    max_delay: float = LOCK_POLL_SECONDS
 
 
 def _renew(
