@@ -69,8 +69,20 @@ def test_wait_backs_off_and_survives_outages():
     )
     runs = waiter.wait(["7"])
     assert runs[0].state is RunState.SUCCEEDED
-    assert clock.sleeps == [5, 10, 20, 40, 60]
+    assert clock.sleeps == [0.5] * 5  # a young run is polled every half second
     assert changes == ["queued", "running", "succeeded"]
+
+
+def test_wait_polls_a_long_run_less_often_but_never_late_by_more_than_5_percent():
+    clock = FakeClock()
+    waiter = Waiter(ScriptedClient([RunState.RUNNING]), 5, 60, clock=clock.time, sleep=clock.sleep)
+    with pytest.raises(WaitTimeoutError):
+        waiter.wait(["7"], timeout=3600)
+    waited = 0.0
+    for seconds in clock.sleeps[:-1]:
+        assert seconds <= max(0.5, 0.05 * waited) + 1e-9 and seconds <= 60
+        waited += seconds
+    assert max(clock.sleeps) == 60 and len(clock.sleeps) < 200  # not 7,200 half-second polls
 
 
 def test_wait_times_out_without_overshooting():
@@ -78,7 +90,7 @@ def test_wait_times_out_without_overshooting():
     waiter = Waiter(ScriptedClient([RunState.RUNNING]), 5, 60, clock=clock.time, sleep=clock.sleep)
     with pytest.raises(WaitTimeoutError, match="run\\(s\\) 7 not finished"):
         waiter.wait(["7"], timeout=30)
-    assert sum(clock.sleeps) == 30 and clock.sleeps == [5, 10, 15]
+    assert sum(clock.sleeps) == pytest.approx(30) and clock.sleeps[:2] == [0.5, 0.5]
 
 
 def test_wait_against_the_http_client_with_fake_clock(fake):
@@ -94,7 +106,7 @@ def test_wait_against_the_http_client_with_fake_clock(fake):
             )
 
     runs = Waiter(client, 2, 3, clock=clock.time, sleep=sleep).wait([str(workflow.Id)])
-    assert runs[0].state is RunState.FAILED and clock.sleeps == [2, 3]
+    assert runs[0].state is RunState.FAILED and clock.sleeps == [0.5, 0.5]
 
 
 @pytest.mark.parametrize(
