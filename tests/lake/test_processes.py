@@ -40,7 +40,8 @@ def start_add(case: LakeCase, *run_ids: str) -> subprocess.Popen[str]:
 def finish(process: subprocess.Popen[str]) -> list[dict[str, object]]:
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
-    return [json.loads(line) for line in out.splitlines()]
+    records: list[dict[str, object]] = json.loads(out)  # one document: the list of runs
+    return records
 
 
 def test_a_kill_midway_leaves_the_previous_version(case: LakeCase, vcf_dir: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from genoflow.lake.schema import CALLS_TABLE, RUNS_TABLE
+from genoflow.lake.schema import CALLS_TABLE, QC_TABLE, RUNS_TABLE
 from genoflow.tiering.cost import cost_report
 from genoflow.tiering.engine import make_plan
 from genoflow.tiering.facts import LAKE_TABLES, LAKE_TAG, BlobFacts, format_time
@@ -49,7 +49,7 @@ def lake_blobs() -> list[BlobFacts]:
 
 
 def test_lake_tables_are_the_lakes() -> None:
-    assert (CALLS_TABLE, RUNS_TABLE) == LAKE_TABLES
+    assert (CALLS_TABLE, RUNS_TABLE, QC_TABLE) == LAKE_TABLES
 
 
 def test_the_default_policy_leaves_the_lake_alone() -> None:

@@ -163,7 +163,7 @@ Examples:
 def export_cmd(
     ctx: typer.Context,
     folder: Path = typer.Argument(..., metavar="FOLDER", help="Where to write (empty or new)."),
-    table: str = typer.Option("calls", "--table", help="calls or runs."),
+    table: str = typer.Option("calls", "--table", help="calls, runs or qc."),
     sample: Optional[str] = typer.Option(None, "--sample", help="Only this sample's calls."),  # noqa: UP045
     contig: Optional[str] = typer.Option(None, "--contig", help="Only this contig's calls."),  # noqa: UP045
     overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty folder."),

@@ -1,12 +1,13 @@
 """The variant lake: every run's calls in Delta tables on Azure Blob (delta-rs, no JVM).
 
-* :mod:`~genoflow.lake.schema`: the ``calls`` and ``runs`` tables (Glow's column names);
+* :mod:`~genoflow.lake.schema`: the ``calls``, ``runs`` and ``qc`` tables (Glow's column names);
 * :mod:`~genoflow.lake.location`: the lake container and delta-rs's storage options;
 * :mod:`~genoflow.lake.vcf`: a VCF streamed into Arrow batches (pysam);
 * :mod:`~genoflow.lake.tables`: commits keyed by run (idempotent, safe under concurrency);
 * :mod:`~genoflow.lake.fetching`: a run's VCF, verified by fetch; :mod:`~genoflow.lake.parallel`:
   VCF windows parsed by worker processes;
-* :mod:`~genoflow.lake.ingest`: ``lake add``; :mod:`~genoflow.lake.auto`: ``lake.auto``;
+* :mod:`~genoflow.lake.ingest`: ``lake add``; :mod:`~genoflow.lake.qc`: a run's QC record;
+  :mod:`~genoflow.lake.auto`: ``lake.auto``;
 * :mod:`~genoflow.lake.report` / :mod:`~genoflow.lake.html`: ``lake report`` (DuckDB);
 * :mod:`~genoflow.lake.export`: ``lake export`` (plain Parquet).
 
@@ -23,6 +24,7 @@ EXTRA_MODULES = ("deltalake", "duckdb", "pyarrow", "pysam")
 # The tables' folders in the lake container (here: importable without the extra).
 CALLS_TABLE = "calls"
 RUNS_TABLE = "runs"
+QC_TABLE = "qc"
 
 
 def require_extra() -> None:

@@ -11,10 +11,10 @@ from typing import Any
 
 from genoflow.errors import UsageError
 from genoflow.lake.location import Lake, mapped
-from genoflow.lake.schema import CALLS_PARTITIONS, CALLS_TABLE, RUNS_TABLE
+from genoflow.lake.schema import CALLS_PARTITIONS, CALLS_TABLE, QC_TABLE, RUNS_TABLE
 from genoflow.lake.tables import read_table
 
-TABLES = (CALLS_TABLE, RUNS_TABLE)
+TABLES = (CALLS_TABLE, RUNS_TABLE, QC_TABLE)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 For each run: its record comes from the service; its VCF is found, downloaded and checked
 against the MD5 the run recorded by :func:`genoflow.orchestration.fetch.fetch_outputs`; the
 VCF is streamed (pysam, Arrow batches) into one ``calls`` commit, then the run's record into
-one ``runs`` commit, each keyed by the run (see :mod:`genoflow.lake.tables`). A run already in
+one ``runs`` commit, then its QC record (when the run has a qc.json) into one ``qc`` commit,
+each keyed by the run (see :mod:`genoflow.lake.tables`). A run already in
 both tables is skipped without downloading anything; one whose calls are in but whose record
 is not (a process killed between the two commits) gets its record. Nothing is committed
 before the whole VCF has been read: a failure midway leaves both tables as they were.
@@ -27,11 +28,14 @@ from genoflow.lake.fetching import FetchedVcf, Sources, download_vcf, tag_in_lak
 from genoflow.lake.location import Lake, mapped
 from genoflow.lake.parallel import ParsePool, release_freed_memory, use_system_allocator
 from genoflow.lake.pipe import prefetched
+from genoflow.lake.qc import add_qc
 from genoflow.lake.schema import (
     CALLS_PARTITIONS,
     CALLS_SCHEMA,
     CALLS_TABLE,
     CLASSES,
+    QC_SCHEMA,
+    QC_TABLE,
     RUNS_SCHEMA,
     RUNS_TABLE,
 )
@@ -85,6 +89,7 @@ class LakeWriter:
         store.put_blob(lake.container, PROBE_BLOB, b"")  # AuthError (7) before anything else
         self.calls = open_table(lake, CALLS_TABLE, CALLS_SCHEMA, CALLS_PARTITIONS)
         self.runs = open_table(lake, RUNS_TABLE, RUNS_SCHEMA, [])
+        self.qc = open_table(lake, QC_TABLE, QC_SCHEMA, [])
 
     def close(self) -> None:
         self.parser.close()
@@ -96,7 +101,8 @@ class LakeWriter:
         self.close()
 
     def has(self, run: Run) -> bool:
-        """Whether both tables (as last read) hold the run."""
+        """Whether the calls and runs tables (as last read) hold the run (its QC record, if
+        missing, needs no VCF: add_run adds it)."""
         word = run_word(run.service, run.id)
         return holds(self.calls, word) and holds(self.runs, word)
 
@@ -104,6 +110,7 @@ class LakeWriter:
         with mapped("reading the lake", self.lake):
             self.calls.update_incremental()
             self.runs.update_incremental()
+            self.qc.update_incremental()
 
 
 def succeeded_runs(client: ServiceClient, run_ids: Sequence[str]) -> list[Run]:
@@ -234,9 +241,9 @@ def add_run(
         if fetched is not None:
             writer.parser.forget(fetched.path)
             fetched.cleanup()
-        return AddResult(
-            word, run.sample or "", "already in the lake", 0, 0, time.monotonic() - started
-        )
+        added = add_qc(writer.lake, writer.qc, sources, run, word, now)
+        status = "QC record added" if added else "already in the lake"
+        return AddResult(word, run.sample or "", status, 0, 0, time.monotonic() - started)
     vcf = fetched or download_vcf(sources, run, now, progress)
     try:
         counts, wrote = _write_calls(
@@ -252,6 +259,7 @@ def add_run(
         sample = next(iter(counts.samples))
     record = run_record(run, word, sample, vcf.blob, counts, writer.calls.version(), now)
     commit_run(writer.lake, writer.runs, word, lambda: iter([record]), RUNS_SCHEMA, [], {})
+    add_qc(writer.lake, writer.qc, sources, run, word, now)  # when the run measured its QC
     tag_in_lake(sources.store, vcf.blob.container, vcf.names, now, progress)
     # Not written here: the record was missing, or another writer committed the calls first.
     status = "added" if wrote else "record completed" if in_calls else "already in the lake"

@@ -22,7 +22,7 @@ SECONDS_PER_DAY = 86400.0
 # a rule with ``since: lake`` counts a VCF's age from it (the lake answers queries instead).
 LAKE_TAG = "genoflow-lake"
 # The lake's Delta tables (genoflow.lake.schema): folders of the lake container.
-LAKE_TABLES = ("calls", "runs")
+LAKE_TABLES = ("calls", "runs", "qc")
 
 
 def in_lake(container: str, name: str, lake_container: str | None) -> bool:
