@@ -162,10 +162,10 @@ def test_two_servers_run_1_fetch_their_own_outputs_and_a_swap_is_refused(
         assert {Path(f["path"]).name.split(".")[0] for f in files} == {sample}
         assert all(f["verified"] and f["checked_against"] == "run record" for f in files)
         for item in files:
-            blob = store.get_blob(out, item["blob"])
+            blob = store.get_blob(out, item["name"])
             assert hashlib.md5(Path(item["path"]).read_bytes()).hexdigest() == blob.md5
-        listed = store.list_blobs(out, files[0]["blob"], include_tags=True)
-        (tagged,) = [x for x in listed if x.name == files[0]["blob"]]
+        listed = store.list_blobs(out, files[0]["name"], include_tags=True)
+        (tagged,) = [x for x in listed if x.name == files[0]["name"]]
         words.add((tagged.tags or {})["genoflow-run"])
         assert (
             fetched["service"] and (tagged.tags or {})["genoflow-run"] == fetched["service"] + ":1"

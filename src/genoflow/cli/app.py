@@ -71,7 +71,10 @@ def _global_options(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
+    import os
+
     from genoflow.cli.main import configure_logging
+    from genoflow.cli.output import OUTPUT_ENV
 
     fmt = _output_format(output, json_output)
     ctx.obj = CliState(
@@ -80,6 +83,7 @@ def _global_options(
         verbose=verbose,
         debug=debug,
         output=fmt,
+        output_chosen=output is not None or json_output or bool(os.environ.get(OUTPUT_ENV)),
         query=query,
         quiet=quiet,
     )

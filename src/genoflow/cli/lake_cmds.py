@@ -142,7 +142,7 @@ def _report_notes(data: dict[str, Any]) -> list[str]:
 REPORT_VIEW = View(
     columns=(Column("month"), Column("samples"), Column("runs")),
     rows="samples_per_month",
-    title="samples per month",
+    title=lambda data: f"{data['samples']} samples in {data['runs']} runs, per month",
     notes=_report_notes,
 )
 

@@ -54,7 +54,7 @@ class View:
 
     columns: Sequence[Column] = ()
     rows: str | None = None
-    title: str | None = None
+    title: str | Callable[[Any], str] | None = None
     notes: Callable[[Any], Sequence[str]] = field(default=lambda _doc: ())
     bare: str | None = None  # the table is just this field's value (submit: the run id)
 
@@ -189,14 +189,14 @@ def _table(doc: Any, target: Target, view: View) -> None:
     elif isinstance(doc, Mapping) and not view.columns and not view.rows:
         # One record and no chosen columns: a field per line reads better than a wide row.
         pairs = [[key, _cell(value)] for key, value in _flat(doc).items()]
-        _grid(target, ["field", "value"], pairs, view.title)
+        _grid(target, ["field", "value"], pairs, None)
     else:
         rows = [_flat(record) for record in records]
         columns = list(view.columns) or [Column(key) for key in _keys(rows)]
         cells = [[_show(column, row.get(column.key)) for column in columns] for row in rows]
         headers = [column.title for column in columns]
         if records:
-            _grid(target, headers, cells, view.title)
+            _grid(target, headers, cells, view.title(doc) if callable(view.title) else view.title)
     for line in view.notes(doc):
         target.stream.write(line + "\n")
 

@@ -25,6 +25,7 @@ class CliState:
     verbose: int = 0
     debug: bool = False
     output: str = "table"  # -o/--output: see genoflow.cli.output.FORMATS
+    output_chosen: bool = False  # -o, --json or GENOFLOW_OUTPUT said it (else the default)
     query: str | None = None  # --query: JMESPath over the document
     quiet: bool = False  # --quiet: no notices on stderr (errors still)
     _settings: Settings | None = field(default=None, repr=False)

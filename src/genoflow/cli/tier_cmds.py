@@ -169,12 +169,12 @@ def apply_cmd(
         help="If another apply holds the lock, wait up to this long (default: exit at once).",
     ),
 ) -> int:
-    """Apply the plan with Blob Batch; print one summary; exit 0 only if all succeeded.
+    """Apply the plan with Blob Batch; print one JSON summary line; exit 0 only if all succeeded.
 
     One apply at a time across hosts (a lease on a lock blob in the output container). Stopped
     early (another apply running, an error, SIGTERM from cron's timeout), it still prints its
     summary, with ok false and the error, and releases the lock; a rerun finishes the rest.
-    For cron logs, -o json prints the summary as one JSON line.
+    Built for cron, it prints JSON unless -o (or GENOFLOW_OUTPUT) asks for another format.
 
     \b
     Examples:
@@ -189,6 +189,8 @@ def apply_cmd(
     # SIGTERM (cron's timeout, systemd stop) unwinds like Ctrl-C: the lock is released at once.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     state = state_of(ctx)
+    if not state.output_chosen:
+        state.output = "json"  # built for cron: one JSON line a night unless -o says otherwise
     started = time.monotonic()
     try:
         now = _apply_time(as_of)
