@@ -288,14 +288,14 @@ def _cost_view(currency: str) -> View:
     def notes(data: dict[str, Any]) -> list[str]:
         total, lake = data["total"], data["lake"]
         lines = [
-            f"storage: {total['gb']} GB, {total['monthly']:.2f} {currency}/month",
+            f"storage: {_size(total['bytes'])}, {total['monthly']:.2f} {currency}/month",
             f"variant lake (container {lake['container']}): {lake['blobs']} files, "
-            f"{lake['gb']} GB, {lake['monthly']:.2f} {currency}/month",
+            f"{_size(lake['bytes'])}, {lake['monthly']:.2f} {currency}/month",
         ]
         for name, tiers in data["containers"].items():
             for tier, h in tiers.items():
                 lines.append(
-                    f"container {name} {tier}: {h['blobs']} blobs, {h['gb']} GB, "
+                    f"container {name} {tier}: {h['blobs']} blobs, {_size(h['bytes'])}, "
                     f"{h['monthly']:.2f} {currency}/month"
                 )
         return lines
@@ -306,7 +306,7 @@ def _cost_view(currency: str) -> View:
             Column("state"),
             Column("bases_processed", "bases", _bases),
             Column("blobs"),
-            Column("gb", "GB"),
+            Column("bytes", "size", _size),
             Column("monthly", f"{currency}/month", lambda v: f"{float(v):.2f}"),
         ),
         rows="runs",
