@@ -61,6 +61,7 @@ class PipelineOutputs:
     vcf: Path
     vcf_index: Path | None
     logs: list[Path]
+    qc: list[Path] = field(default_factory=list)  # the qc step's files (docs/qc.md)
 
 
 @dataclass(frozen=True)
@@ -457,6 +458,7 @@ def collect_outputs(engine_stdout: str | Mapping[str, Any]) -> PipelineOutputs:
             vcf=Path(vcf["path"]),
             vcf_index=Path(vcf_index[0]) if vcf_index else None,
             logs=[Path(log["path"]) for log in data.get("logs") or []],
+            qc=[Path(item["path"]) for item in data.get("qc") or []],
         )
     except (KeyError, TypeError, StopIteration) as error:
         raise ValueError(f"the engine's output object lacks {error}") from error

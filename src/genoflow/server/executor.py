@@ -21,7 +21,7 @@ from typing import Any
 
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import GenoflowError
-from genoflow.model.outputs import RunOutput, kind_of, logs_name, planned_outputs
+from genoflow.model.outputs import QC_OUTPUTS, RunOutput, kind_of, logs_name, planned_outputs
 from genoflow.model.submission import InputKind, SubmitRequest, is_url
 from genoflow.redact import redact
 from genoflow.server import batch, runlogs
@@ -422,6 +422,7 @@ class RunExecutor:
         ]
         if produced.vcf_index is not None and request.options.effective_bgzip:
             files.append(OutputFile(produced.vcf_index, names[3], "tbi"))
+        files += _qc_files(produced.qc, names)
         if request.options.include_logs:
             listing = [f.blob_name for f in files] + [names[-1]]
             try:
@@ -514,6 +515,17 @@ class RunExecutor:
         record = self._upload_one(outputs, item, budget, {DIAGNOSTICS_KEY: outcome})
         run_log.write(f"wrote {name} ({record.size} bytes)")
         return record
+
+
+def _qc_files(produced: Sequence[Path], names: Sequence[str]) -> list[OutputFile]:
+    """The qc step's files under their planned names, matched by suffix (docs/qc.md)."""
+    files = []
+    for suffix, kind in QC_OUTPUTS:
+        name = next((n for n in names if n.endswith(suffix)), None)
+        path = next((p for p in produced if p.name.endswith(suffix)), None)
+        if name is not None and path is not None:
+            files.append(OutputFile(path, name, kind))
+    return files
 
 
 class RunLog:
