@@ -6,7 +6,6 @@ Heavy imports (azure, the transfer layer) happen inside the command bodies so th
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,7 +110,7 @@ def upload(
     block_size = storage.block_size_mib * 1024 * 1024 if storage.block_size_mib else None
     tier_name = storage.upload_tier.value if storage.upload_tier else None
     records: list[dict[str, Any]] = []
-    with _progress(state, sum(p.stat().st_size for p in files)) as bar:
+    with _progress(state, "upload", settings) as bar:
         for path, name in zip(files, names, strict=True):
             result = upload_file(
                 store,
@@ -164,7 +163,7 @@ def download(
     store = open_store(storage, output=True, concurrency=storage.max_concurrency)
     infos = [store.get_blob(storage.output_container, name) for name in blobs]
     records: list[dict[str, Any]] = []
-    with _progress(state, sum(info.size for info in infos)) as bar:
+    with _progress(state, "download", settings) as bar:
         for info in infos:
             try:
                 result = download_blob(
@@ -252,9 +251,12 @@ def _report(state: CliState, result: dict[str, Any]) -> dict[str, Any]:
         else f"{where} -> {record['path']}"
     )
     seconds = float(record["seconds"] or 0.0)
-    rate = format_rate(record["size"] / seconds) if seconds > 0 else "-"
+    # Only what this run moved counts for the rate; a resumed transfer says how much that was.
+    sent = int(record.get("bytes_sent", record["size"]))
+    rate = format_rate(sent / seconds) if seconds > 0 else "-"
+    resumed = "" if sent >= record["size"] else f" ({format_size(sent)} sent, the rest resumed)"
     state.info(
-        f"{record['status']} {arrow}: {format_size(record['size'])} in {seconds:.1f} s "
+        f"{record['status']} {arrow}: {format_size(record['size'])}{resumed} in {seconds:.1f} s "
         f"({rate}), md5 {record['md5']}"
     )
     return record
@@ -279,38 +281,24 @@ TRANSFER_VIEW = View(
 
 
 @contextmanager
-def _progress(state: CliState, total: int) -> Iterator[Callable[[str, int], Any]]:
-    """Yields ``bar(label, size) -> progress callback``: rich bars on a terminal (stderr),
-    a no-op otherwise or with --json."""
-    if state.json or not sys.stderr.isatty():
-        yield lambda _label, _size: None
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
+def _progress(
+    state: CliState, verb: str, settings: Settings
+) -> Iterator[Callable[[str, int], Any]]:
+    """Yields ``bar(label, size) -> the file's progress tracker`` (genoflow.transfer.progress):
+    rich bars on a terminal, a status line per file every storage.progress_interval seconds
+    elsewhere, nothing with --quiet; after Ctrl-C, how to resume."""
+    from genoflow.transfer.progress import TransferReporter, choose_mode
+
+    reporter = TransferReporter(
+        verb,
+        mode=choose_mode(quiet=state.quiet),
+        interval=settings.config.storage.progress_interval,
     )
 
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=state.err()) as progress:
-        overall = progress.add_task("all files", total=total)
+    def bar(label: str, size: int) -> Callable[[int], None]:
+        for earlier in reporter.files:  # files go one after another
+            reporter.finish(earlier)
+        return reporter.file(label, size)
 
-        def bar(label: str, size: int) -> Callable[[int], None]:
-            task = progress.add_task(label, total=size)
-
-            def advance(count: int) -> None:
-                progress.advance(task, count)
-                progress.advance(overall, count)
-
-            return advance
-
+    with reporter.running():
         yield bar

@@ -117,6 +117,9 @@ class StorageConfig(_Section):
     upload_tier: Tier | None = None
     api_version: str | None = Field(None, description="pin the storage REST API version")
     retry: RetryConfig = RetryConfig()
+    progress_interval: float = Field(
+        30.0, gt=0, description="seconds between transfer status lines off a terminal"
+    )
 
     @field_validator("account_url")
     @classmethod

@@ -126,9 +126,10 @@ def fetch_outputs(
     result = FetchResult(run.id, run.state.value, run.service)
     for output in outputs:
         blob = output.blob
-        if progress:
-            progress(f"fetching {blob.container}/{blob.name} ({blob.size} bytes)")
-        done = download_blob(store, blob.container, blob.name, dest, overwrite=overwrite)
+        announce = _Announce(progress, f"fetching {blob.container}/{blob.name}", blob.size)
+        done = download_blob(
+            store, blob.container, blob.name, dest, overwrite=overwrite, progress=announce
+        )
         _check_download(run, output, Path(done.path), done.md5, done.skipped)
         result.files.append(
             FetchedFile(
@@ -144,6 +145,28 @@ def fetch_outputs(
         blob = output.blob
         store.set_tags(blob.container, blob.name, fetched_tags(blob, run, now))
     return result
+
+
+@dataclass
+class _Announce:
+    """A download tracker that says "fetching" only once bytes are to move: a file already on
+    disk with the same MD5 is skipped without it."""
+
+    say: Callable[[str], None] | None
+    what: str
+    size: int
+
+    def __call__(self, count: int) -> None:
+        pass
+
+    def resumed(self, count: int) -> None:
+        pass
+
+    def phase(self, name: str) -> None:
+        if name == "downloading" and self.say:
+            from genoflow.units import format_size
+
+            self.say(f"{self.what} ({format_size(self.size)})")
 
 
 def _check_blob(run: Run, output: Output) -> None:

@@ -79,7 +79,9 @@ def transfer_summary(result: Any, status: str) -> dict[str, Any]:
     """The ``--json`` / summary-line form of an upload or download result."""
     data: dict[str, Any] = asdict(result)
     seconds = float(data["seconds"])
-    data["mib_per_s"] = round(data["bytes"] / MIB / seconds, 2) if seconds > 0 else 0.0
+    # The rate of what this run moved: a resumed transfer does not claim the whole file's speed.
+    moved = data.get("bytes_sent", data["bytes"])
+    data["mib_per_s"] = round(moved / MIB / seconds, 2) if seconds > 0 else 0.0
     data["seconds"] = round(seconds, 3)
     data["status"] = status
     return data

@@ -29,6 +29,7 @@ from genoflow.transfer.blocks import MIB, transfer_summary
 from genoflow.transfer.cancel import check_cancel
 from genoflow.transfer.disk import DiskFullError, free_bytes, is_disk_full, preallocate
 from genoflow.transfer.names import check_blob_path
+from genoflow.transfer.progress import Tracker, tracker
 from genoflow.transfer.upload import DEFAULT_CONCURRENCY, Progress, file_md5
 
 DEFAULT_CHUNK = 16 * MIB
@@ -46,6 +47,7 @@ class DownloadResult:
     skipped: bool = False
     chunks_fetched: int = 0
     chunks_reused: int = 0
+    bytes_sent: int = 0  # fetched by this run: less than ``bytes`` when resumed, 0 when skipped
 
     def as_dict(self) -> dict[str, Any]:
         return transfer_summary(self, "skipped" if self.skipped else "downloaded")
@@ -78,6 +80,7 @@ def download_blob(
     was written for a rerun.
     """
     check_blob_path(name)
+    track = tracker(progress)
     started = time.monotonic()
     info = store.get_blob(container, name)
     if info.archived:
@@ -89,24 +92,35 @@ def download_blob(
     check_cancel(cancel, f"downloading {container}/{name}")
     final = target_path(name, Path(dest))
     final.parent.mkdir(parents=True, exist_ok=True)
-    skipped = _skip_or_refuse(final, info, overwrite)
+    skipped = _skip_or_refuse(final, info, overwrite, track)
     if skipped is not None:
-        if progress:
-            progress(info.size)
+        track.resumed(info.size)
+        track.phase("done")
         seconds = time.monotonic() - started
         return DownloadResult(name, container, str(final), info.size, seconds, skipped, True, True)
-    job = _RangedDownload(store, info, final, chunk_size, progress, cancel)
+    job = _RangedDownload(store, info, final, chunk_size, track, cancel)
     md5, fetched, reused = job.run(concurrency)
     check_cancel(cancel, f"downloading {container}/{name}")
     _verify_and_place(job.part, job.journal, final, info, md5)
+    track.phase("done")
     seconds = time.monotonic() - started
     verified = info.md5 is not None
     return DownloadResult(
-        name, container, str(final), info.size, seconds, md5, verified, False, fetched, reused
+        name,
+        container,
+        str(final),
+        info.size,
+        seconds,
+        md5,
+        verified,
+        False,
+        fetched,
+        reused,
+        job.fetched_bytes,
     )
 
 
-def _skip_or_refuse(final: Path, info: BlobInfo, overwrite: bool) -> str | None:
+def _skip_or_refuse(final: Path, info: BlobInfo, overwrite: bool, track: Tracker) -> str | None:
     """The local MD5 when ``final`` already holds the blob; raises when it may not be replaced."""
     where = f"{info.container}/{info.name}"
     if final.is_dir():
@@ -116,6 +130,8 @@ def _skip_or_refuse(final: Path, info: BlobInfo, overwrite: bool) -> str | None:
         )
     if not final.exists():
         return None
+    if final.stat().st_size == info.size and info.md5:
+        track.phase("hashing")  # is the local file already this blob?
     local = _existing_matches(final, info)
     if local is None and not overwrite:
         raise UsageError(
@@ -139,7 +155,7 @@ class _RangedDownload:
         info: BlobInfo,
         final: Path,
         chunk_size: int,
-        progress: Progress | None,
+        progress: Tracker,
         cancel: threading.Event | None = None,
     ) -> None:
         self.store, self.info, self.chunk_size, self.progress = store, info, chunk_size, progress
@@ -151,13 +167,15 @@ class _RangedDownload:
         self._failed = threading.Event()
         self._count = -(-info.size // chunk_size)
         self._missing = 0  # bytes of the ranges not written yet
+        self.fetched_bytes = 0  # bytes fetched by this run
 
     def run(self, concurrency: int) -> tuple[str, int, int]:
         """(MD5 hex of the whole file, ranges fetched, ranges reused from an earlier run)."""
         done = self._resume_state()
         todo = [index for index in range(self._count) if index not in done]
-        if self.progress and done:
-            self.progress(sum(self._length(index) for index in done))
+        if done:
+            self.progress.resumed(sum(self._length(index) for index in done))
+        self.progress.phase("downloading")
         self._missing = sum(self._length(index) for index in todo)
         fd = self._open_part(bool(done), self._missing)
         try:
@@ -171,6 +189,7 @@ class _RangedDownload:
                 except BaseException:
                     hasher.abort()  # joined before the file is closed under it
                     raise
+                self.progress.phase("verifying")
                 md5 = hasher.result()
             os.fsync(fd)
         finally:
@@ -251,9 +270,9 @@ class _RangedDownload:
             journal.write(f"{index}\n")
             journal.flush()
             self._missing -= length
+            self.fetched_bytes += length
         hasher.completed(index)
-        if self.progress:
-            self.progress(length)
+        self.progress(length)
 
     def _write(self, fd: int, view: memoryview, offset: int) -> None:
         written = 0

@@ -44,6 +44,7 @@ from genoflow.transfer.blocks import (
 from genoflow.transfer.cancel import check_cancel
 from genoflow.transfer.gzcheck import StreamPass
 from genoflow.transfer.names import check_blob_name
+from genoflow.transfer.progress import Tracker, tracker
 
 Progress = Callable[[int], None]
 DEFAULT_CONCURRENCY = 8
@@ -68,6 +69,7 @@ class UploadResult:
     blocks: int = 0
     blocks_sent: int = 0
     blocks_reused: int = 0
+    bytes_sent: int = 0  # moved by this run: less than ``bytes`` when resumed, 0 when skipped
 
     def as_dict(self) -> dict[str, Any]:
         return transfer_summary(self, "skipped" if self.skipped else "uploaded")
@@ -107,26 +109,34 @@ def upload_file(
     ``cancel`` set from another thread stops it between blocks (:class:`TransferCancelled`);
     once set, the blob is never committed. ``check_gzip`` (for a ``.gz`` or ``.bam`` file:
     see :func:`needs_gzip_check`) inflates the whole gzip stream in the same read pass: a
-    truncated or corrupt file fails with IntegrityError before the commit.
+    truncated or corrupt file fails with IntegrityError before the commit. ``progress``: a
+    byte counter or a :class:`~genoflow.transfer.progress.Tracker` (phases, resumed bytes).
     """
     path = Path(path)
     check_blob_name(blob_name)
+    track = tracker(progress)
     started = time.monotonic()
     size = path.stat().st_size
     chosen = choose_block_size(size, block_size)
-    local_md5 = _skip_or_refuse(store, path, size, container, blob_name, overwrite)
+    local_md5 = _skip_or_refuse(store, path, size, container, blob_name, overwrite, track)
     if local_md5 is not None:
-        if progress:
-            progress(size)
+        track.resumed(size)
+        track.phase("done")
         seconds = time.monotonic() - started
         return UploadResult(blob_name, container, str(path), size, seconds, local_md5, True, chosen)
     staged = {} if restart else _staged_md5s(store, container, blob_name, chosen)
+    # Staged blocks of an interrupted upload are not sent again (they are checked as read).
+    if staged:
+        track.resumed(sum(length for _, length in staged.values()))
+    track.phase("uploading")
     job = _BlockUpload(
-        store, container, blob_name, chosen, concurrency, staged, progress, cancel, check_gzip
+        store, container, blob_name, chosen, concurrency, staged, track, cancel, check_gzip
     )
     ids, digest = job.run(path, size)
     check_cancel(cancel, f"uploading {container}/{blob_name}")
+    track.phase("verifying")
     _commit_verified(store, container, blob_name, ids, digest, size, tier, metadata, tags)
+    track.phase("done")
     return UploadResult(
         blob_name,
         container,
@@ -139,16 +149,24 @@ def upload_file(
         len(ids),
         job.sent,
         job.reused,
+        job.sent_bytes,
     )
 
 
 def _skip_or_refuse(
-    store: BlobStore, path: Path, size: int, container: str, name: str, overwrite: bool
+    store: BlobStore,
+    path: Path,
+    size: int,
+    container: str,
+    name: str,
+    overwrite: bool,
+    track: Tracker,
 ) -> str | None:
     """The local MD5 when the blob already holds the file; raises when it may not be replaced."""
     existing = store.find_blob(container, name)
     if existing is None:
         return None
+    track.phase("hashing")  # is the blob already this file? (a whole read of a big file)
     local_md5 = _same_as_existing(path, size, existing)
     if local_md5 is None and not overwrite:
         raise UsageError(
@@ -190,7 +208,7 @@ class _BlockUpload:
         block_size: int,
         concurrency: int,
         staged: Mapping[int, tuple[str, int]],
-        progress: Progress | None,
+        progress: Tracker,
         cancel: threading.Event | None = None,
         check_gzip: bool = False,
     ) -> None:
@@ -202,6 +220,7 @@ class _BlockUpload:
         self.staged = staged
         self.progress = progress
         self.sent = 0
+        self.sent_bytes = 0
         self.reused = 0
         self._slots = threading.BoundedSemaphore(in_flight_limit(block_size, self.concurrency))
         self._failed = threading.Event()
@@ -265,8 +284,7 @@ class _BlockUpload:
         if staged is not None:
             self._slots.release()  # nothing goes in flight for a block that is already staged
         if staged is not None and staged == (digest.hexdigest(), len(data)):
-            self.reused += 1
-            self._done(len(data))
+            self.reused += 1  # counted as resumed before the read began
             return this_id
         if staged is not None:
             raise IntegrityError(
@@ -285,6 +303,7 @@ class _BlockUpload:
             self.store.stage_block(self.container, self.name, this_id, data, md5)
             with self._count_lock:
                 self.sent += 1
+                self.sent_bytes += len(data)
         except BaseException:
             self._failed.set()
             raise
@@ -293,7 +312,7 @@ class _BlockUpload:
         self._done(len(data))
 
     def _done(self, count: int) -> None:
-        if not self._failed.is_set() and self.progress:
+        if not self._failed.is_set():
             self.progress(count)
 
 
