@@ -80,7 +80,10 @@ def test_headers_name_the_reference_and_the_blobs_never_a_path(
     assert bwa[:3] == ["@PG", "ID:bwa", "PN:bwa"] and bwa[3].startswith("VN:0.7")
     assert bwa[4].startswith("CL:bwa mem -t 2 -K 100000000 -R @RG\\tID:DEMO\\tSM:DEMO")
     assert bwa[4].endswith(f"PL:ILLUMINA {REFERENCE_NAME} {BLOB_NAMES[0]} {BLOB_NAMES[1]}")
-    assert programs[-1].endswith("CL:samtools markdup -@ 2 -s -T markdup.tmp - DEMO.bam")
+    markdup = (
+        "CL:samtools markdup -@ 2 -s -T markdup.tmp --write-index - DEMO.bam##idx##DEMO.bam.bai"
+    )
+    assert programs[-1].endswith(markdup)
     lines = header_lines(vcf)
     assert f"##reference={REFERENCE_NAME}" in lines
     assert any(line.startswith("##bcftoolsVersion=1.") for line in lines)  # tool versions kept

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from genoflow.pipelines.job import (
 )
 from tests.pipeline.conftest import EngineRun, needs_tools, path_lines, run_engine
 
+TOIL = shutil.which("toil-cwl-runner")
 BATCH = 1_000_000  # bases: 3,334 pairs of 2 x 150 bp per bwa batch, 9 batches in the demo
 
 
@@ -128,24 +130,36 @@ def a_deletion(demo: DemoData) -> tuple[str, int, int]:
     raise AssertionError("the demo truth has no deletion of 3+ bases on chr1")
 
 
-@pytest.mark.pipeline
-@needs_tools
-def test_sharded_run_has_the_unsharded_records(
-    demo: DemoData, repeat_reference: ReferenceFiles, tmp_path: Path
-) -> None:
-    whole = run_engine(
-        job(demo, repeat_reference, Sharding(shard_reads=0, call_shards=1)), tmp_path / "whole"
-    )
-    chrom, first, last = a_deletion(demo)
-    cut = (first + last) // 2  # a calling shard ends inside a deleted stretch
-    sharded_job = job(demo, repeat_reference, Sharding(shard_reads=8_000, call_shards=1))
-    sharded_job.document["call_regions"] = regions(
+@pytest.fixture(scope="module")
+def whole(
+    demo: DemoData, repeat_reference: ReferenceFiles, tmp_path_factory: pytest.TempPathFactory
+) -> EngineRun:
+    """The unsharded run on the repeat reference (cwltool)."""
+    unsharded = job(demo, repeat_reference, Sharding(shard_reads=0, call_shards=1))
+    return run_engine(unsharded, tmp_path_factory.mktemp("whole"))
+
+
+def sharded_job(demo: DemoData, repeat_reference: ReferenceFiles) -> PipelineJob:
+    """Three alignment parts, four calling shards: one ends inside a truth deletion."""
+    _, first, last = a_deletion(demo)
+    cut = (first + last) // 2
+    sharded = job(demo, repeat_reference, Sharding(shard_reads=8_000, call_shards=1))
+    sharded.document["call_regions"] = regions(
         [("chr1", 1, 40_000)],  # inside the repeat
         [("chr1", 40_001, cut)],
         [("chr1", cut + 1, 180_000), ("chr2", 1, 70_000)],
         [("chr2", 70_001, 120_000), ("chr3", 1, 50_000)],
     )
-    sharded = run_engine(sharded_job, tmp_path / "sharded")
+    return sharded
+
+
+@pytest.mark.pipeline
+@needs_tools
+def test_sharded_run_has_the_unsharded_records(
+    demo: DemoData, repeat_reference: ReferenceFiles, whole: EngineRun, tmp_path: Path
+) -> None:
+    chrom, first, _ = a_deletion(demo)
+    sharded = run_engine(sharded_job(demo, repeat_reference), tmp_path / "sharded")
     logs = sorted(log.name for log in sharded.outputs.logs)
     assert [n for n in logs if n.startswith("align.part-")] == [
         "align.part-000001.log", "align.part-000002.log", "align.part-000003.log"
@@ -160,6 +174,19 @@ def test_sharded_run_has_the_unsharded_records(
     assert vcf_records(sharded) == whole_vcf
     assert path_lines(sharded.outputs.bam, tmp_path) == []
     assert path_lines(sharded.outputs.vcf, tmp_path) == []
+
+
+@pytest.mark.pipeline
+@pytest.mark.slow
+@needs_tools
+@pytest.mark.skipif(TOIL is None, reason="toil-cwl-runner is not on PATH")
+def test_toil_runs_the_shards_to_the_same_records(
+    demo: DemoData, repeat_reference: ReferenceFiles, whole: EngineRun, tmp_path: Path
+) -> None:
+    sharded = run_engine(sharded_job(demo, repeat_reference), tmp_path / "toil", engine="toil")
+    assert sum(log.name.startswith("align.part-") for log in sharded.outputs.logs) == 3
+    assert bam_records(sharded) == bam_records(whole)
+    assert vcf_records(sharded) == vcf_records(whole)
 
 
 @pytest.mark.pipeline

@@ -499,7 +499,7 @@ $graph:
       pickValue: all_non_null
 - class: CommandLineTool
   id: align
-  label: "bwa mem | samtools fixmate | sort | markdup, then samtools index"
+  label: "bwa mem | samtools fixmate | sort | markdup (indexed as written)"
   doc: |
     Aligns one sample: FASTQ pairs (several pairs are read as one stream: gzip members
     concatenate) or one BAM (collated and converted back to interleaved FASTQ), then fixes
@@ -613,9 +613,10 @@ $graph:
             if [ "$pad" -ge 0 ]; then  # a part: in read order; the parts are sorted as one stream
               aligned -O bam,level=1 - part.bam
             else
+              # the index is written as the BAM is (no second pass over it)
               aligned -u - - | samtools sort -@ "$threads" -T sort.tmp -u - \
-                | samtools markdup -@ "$threads" -s -T markdup.tmp - "$base.bam"
-              samtools index -@ "$threads" "$base.bam" "$base.bam.bai"
+                | samtools markdup -@ "$threads" -s -T markdup.tmp --write-index - \
+                  "$base.bam##idx##$base.bam.bai"
             fi
     ResourceRequirement:
       coresMin: $(inputs.threads)
@@ -824,7 +825,7 @@ $graph:
   stderr: $("align." + inputs.fastq_r1.basename.split(".")[0] + ".log")
 - class: CommandLineTool
   id: merge_markdup
-  label: "samtools cat (parts in order) | sort | markdup, then samtools index"
+  label: "samtools cat (parts in order) | sort | markdup (indexed as written)"
   doc: |
     The parts, concatenated in order, are the very records the unsharded align step sorts
     (samtools cat copies them; samtools merge would move each RG tag to the end of its
@@ -853,8 +854,8 @@ $graph:
             done
             samtools cat -o - "\${names[@]}" \
               | samtools sort -@ "$threads" -T sort.tmp -u - \
-              | samtools markdup -@ "$threads" -s -T markdup.tmp - "$base.bam"
-            samtools index -@ "$threads" "$base.bam" "$base.bam.bai"
+              | samtools markdup -@ "$threads" -s -T markdup.tmp --write-index - \
+                "$base.bam##idx##$base.bam.bai"
     ResourceRequirement:
       coresMin: $(inputs.threads)
       ramMin: 4096
