@@ -53,6 +53,7 @@ class Figures:
     speeds: dict[str, list[float]] = field(default_factory=dict)
     loads: list[float] = field(default_factory=list)
     peak_rss: float = 0.0
+    cpu: dict[str, list[float]] = field(default_factory=dict)  # genoflow's CPU-s per GiB
 
     def add(self, key: str, mib_per_s: float) -> None:
         self.speeds.setdefault(key, []).append(mib_per_s)
@@ -123,8 +124,8 @@ def container_sas() -> str:
     )
 
 
-def timed(command: list[str], env: dict[str, str], logs: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one child process; exits on its failure."""
+def timed(command: list[str], env: dict[str, str], logs: Path) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MiB, CPU seconds) of one child process; exits on its failure."""
     with (logs / "stdout").open("wb") as out, (logs / "stderr").open("wb") as err:
         started = time.monotonic()
         child = subprocess.Popen(command, env=env, stdout=out, stderr=err)
@@ -135,7 +136,7 @@ def timed(command: list[str], env: dict[str, str], logs: Path) -> tuple[float, f
         tail = (logs / "stderr").read_text(errors="replace")[-2000:]
         tail += (logs / "stdout").read_text(errors="replace")[-2000:]
         raise SystemExit(f"{Path(command[0]).name} {command[1:4]} failed ({code}): {tail}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -204,8 +205,15 @@ class Bench:
             for key, step in reversed(pair) if ours_first else pair:
                 seconds = step(number, source)
                 self.figures.add(key, size_mib / seconds)
+                self._cpu(key, size_mib)
+        # the same bytes without the check, right after the upload with it (same conditions)
         self.figures.add("genoflow up, no gzip check", size_mib / self.genoflow_up(number, plain))
+        self._cpu("genoflow up, no gzip check", size_mib)
         print(f"round {number + 1}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in self._last()))
+
+    def _cpu(self, key: str, size_mib: float) -> None:
+        if key.startswith("genoflow"):
+            self.figures.cpu.setdefault(key, []).append(self._last_cpu / (size_mib / 1024))
 
     def _last(self) -> list[tuple[str, list[float]]]:
         return sorted(self.figures.speeds.items())
@@ -217,6 +225,8 @@ class Bench:
         command = [str(self.azcopy), "copy", str(source), self._url(f"az{number}/{source.name}")]
         command += ["--from-to", "LocalBlob", "--put-md5", "--log-level", "ERROR"]
         return timed(command, self.env, self.work)[0]
+
+    _last_cpu = 0.0
 
     def azcopy_down(self, number: int, source: Path) -> float:
         out = self.work / "out-azcopy" / source.name
@@ -230,7 +240,7 @@ class Bench:
     def genoflow_up(self, number: int, source: Path) -> float:
         command = [sys.executable, "-m", "genoflow", "upload", str(source), "-c", CONTAINER]
         command += ["-p", f"gf{number}", "-n", str(self.args.concurrency), "--json"]
-        seconds, rss = timed(command, self.env, self.work)
+        seconds, rss, self._last_cpu = timed(command, self.env, self.work)
         self.figures.peak_rss = max(self.figures.peak_rss, rss)
         return seconds
 
@@ -239,7 +249,7 @@ class Bench:
         (out / source.name).unlink(missing_ok=True)
         command = [sys.executable, "-m", "genoflow", "download", f"gf{number}/{source.name}"]
         command += ["-c", CONTAINER, "-o", str(out), "-n", str(self.args.concurrency), "--json"]
-        seconds, rss = timed(command, self.env, self.work)
+        seconds, rss, self._last_cpu = timed(command, self.env, self.work)
         self.figures.peak_rss = max(self.figures.peak_rss, rss)
         return seconds
 
@@ -262,6 +272,10 @@ class Bench:
         print(f"ratio download genoflow / AzCopy:  {down:5.2f}  (target >= 1.0)")
         print(f"upload with / without gzip check:  {check:5.2f}  (inflater: {_inflater()})")
         print(f"genoflow peak RSS: {figures.peak_rss:.1f} MiB at {size_mib:.0f} MiB (<= 300)")
+        for key, values in sorted(figures.cpu.items()):
+            shown = ", ".join(f"{v:.1f}" for v in values)
+            print(f"{key:28} CPU-s per GiB: {shown}")
+        print(f"CPUs: {os.cpu_count()}")
         loads = figures.loads
         print(f"load average (1 min) during the runs: {min(loads):.2f}-{max(loads):.2f}")
 
