@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from genoflow.schemas import schema
+from tests.cli.schemas import validator
 from tests.harness import run_cli
 from tests.lake.conftest import LakeCase
 from tests.qc.conftest import Sample, needs_tools, publish_run
@@ -67,3 +68,21 @@ def test_a_replaced_qc_json_exits_8(case: LakeCase, demo_sample: Sample) -> None
     case.store.put_blob(case.outputs, name, b'{"schema_version": 1}')
     result = run_cli(["qc", run.id], env=case.env())
     assert result.exit_code == 8, result.stderr
+
+
+def test_list_qc_adds_the_columns(
+    case: LakeCase, demo_sample: Sample, second_sample: Sample
+) -> None:
+    with_qc = publish_run(case, demo_sample)
+    without = publish_run(case, second_sample, with_qc=False)
+    env = case.env(GENOFLOW_QC__THRESHOLDS__MEAN_COVERAGE_MIN="25")
+    result = run_cli(["-o", "json", "list", "--qc", "--limit", "0"], env=env)
+    assert result.exit_code == 0, result.stderr
+    records = {r["id"]: r for r in json.loads(result.stdout)}
+    validator("runs").validate(list(records.values()))
+    qc = json.loads(demo_sample.qc_json.read_text())
+    assert records[with_qc.id]["qc"]["mean_coverage"] == qc["coverage"]["mean"]
+    assert records[with_qc.id]["qc"]["status"] == "pass"
+    assert records[without.id]["qc"] is None
+    table = run_cli(["list", "--qc", "--limit", "0"], env=env)
+    assert table.exit_code == 0 and "mean cov" in table.stdout and "Ti/Tv" in table.stdout

@@ -4,13 +4,17 @@ the values outside the lab's limits (config ``qc.thresholds``) flagged."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from genoflow.cli.output import Column, View
 from genoflow.cli.state import CliState, service_client, state_of
-from genoflow.errors import ExitCode
+from genoflow.errors import ExitCode, GenoflowError
+
+if TYPE_CHECKING:
+    from genoflow.model.runs import Run
+    from genoflow.protocols.base import ServiceClient
 
 QC_HELP = """\
 Print each run's QC (one record per run): reads mapped, properly paired and duplicated, mean
@@ -87,3 +91,45 @@ def render(state: CliState, records: list[dict[str, Any]]) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("qc", help=QC_HELP)(qc_cmd)
+
+
+# --- genoflow list --qc ---------------------------------------------------------------------
+LIST_QC_KEYS = ("status", "mean_coverage", "fraction_ge_20x", "duplicate_rate", "ti_tv", "flags")
+LIST_QC_COLUMNS = (
+    Column("qc.status", "qc"),
+    Column("qc.mean_coverage", "mean cov", lambda v: f"{float(v):.1f}"),
+    Column("qc.fraction_ge_20x", ">=20x", _pct),
+    Column("qc.duplicate_rate", "dup", _pct),
+    Column("qc.ti_tv", "Ti/Tv", lambda v: f"{float(v):.2f}"),
+)
+
+
+def with_qc(
+    state: CliState, client: ServiceClient, runs: list[Run], view: View
+) -> tuple[list[dict[str, Any]], View]:
+    """``list --qc``: each run's record with a ``qc`` object (None for a run that recorded
+    no qc.json: not finished, failed, or from a pipeline without the qc step; or whose qc.json
+    could not be read, said on stderr), and the view with QC columns. One small download per
+    run with QC."""
+    from genoflow.lake.auto import configured_sources
+    from genoflow.qc.fetching import fetch_qc
+    from genoflow.qc.thresholds import qc_record
+
+    config = state.settings().config
+    limits = config.qc.thresholds.model_dump()
+    sources = configured_sources(config, client)
+    now = datetime.now(timezone.utc)
+    records = []
+    for run in runs:
+        record = run.to_dict()
+        record["qc"] = None
+        if any(output.kind == "qc" for output in run.outputs):
+            try:
+                summary = qc_record(run.id, fetch_qc(sources, run.id, now), limits)
+            except GenoflowError as exc:  # one unreadable qc.json does not hide the list
+                state.info(f"run {run.id}: QC not read: {exc.one_line()}")
+            else:
+                record["qc"] = {key: summary[key] for key in LIST_QC_KEYS}
+        records.append(record)
+    columns = (*view.columns, *LIST_QC_COLUMNS)
+    return records, View(columns=columns, rows=view.rows, title=view.title, notes=view.notes)

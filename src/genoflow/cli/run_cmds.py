@@ -513,6 +513,7 @@ In 'list', -o pass or -o fail is msgen's outcome filter (succeeded or failed run
 Examples:
   genoflow list --since 7d
   genoflow list -o fail --limit 10
+  genoflow list --state succeeded --qc
   genoflow list -o json --query "[?state=='succeeded'].id"
   genoflow list -o tsv | awk -F'\\t' '$2 == "failed" {print $1}'
 """
@@ -578,6 +579,9 @@ def list_cmd(
         metavar="FILE",
         help="Write the output here, not to stdout (JSON unless -o/--csv says otherwise).",
     ),
+    with_qc: bool = typer.Option(
+        False, "--qc", help="Add QC columns from each run's qc.json (genoflow qc; docs/qc.md)."
+    ),
     api_url: str | None = API_URL,
     access_key: str | None = ACCESS_KEY,
 ) -> None:
@@ -595,6 +599,12 @@ def list_cmd(
         state.output = "json"  # msgen's -of wrote a file for programs
     if not runs and state.output == "table":
         state.info("no runs")
+        return
+    if with_qc:
+        from genoflow.cli.qc_cmds import with_qc as qc_columns
+
+        records, view = qc_columns(state, client, runs, RUN_VIEW)
+        _render_to(state, output_file, records, view)
         return
     _render_to(state, output_file, [run.to_dict() for run in runs], RUN_VIEW)
 
