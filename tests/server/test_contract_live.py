@@ -247,9 +247,8 @@ def test_config_check_passes_against_azurite_and_the_server(
     env = live_server.client_env(azurite, protocol)
     result = run_cli(["config", "check"], env=env)
     assert result.exit_code == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
-    assert any(line.startswith("storage: ok") for line in lines)
-    assert any(line.startswith("service: ok") for line in lines)
+    rows = [line.split()[:2] for line in result.stdout.splitlines()]
+    assert ["storage", "ok"] in rows and ["service", "ok"] in rows
     wrong = run_cli(["config", "check"], env={**env, "GENOFLOW_SERVICE__API_KEY": "wrong-000000"})
     assert wrong.exit_code == 7, wrong.stdout
     assert "wrong-000000" not in wrong.stdout + wrong.stderr
