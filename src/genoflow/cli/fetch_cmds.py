@@ -63,12 +63,25 @@ def fetch_cmd(
     ),
 ) -> None:
     from genoflow.orchestration.api import fetch_record, fetch_run
+    from genoflow.transfer.progress import TransferReporter, choose_mode
 
     state = state_of(ctx)
     settings = state.settings()
-    result = fetch_run(
-        settings, run_id, output_dir, only=only, overwrite=overwrite, info=state.info
+    reporter = TransferReporter(
+        "fetch",
+        mode=choose_mode(quiet=state.quiet),
+        interval=settings.config.storage.progress_interval,
     )
+    with reporter.running():
+        result = fetch_run(
+            settings,
+            run_id,
+            output_dir,
+            only=only,
+            overwrite=overwrite,
+            info=state.info,
+            tracker_for=reporter.file,
+        )
     state.render(fetch_record(result, settings.config.storage.output_container), FETCH_VIEW)
 
 

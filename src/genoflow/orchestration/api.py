@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from genoflow.model.runs import Run
     from genoflow.orchestration.fetch import FetchResult
     from genoflow.orchestration.submit import BatchResult, SheetRow, SubmitOutcome
+    from genoflow.transfer.progress import Tracker
 
 log = logging.getLogger(__name__)
 Info = Callable[[str], None]
@@ -181,8 +182,10 @@ def fetch_run(
     only: str | None = None,
     overwrite: bool = False,
     info: Info = log.info,
+    tracker_for: Callable[[str, int], Tracker] | None = None,
 ) -> FetchResult:
-    """Download a finished run's outputs into ``output_dir``, verified, and tag them fetched."""
+    """Download a finished run's outputs into ``output_dir``, verified, and tag them fetched;
+    ``tracker_for(label, size)`` gives each download's progress tracker."""
     from genoflow.orchestration.fetch import fetch_outputs, parse_kinds
     from genoflow.protocols import open_client
     from genoflow.storage import open_store
@@ -203,6 +206,7 @@ def fetch_run(
             inputs=(open_store(config.storage), config.storage.input_container),
             progress=info,
             overwrite=overwrite,
+            tracker_for=tracker_for,
         )
     finally:
         client.close()

@@ -28,6 +28,7 @@ from genoflow.tiering.sources import output_refs
 if TYPE_CHECKING:
     from genoflow.protocols.base import ServiceClient
     from genoflow.storage.base import BlobInfo, BlobStore
+    from genoflow.transfer.progress import Tracker
 
 FETCHABLE_KINDS = ("bam", "bai", "vcf", "gvcf", "tbi", "logs")
 # A variant file is of little use without its index; a run asked for gVCF has no plain VCF.
@@ -104,11 +105,13 @@ def fetch_outputs(
     inputs: tuple[BlobStore, str] | None = None,
     progress: Callable[[str], None] | None = None,
     overwrite: bool = False,
+    tracker_for: Callable[[str, int], Tracker] | None = None,
 ) -> FetchResult:
     """Download the outputs of run ``run_id`` into ``dest``, verify them, then tag them.
 
     A run that recorded its outputs gets exactly those, each checked against the recorded MD5
-    (IntegrityError, nothing tagged, on a mismatch); others are found as the module says."""
+    (IntegrityError, nothing tagged, on a mismatch); others are found as the module says.
+    ``tracker_for(label, size)``: each download's progress tracker (genoflow.transfer.progress)."""
     from genoflow.transfer import download_blob
 
     run = client.get(run_id)
@@ -126,7 +129,8 @@ def fetch_outputs(
     result = FetchResult(run.id, run.state.value, run.service)
     for output in outputs:
         blob = output.blob
-        announce = _Announce(progress, f"fetching {blob.container}/{blob.name}", blob.size)
+        inner = tracker_for(blob.name, blob.size) if tracker_for else None
+        announce = _Announce(progress, f"fetching {blob.container}/{blob.name}", blob.size, inner)
         done = download_blob(
             store, blob.container, blob.name, dest, overwrite=overwrite, progress=announce
         )
@@ -155,18 +159,23 @@ class _Announce:
     say: Callable[[str], None] | None
     what: str
     size: int
+    inner: Tracker | None = None  # the download's progress, if shown
 
     def __call__(self, count: int) -> None:
-        pass
+        if self.inner:
+            self.inner(count)
 
     def resumed(self, count: int) -> None:
-        pass
+        if self.inner:
+            self.inner.resumed(count)
 
     def phase(self, name: str) -> None:
         if name == "downloading" and self.say:
             from genoflow.units import format_size
 
             self.say(f"{self.what} ({format_size(self.size)})")
+        if self.inner:
+            self.inner.phase(name)
 
 
 def _check_blob(run: Run, output: Output) -> None:
