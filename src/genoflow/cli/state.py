@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,20 +38,10 @@ class CliState:
         return self._settings
 
     # --- output: data on stdout, everything for people on stderr -------------------------------
-    def out(self) -> Console:
-        from rich.console import Console
-
-        # Off a terminal (pipes, cron logs) lines must not be wrapped at 80 columns.
-        width = None if sys.stdout.isatty() else 400
-        return Console(file=sys.stdout, width=width, highlight=False)
-
     def err(self) -> Console:
         from rich.console import Console
 
         return Console(file=sys.stderr, soft_wrap=True, highlight=False)
-
-    def emit_json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(data, indent=None, sort_keys=False, default=str) + "\n")
 
     def render(self, doc: Any, view: View | None = None) -> None:
         """The command's one document on stdout, as -o/--output and --query say."""
@@ -61,28 +50,12 @@ class CliState:
         stream = sys.stdout
         render(doc, Target(stream, stream.isatty(), self.output, self.query), view)
 
-    @property
-    def people(self) -> bool:
-        """stdout is for people: a table on a terminal (hints and next steps make sense)."""
-        return self.output == "table" and sys.stdout.isatty()
-
     def info(self, message: str) -> None:
         """A line for people, on stderr (progress and notices; --quiet silences them)."""
         from genoflow.redact import redact
 
         if not self.quiet:
             sys.stderr.write(redact(message) + "\n")
-
-    def table(
-        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
-    ) -> None:
-        from rich import box
-        from rich.table import Table
-
-        table = Table(*columns, title=title, box=box.SIMPLE, header_style="bold")
-        for row in rows:
-            table.add_row(*("" if cell is None else str(cell) for cell in row))
-        self.out().print(table)
 
 
 def state_of(ctx: typer.Context) -> CliState:
