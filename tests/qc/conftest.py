@@ -38,9 +38,19 @@ class Sample:
         return self.folder / f"{self.name}.qc.json"
 
 
-def align_and_call(folder: Path, name: str, **simulated: object) -> tuple[Path, Path, Path]:
+def align_and_call(
+    folder: Path, name: str, contig: str | None = None, **simulated: object
+) -> tuple[Path, Path, Path]:
+    """Simulated reads aligned and called as the pipeline does; with ``contig``, against that
+    contig of the reference only (the other contigs' reads stay unmapped or map poorly)."""
     data = simulate(folder / "reads", **simulated)  # type: ignore[arg-type]
     ref = data.reference
+    if contig is not None:
+        subprocess.run(["samtools", "faidx", str(ref)], check=True)
+        only = folder / "reference.fa"
+        with only.open("w") as handle:
+            subprocess.run(["samtools", "faidx", str(ref), contig], stdout=handle, check=True)
+        ref = only
     subprocess.run(["bwa", "index", str(ref)], check=True, capture_output=True)
     subprocess.run(["samtools", "faidx", str(ref)], check=True)
     bam, vcf = folder / f"{name}.bam", folder / f"{name}.vcf.gz"
@@ -56,8 +66,8 @@ def align_and_call(folder: Path, name: str, **simulated: object) -> tuple[Path, 
     return bam, vcf, ref
 
 
-def qc_of(folder: Path, name: str, **simulated: object) -> Sample:
-    bam, vcf, ref = align_and_call(folder, name, **simulated)
+def qc_of(folder: Path, name: str, contig: str | None = None, **simulated: object) -> Sample:
+    bam, vcf, ref = align_and_call(folder, name, contig, **simulated)
     out = folder / "qc"
     out.mkdir()
     cwd = Path.cwd()
@@ -91,7 +101,14 @@ def second_sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
     )
 
 
-@pytest.fixture(scope="session", params=["demo", "second"])
+@pytest.fixture(scope="session")
+def partial_sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
+    """The demo's reads against its first contig only: many reads unmapped, so mapped,
+    duplicate and properly paired rates have denominators that differ."""
+    return qc_of(tmp_path_factory.mktemp("partial"), "PARTIAL", "chr1", seed=7, sample="PARTIAL")
+
+
+@pytest.fixture(scope="session", params=["demo", "second", "partial"])
 def sample(request: pytest.FixtureRequest) -> Sample:
     fixture: Sample = request.getfixturevalue(f"{request.param}_sample")
     return fixture
