@@ -102,6 +102,11 @@ def test_submit_uploads_makes_sas_and_is_idempotent(mock, env, reads, azurite, u
 
     forced = run_cli([*args, "--force", "--json"], env=env)
     assert forced.exit_code == 0 and len(fake.workflows) == 2
+    # the files were there already: skipped, not uploaded
+    assert json.loads(forced.stdout)["uploaded"] == [] and json.loads(forced.stdout)["skipped"] == [
+        "NA12878/NA12878_1.fq.gz",
+        "NA12878/NA12878_2.fq.gz",
+    ]
     forced_key = json.loads(forced.stdout)["submission_key"]
     assert forced_key != key
     named = run_cli([*args, "-of", "NA12878b", "--force"], env=env)

@@ -226,7 +226,8 @@ class SubmitOutcome:
     run: Run
     key: str
     existing: bool = False
-    uploaded: tuple[str, ...] = ()
+    uploaded: tuple[str, ...] = ()  # local inputs sent now
+    skipped: tuple[str, ...] = ()  # local inputs already in the container (same size and MD5)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -234,6 +235,7 @@ class SubmitOutcome:
             "submission_key": self.key,
             "existing": self.existing,
             "uploaded": list(self.uploaded),
+            "skipped": list(self.skipped),
             "run": self.run.to_dict(),
         }
 
@@ -264,7 +266,7 @@ class Submitter:
             from genoflow.orchestration.references import check_uploaded
 
             check_uploaded(self.store, self._portable_reference(options))
-        uploaded = self._upload(plan, sample)
+        uploaded, skipped = self._upload(plan, sample)
         blobs = {
             name: self._input_blob(storage.input_container, name) for name in plan.blob_names()
         }
@@ -280,7 +282,7 @@ class Submitter:
         own_folder = not options.output_filename_base
         options = with_run_folder(options, sample, key)
         if existing is not None:
-            return self._reuse(existing, plan, sample, key, options, uploaded)
+            return self._reuse(existing, plan, sample, key, options, (uploaded, skipped))
         if not options.overwrite:
             try:
                 self._refuse_existing_outputs(options.output_filename_base, own_folder)
@@ -290,7 +292,7 @@ class Submitter:
                 existing = None if self.force else self.find_existing(key)
                 if existing is None:
                     raise
-                return self._reuse(existing, plan, sample, key, options, uploaded)
+                return self._reuse(existing, plan, sample, key, options, (uploaded, skipped))
         if portable:
             input_bytes = sum(info.size for info in blobs.values())
             request, job = self._portable_request(plan, sample, options, key, input_bytes)
@@ -298,7 +300,7 @@ class Submitter:
         else:
             run = self._post(self._request(plan, sample, options, key, output_account))
         self._tag_inputs(plan, sample, key, options, run)
-        return SubmitOutcome(sample, run, key, uploaded=uploaded)
+        return SubmitOutcome(sample, run, key, uploaded=uploaded, skipped=skipped)
 
     def _reuse(
         self,
@@ -307,10 +309,13 @@ class Submitter:
         sample: str,
         key: str,
         options: PipelineOptions,
-        uploaded: tuple[str, ...],
+        files: tuple[tuple[str, ...], tuple[str, ...]],
     ) -> SubmitOutcome:
         self._tag_inputs(plan, sample, key, options, existing)
-        return SubmitOutcome(sample, existing, key, existing=True, uploaded=uploaded)
+        uploaded, skipped = files
+        return SubmitOutcome(
+            sample, existing, key, existing=True, uploaded=uploaded, skipped=skipped
+        )
 
     def find_existing(self, key: str) -> Run | None:
         """A run already submitted with ``key`` that is not failed or cancelled."""
@@ -345,9 +350,10 @@ class Submitter:
         return run
 
     # --- steps ---------------------------------------------------------------------------
-    def _upload(self, plan: InputPlan, sample: str) -> tuple[str, ...]:
+    def _upload(self, plan: InputPlan, sample: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(sent now, already there) among the local inputs."""
         if not plan.local:
-            return ()
+            return (), ()
         from genoflow.transfer.checks import check_input
         from genoflow.transfer.gzcheck import needs_gzip_check
         from genoflow.transfer.upload import upload_file
@@ -356,7 +362,7 @@ class Submitter:
         for path in plan.local.values():
             check_input(path)
         self.store.ensure_container(container)
-        done = []
+        done: dict[str, list[str]] = {"sent": [], "skipped": []}
         for name, path in plan.local.items():
             try:
                 result = upload_file(
@@ -374,8 +380,8 @@ class Submitter:
             self.info(
                 f"{'already in' if result.skipped else 'uploaded to'} {container}/{name}: {path}"
             )
-            done.append(name)
-        return tuple(done)
+            done["skipped" if result.skipped else "sent"].append(name)
+        return tuple(done["sent"]), tuple(done["skipped"])
 
     def _input_blob(self, container: str, name: str) -> BlobInfo:
         info = self.store.find_blob(container, name)
