@@ -4,10 +4,12 @@ qc.json; thresholds flag values and exit 9; a run without QC exits 2, a replaced
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
 
+from genoflow.model.outputs import QC_OUTPUTS
 from genoflow.schemas import schema
 from tests.cli.schemas import validator
 from tests.harness import run_cli
@@ -86,3 +88,14 @@ def test_list_qc_adds_the_columns(
     assert records[without.id]["qc"] is None
     table = run_cli(["list", "--qc", "--limit", "0"], env=env)
     assert table.exit_code == 0 and "mean cov" in table.stdout and "Ti/Tv" in table.stdout
+
+
+def test_fetch_only_qc_brings_every_qc_file(
+    case: LakeCase, demo_sample: Sample, tmp_path: Path
+) -> None:
+    run = publish_run(case, demo_sample)
+    folder = tmp_path / "runs" / run.id
+    result = run_cli(["fetch", run.id, "--only", "qc", "-o", str(folder)], env=case.env())
+    assert result.exit_code == 0, result.stderr
+    got = sorted(p.name for p in folder.rglob("*") if p.is_file())
+    assert got == sorted(f"DEMO{suffix}" for suffix, _ in QC_OUTPUTS)

@@ -23,6 +23,7 @@ Examples:
   genoflow fetch 12 -o results/12
   genoflow fetch 12 --only vcf          # the VCF or gVCF and its index
   genoflow fetch 13 --only logs         # why did run 13 fail?
+  genoflow fetch 12 --only qc -o runs/12 # QC files; then: multiqc runs/
   genoflow fetch 12 -o results/12 -o tsv --query "files[].path"
 """
 
@@ -56,7 +57,7 @@ def fetch_cmd(
         help="Where to write (a value that is an output format, e.g. json, is -o/--output).",
     ),
     only: Optional[str] = typer.Option(  # noqa: UP045 - typer needs Optional on 3.10
-        None, "--only", metavar="KINDS", help="Comma-separated kinds: bam,bai,vcf,gvcf,tbi,logs."
+        None, "--only", metavar="KINDS", help="Comma-separated: bam,bai,vcf,gvcf,tbi,logs,qc."
     ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace local files that differ from the outputs."

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from genoflow.errors import IntegrityError, NotFoundError, UsageError
 from genoflow.model import tags as tagnames
-from genoflow.model.outputs import RunOutput, output_base_of
+from genoflow.model.outputs import QC_KINDS, RunOutput, output_base_of
 from genoflow.model.runs import Run
 from genoflow.tiering.facts import format_time
 from genoflow.tiering.sources import output_refs
@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from genoflow.storage.base import BlobInfo, BlobStore
     from genoflow.transfer.progress import Tracker
 
-FETCHABLE_KINDS = ("bam", "bai", "vcf", "gvcf", "tbi", "logs")
-# A variant file is of little use without its index; a run asked for gVCF has no plain VCF.
-_BRINGS_ALONG = {"vcf": ("gvcf", "tbi"), "gvcf": ("tbi",)}
+FETCHABLE_KINDS = ("bam", "bai", "vcf", "gvcf", "tbi", "logs", "qc")
+# A variant file is of little use without its index; a run asked for gVCF has no plain VCF;
+# "qc" is every file of the QC step (qc.json, the page and the tools' files MultiQC reads).
+_BRINGS_ALONG = {"vcf": ("gvcf", "tbi"), "gvcf": ("tbi",), "qc": QC_KINDS}
 
 
 @dataclass(frozen=True)
