@@ -209,7 +209,7 @@ def submit(
         None,
         "--reference",
         metavar="NAME",
-        help="Reference genome: b37m1, hg19m1, hg38m1, hg38m1x (same as -pa R=NAME).",
+        help="Reference genome name: b37m1, hg19m1, hg38m1, hg38m1x, or one the server knows.",
     ),
     bqsr: str | None = typer.Option(
         None,
