@@ -80,12 +80,19 @@ def test_an_interruption_says_how_to_resume():
     assert stream.getvalue() == f"interrupted: download stopped; {RESUME_HINT}\n"
 
 
-def test_bars_mode_renders_on_a_stream():
-    stream = io.StringIO()
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_bars_mode_draws_from_the_resumed_offset_and_clears_at_the_end():
+    stream = Terminal()
     reporter = TransferReporter("upload", mode="bars", stream=stream)
     with reporter.running():
         item = reporter.file("a.bin", 4 * MIB)
         item.resumed(MIB)
-        item(MIB)
-        item.phase("done")
-    assert "a.bin" in stream.getvalue()
+        item.phase("verifying")
+        assert reporter._bars is not None
+        reporter._bars.refresh()
+        drawn = stream.getvalue()
+    assert "a.bin (verifying)" in drawn and "1.0/4.0 MiB" in drawn

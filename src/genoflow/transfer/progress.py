@@ -255,7 +255,8 @@ def _rich_progress(stream: IO[str]) -> RichProgress:
         TextColumn("{task.fields[eta]}"),
     )
     console = Console(file=stream, highlight=False)
-    return Progress(*columns, console=console, transient=False, auto_refresh=True)
+    # transient: the bars go at the end, the summary lines above them stay
+    return Progress(*columns, console=console, transient=True, auto_refresh=True)
 
 
 def _interrupted(exc: BaseException) -> bool:
