@@ -73,16 +73,16 @@ def test_wait_backs_off_and_survives_outages():
     assert changes == ["queued", "running", "succeeded"]
 
 
-def test_wait_polls_a_long_run_less_often_but_never_late_by_more_than_5_percent():
+def test_wait_polls_a_long_run_less_often_but_never_late_by_more_than_half_a_percent():
     clock = FakeClock()
     waiter = Waiter(ScriptedClient([RunState.RUNNING]), 5, 60, clock=clock.time, sleep=clock.sleep)
     with pytest.raises(WaitTimeoutError):
         waiter.wait(["7"], timeout=3600)
     waited = 0.0
     for seconds in clock.sleeps[:-1]:
-        assert seconds <= max(0.5, 0.05 * waited) + 1e-9 and seconds <= 60
+        assert seconds <= max(0.5, 0.005 * waited) + 1e-9 and seconds <= 60
         waited += seconds
-    assert max(clock.sleeps) == 60 and len(clock.sleeps) < 200  # not 7,200 half-second polls
+    assert max(clock.sleeps) < 20 and len(clock.sleeps) < 1000  # not 7,200 half-second polls
 
 
 def test_wait_times_out_without_overshooting():

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 _RANGE = re.compile(r"^(-?\d*)(?::(-?\d*))?$")
 SHORT_POLL = 0.5  # seconds between polls while a run is young: a short run's end is seen at once
-LATENESS = 0.05  # afterwards a run's end is seen at most 5 % of its time late (max_interval caps)
+LATENESS = 0.005  # then a run's end is seen at most 0.5 % of its time late (max_interval caps):
+# ~1 s late for a 3-minute run, ~900 polls in an hour's wait
 
 
 def parse_range(text: str) -> slice:
@@ -111,8 +112,8 @@ def wait_exit_code(runs: Iterable[Run]) -> ExitCode:
 @dataclass
 class Waiter:
     """Polls runs until they are terminal: every SHORT_POLL seconds (or ``poll_interval`` if
-    shorter) while the wait is young, then every LATENESS of the time waited so far, up to
-    ``max_interval``. So a tiny run's end is seen within half a second and a long one's costs a
+    shorter) for the first 100 s, then every LATENESS of the time waited so far, up to
+    ``max_interval``. So a short run's end is seen within a second and a long one's costs a
     poll every minute or so. Outages (UnavailableError after the HTTP retries) are logged and
     polling goes on until ``timeout``."""
 
