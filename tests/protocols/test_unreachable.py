@@ -121,3 +121,18 @@ def test_long_error_text_is_cut_at_a_word():
         with pytest.raises(Exception) as caught:
             client.request("GET", "r")
     assert str(caught.value.args[0]).endswith("word...")
+
+
+def test_a_long_retry_wait_is_announced_as_a_warning(caplog):
+    clock = FakeClock()
+    client = HttpClient("http://svc.test", {}, 5, RETRY, sleep=clock.sleep, clock=clock.time)
+    with responses.RequestsMock() as mock, caplog.at_level("INFO", "genoflow.protocols.http"):
+        mock.add("GET", "http://svc.test/r?sig=SECRET", status=503, headers={"Retry-After": "1"})
+        mock.add("GET", "http://svc.test/r", status=503, headers={"Retry-After": "8"})
+        mock.add("GET", "http://svc.test/r", json={})
+        client.get_json("r?sig=SECRET")
+    notes = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert notes == [
+        ("INFO", "GET http://svc.test/r: HTTP 503; try 2 of 6 in 1.0 s"),
+        ("WARNING", "GET http://svc.test/r: HTTP 503; try 3 of 6 in 8.0 s"),
+    ]

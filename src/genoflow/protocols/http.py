@@ -37,6 +37,8 @@ NOT_PROCESSED_STATUSES = frozenset({429})
 MAX_ERROR_TEXT = 300
 # A refused connection is retried once after this long (a server restarting), then reported.
 QUICK_RETRY_SECONDS = 0.3
+# A retry waiting this long or longer is announced as a warning (shown without -v).
+LOUD_DELAY_SECONDS = 5.0
 
 
 class BadRequestError(ServiceError):
@@ -98,20 +100,25 @@ class HttpClient:
             except _Transient as exc:
                 response = exc.response
                 after = retry_after_seconds(response.headers.get("Retry-After"))
-                if not self._may_repeat(response.status_code, idempotent) or not retrier.wait(
-                    after
-                ):
+                repeat = self._may_repeat(response.status_code, idempotent)
+                delay = retrier.next_delay(after) if repeat else None
+                if delay is None:
                     raise self._error(response, method, retried=retrier.tries > 1) from None
-                log.info("retrying %s %s after HTTP %d", method, redact(url), response.status_code)
+                _note(method, url, f"HTTP {response.status_code}", delay, retrier)
+                retrier.wait(delay)
             except requests.RequestException as exc:
                 if hopeless(exc) and quick_retried:
                     raise self._unreachable(exc) from None
                 if hopeless(exc):
                     quick_retried = True
                     self.sleep(QUICK_RETRY_SECONDS)
-                elif not (idempotent or never_sent(exc)) or not retrier.wait():
+                    continue
+                repeat = idempotent or never_sent(exc)
+                delay = retrier.next_delay() if repeat else None
+                if delay is None:
                     raise self._unreachable(exc) from None
-                log.info("retrying %s %s after %s", method, redact(url), reason(exc, self.timeout))
+                _note(method, url, reason(exc, self.timeout), delay, retrier)
+                retrier.wait(delay)
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
         return json_of(self.request("GET", path, **kwargs))
@@ -170,6 +177,21 @@ class HttpClient:
                 maybe_processed=status not in NOT_PROCESSED_STATUSES,
             )
         return ServiceError(what, status=status)
+
+
+def _note(method: str, url: str, fault: str, delay: float, retrier: Retrier) -> None:
+    """Say a retry is coming; a long wait is a warning, so an outage is never silent."""
+    level = logging.WARNING if delay >= LOUD_DELAY_SECONDS else logging.INFO
+    log.log(
+        level,
+        "%s %s: %s; try %d of %d in %.1f s",
+        method,
+        redact(url.split("?")[0]),
+        fault,
+        retrier.tries + 1,
+        retrier.settings.attempts,
+        delay,
+    )
 
 
 def _connect_error(exc: BaseException) -> NewConnectionError | None:
