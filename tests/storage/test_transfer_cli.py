@@ -238,6 +238,8 @@ def test_killed_upload_resumes_without_resending_staged_blocks(
     [summary] = json_lines(rerun.stdout)
     assert summary["blocks_reused"] == len(staged)
     assert summary["blocks_sent"] == BLOCKS - len(staged)
+    assert summary["bytes_sent"] == (BLOCKS - len(staged)) * MIB  # what this run sent
+    assert "sent, the rest resumed" in rerun.stderr
     committed = store.committed_block_ids(unique_name, source.name)
     assert staged <= set(committed) and len(committed) == BLOCKS
     assert store.get_blob(unique_name, source.name).md5 == md5_hex(source)
