@@ -255,9 +255,11 @@ def plan_call_regions(
     done = 0
     for name, length in contigs:
         start = 1
-        if not cut_anywhere and lists[-1] and len(lists) < shards:
-            if done + length / 2 > ends[len(lists) - 1]:  # nearer the target with it elsewhere
-                lists.append([])
+        # between contigs only: a contig goes to the next list when more than half of it is
+        # past this list's target
+        open_list = lists[-1] and len(lists) < shards
+        if not cut_anywhere and open_list and done + length / 2 > ends[len(lists) - 1]:
+            lists.append([])
         while (
             cut_anywhere
             and len(lists) < shards
