@@ -290,6 +290,8 @@ def test_killed_download_resumes_from_its_journal_fetching_only_the_rest(
     summary = _lines(rerun.stdout)[0]
     assert summary["chunks_reused"] >= 2 and summary["chunks_fetched"] <= 2
     assert proxy.bodies - before == summary["chunks_fetched"]  # only the missing ranges
+    assert summary["bytes_sent"] == summary["chunks_fetched"] * 16 * MIB  # what this run moved
+    assert "sent, the rest resumed" in rerun.stderr
     assert (out / "big.bin").read_bytes() == source.read_bytes()
     assert not journal.exists() and not (out / "big.bin.part").exists()
 
