@@ -8,7 +8,13 @@ import time
 
 import pytest
 
-from genoflow.transfer.progress import RESUME_HINT, FileProgress, TransferReporter, tracker
+from genoflow.transfer.progress import (
+    RESUME_HINT,
+    FileProgress,
+    TransferReporter,
+    ending,
+    tracker,
+)
 
 MIB = 1024 * 1024
 
@@ -96,3 +102,15 @@ def test_bars_mode_draws_from_the_resumed_offset_and_clears_at_the_end():
         reporter._bars.refresh()
         drawn = stream.getvalue()
     assert "a.bin (verifying)" in drawn and "1.0/4.0 MiB" in drawn
+
+
+def test_a_failed_transfer_stops_its_status_lines():
+    item = FileProgress("upload", "bad.fq.gz", MIB, clock=Clock())
+    with pytest.raises(ValueError), ending(item):
+        item.phase("uploading")
+        raise ValueError("truncated")
+    assert item.finished and item.current == "stopped"
+    done = FileProgress("upload", "ok.fq.gz", MIB, clock=Clock())
+    with ending(done):
+        done.phase("uploading")
+    assert done.finished and done.current == "done"

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from genoflow.model.descriptor import OptionSpec
     from genoflow.model.runs import Run, RunFilters
     from genoflow.orchestration.submit import SheetRow, SubmitOutcome
+    from genoflow.transfer.progress import TransferReporter
 
 MULTI_VALUE = frozenset(
     {
@@ -372,9 +373,18 @@ def submit(
         return
     from genoflow.orchestration import api
 
-    outcome = api.submit_sample(
-        settings, reads_1, reads_2, sample=sample, prefix=prefix, force=force, info=state.info
-    )
+    reporter = _upload_progress(state, settings)
+    with reporter.running():
+        outcome = api.submit_sample(
+            settings,
+            reads_1,
+            reads_2,
+            sample=sample,
+            prefix=prefix,
+            force=force,
+            info=state.info,
+            tracker_for=reporter.file,
+        )
     _announce_submit(state, outcome)
     if not block:
         state.render(api.submission_record(outcome), SUBMIT_VIEW)
@@ -445,6 +455,17 @@ BATCH_VIEW = View(
 )
 
 
+def _upload_progress(state: CliState, settings: Settings) -> TransferReporter:
+    """The input uploads' progress (genoflow.transfer.progress), as upload shows it."""
+    from genoflow.transfer.progress import TransferReporter, choose_mode
+
+    return TransferReporter(
+        "upload",
+        mode=choose_mode(quiet=state.quiet),
+        interval=settings.config.storage.progress_interval,
+    )
+
+
 def _submit_batch(
     state: CliState,
     settings: Settings,
@@ -468,15 +489,18 @@ def _submit_batch(
         }
         return load_settings(state.config_file, overrides=row_overrides)
 
-    results = api.submit_sheet(
-        settings,
-        sheet,
-        row_settings,
-        prefix=prefix,
-        force=force,
-        concurrency=concurrency,
-        info=state.info,
-    )
+    reporter = _upload_progress(state, settings)
+    with reporter.running():
+        results = api.submit_sheet(
+            settings,
+            sheet,
+            row_settings,
+            prefix=prefix,
+            force=force,
+            concurrency=concurrency,
+            info=state.info,
+            tracker_for=reporter.file,
+        )
     state.render([api.batch_record(result) for result in results], BATCH_VIEW)
     failed = sum(not result.ok for result in results)
     if failed:

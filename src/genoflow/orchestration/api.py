@@ -90,9 +90,11 @@ def submit_sample(
     prefix: str = "{sample}",
     force: bool = False,
     info: Info = log.info,
+    tracker_for: Callable[[str, int], Tracker] | None = None,
 ) -> SubmitOutcome:
     """Upload local inputs (resumable, verified) and submit one run; an identical earlier
-    submission is returned as ``existing`` unless ``force``."""
+    submission is returned as ``existing`` unless ``force``. ``tracker_for(label, size)``:
+    each upload's progress tracker."""
     from genoflow.model.submission import check_sample, derive_sample, pair_warnings
     from genoflow.orchestration.submit import (
         open_submitter,
@@ -110,7 +112,7 @@ def submit_sample(
     plan = plan.under(upload_prefix(prefix, name))
     for warning in pair_warnings(plan.reads_1, plan.reads_2):
         info(f"warning: {warning}")
-    submitter = open_submitter(settings, force=force, info=info)
+    submitter = open_submitter(settings, force=force, info=info, tracker_for=tracker_for)
     return submitter.submit(plan, name, options_from_settings(settings, name))
 
 
@@ -123,6 +125,7 @@ def submit_sheet(
     force: bool = False,
     concurrency: int = 4,
     info: Info = log.info,
+    tracker_for: Callable[[str, int], Tracker] | None = None,
 ) -> list[BatchResult]:
     """One run per row of a CSV/TSV sample sheet; ``row_settings`` adds a row's own columns
     to the settings. A bad row never stops the others."""
@@ -137,7 +140,7 @@ def submit_sheet(
     )
 
     rows = read_sample_sheet(sheet)
-    submitter = open_submitter(settings, force=force, info=info)
+    submitter = open_submitter(settings, force=force, info=info, tracker_for=tracker_for)
 
     def submit_row(row: SheetRow) -> SubmitOutcome:
         own = row_settings(row)

@@ -252,6 +252,8 @@ class Submitter:
     info: Callable[[str], None] = log.info
     sleep: Callable[[float], None] = time.sleep
     force: bool = False
+    # each input upload's progress tracker (genoflow.transfer.progress), if shown
+    tracker_for: Callable[[str, int], Any] | None = None
     _service_url: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
@@ -371,6 +373,9 @@ class Submitter:
                     container,
                     name,
                     concurrency=self.config.storage.max_concurrency,
+                    progress=self.tracker_for(name, path.stat().st_size)
+                    if self.tracker_for
+                    else None,
                     tags={tagnames.ROLE: tagnames.ROLE_INPUT, tagnames.SAMPLE: sample},
                     # a truncated .fq.gz fails here (exit 8), not in the run after the queue
                     check_gzip=needs_gzip_check(path),
@@ -617,6 +622,7 @@ def open_submitter(
     force: bool = False,
     info: Callable[[str], None] = log.info,
     client: ServiceClient | None = None,
+    tracker_for: Callable[[str, int], Any] | None = None,
 ) -> Submitter:
     from genoflow.protocols import open_client
     from genoflow.storage import open_store
@@ -634,6 +640,7 @@ def open_submitter(
         journal=Journal.default(),
         info=info,
         force=force,
+        tracker_for=tracker_for,
     )
 
 

@@ -29,7 +29,7 @@ from genoflow.transfer.blocks import MIB, transfer_summary
 from genoflow.transfer.cancel import check_cancel
 from genoflow.transfer.disk import DiskFullError, free_bytes, is_disk_full, preallocate
 from genoflow.transfer.names import check_blob_path
-from genoflow.transfer.progress import Tracker, tracker
+from genoflow.transfer.progress import Tracker, ending, tracker
 from genoflow.transfer.upload import DEFAULT_CONCURRENCY, Progress, file_md5
 
 DEFAULT_CHUNK = 16 * MIB
@@ -80,44 +80,44 @@ def download_blob(
     was written for a rerun.
     """
     check_blob_path(name)
-    track = tracker(progress)
-    started = time.monotonic()
-    info = store.get_blob(container, name)
-    if info.archived:
-        raise UsageError(
-            f"cannot download {container}/{name}: the blob is in the Archive tier"
-            f"{' (' + info.archive_status + ')' if info.archive_status else ''}",
-            hint=REHYDRATE_HINT.format(container=container, name=name),
-        )
-    check_cancel(cancel, f"downloading {container}/{name}")
-    final = target_path(name, Path(dest))
-    final.parent.mkdir(parents=True, exist_ok=True)
-    skipped = _skip_or_refuse(final, info, overwrite, track)
-    if skipped is not None:
-        track.resumed(info.size)
-        track.phase("done")
+    with ending(tracker(progress)) as track:
+        started = time.monotonic()
+        info = store.get_blob(container, name)
+        if info.archived:
+            raise UsageError(
+                f"cannot download {container}/{name}: the blob is in the Archive tier"
+                f"{' (' + info.archive_status + ')' if info.archive_status else ''}",
+                hint=REHYDRATE_HINT.format(container=container, name=name),
+            )
+        check_cancel(cancel, f"downloading {container}/{name}")
+        final = target_path(name, Path(dest))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        skipped = _skip_or_refuse(final, info, overwrite, track)
+        if skipped is not None:
+            track.resumed(info.size)
+            seconds = time.monotonic() - started
+            return DownloadResult(
+                name, container, str(final), info.size, seconds, skipped, True, True
+            )
+        job = _RangedDownload(store, info, final, chunk_size, track, cancel)
+        md5, fetched, reused = job.run(concurrency)
+        check_cancel(cancel, f"downloading {container}/{name}")
+        _verify_and_place(job.part, job.journal, final, info, md5)
         seconds = time.monotonic() - started
-        return DownloadResult(name, container, str(final), info.size, seconds, skipped, True, True)
-    job = _RangedDownload(store, info, final, chunk_size, track, cancel)
-    md5, fetched, reused = job.run(concurrency)
-    check_cancel(cancel, f"downloading {container}/{name}")
-    _verify_and_place(job.part, job.journal, final, info, md5)
-    track.phase("done")
-    seconds = time.monotonic() - started
-    verified = info.md5 is not None
-    return DownloadResult(
-        name,
-        container,
-        str(final),
-        info.size,
-        seconds,
-        md5,
-        verified,
-        False,
-        fetched,
-        reused,
-        job.fetched_bytes,
-    )
+        verified = info.md5 is not None
+        return DownloadResult(
+            name,
+            container,
+            str(final),
+            info.size,
+            seconds,
+            md5,
+            verified,
+            False,
+            fetched,
+            reused,
+            job.fetched_bytes,
+        )
 
 
 def _skip_or_refuse(final: Path, info: BlobInfo, overwrite: bool, track: Tracker) -> str | None:

@@ -65,6 +65,18 @@ def _ignore(count: int) -> None:
     pass
 
 
+@contextmanager
+def ending(track: Tracker) -> Iterator[Tracker]:
+    """Around one file's transfer: its phase is "done" when the block ends (a return
+    included), "stopped" when it raises, so no status line repeats for a file that is over."""
+    try:
+        yield track
+    except BaseException:
+        track.phase("stopped")
+        raise
+    track.phase("done")
+
+
 def tracker(progress: Callable[[int], None] | None) -> Tracker:
     """``progress`` as a :class:`Tracker` (None: one that ignores everything)."""
     if isinstance(progress, Tracker):
@@ -103,7 +115,7 @@ class FileProgress:
     def phase(self, name: str) -> None:
         with self._lock:
             self.current = name
-            self.finished = self.finished or name == "done"
+            self.finished = self.finished or name in ("done", "stopped")
             if self.started is None and name in ("uploading", "downloading"):
                 self.started = self.clock()
         self.on_change(self)
@@ -232,7 +244,7 @@ class TransferReporter:
         if bars is None or task is None:
             return
         rate = item.rate()
-        shown = item.current not in ("", "uploading", "downloading", "done")
+        shown = item.current not in ("", "uploading", "downloading", "done", "stopped")
         what = f"{item.label} ({item.current})" if shown else item.label
         bars.update(
             task,

@@ -44,7 +44,7 @@ from genoflow.transfer.blocks import (
 from genoflow.transfer.cancel import check_cancel
 from genoflow.transfer.gzcheck import StreamPass
 from genoflow.transfer.names import check_blob_name
-from genoflow.transfer.progress import Tracker, tracker
+from genoflow.transfer.progress import Tracker, ending, tracker
 
 Progress = Callable[[int], None]
 DEFAULT_CONCURRENCY = 8
@@ -114,43 +114,43 @@ def upload_file(
     """
     path = Path(path)
     check_blob_name(blob_name)
-    track = tracker(progress)
-    started = time.monotonic()
-    size = path.stat().st_size
-    chosen = choose_block_size(size, block_size)
-    local_md5 = _skip_or_refuse(store, path, size, container, blob_name, overwrite, track)
-    if local_md5 is not None:
-        track.resumed(size)
-        track.phase("done")
-        seconds = time.monotonic() - started
-        return UploadResult(blob_name, container, str(path), size, seconds, local_md5, True, chosen)
-    staged = {} if restart else _staged_md5s(store, container, blob_name, chosen)
-    # Staged blocks of an interrupted upload are not sent again (they are checked as read).
-    if staged:
-        track.resumed(sum(length for _, length in staged.values()))
-    track.phase("uploading")
-    job = _BlockUpload(
-        store, container, blob_name, chosen, concurrency, staged, track, cancel, check_gzip
-    )
-    ids, digest = job.run(path, size)
-    check_cancel(cancel, f"uploading {container}/{blob_name}")
-    track.phase("verifying")
-    _commit_verified(store, container, blob_name, ids, digest, size, tier, metadata, tags)
-    track.phase("done")
-    return UploadResult(
-        blob_name,
-        container,
-        str(path),
-        size,
-        time.monotonic() - started,
-        digest.hex(),
-        False,
-        chosen,
-        len(ids),
-        job.sent,
-        job.reused,
-        job.sent_bytes,
-    )
+    with ending(tracker(progress)) as track:
+        started = time.monotonic()
+        size = path.stat().st_size
+        chosen = choose_block_size(size, block_size)
+        local_md5 = _skip_or_refuse(store, path, size, container, blob_name, overwrite, track)
+        if local_md5 is not None:
+            track.resumed(size)
+            seconds = time.monotonic() - started
+            return UploadResult(
+                blob_name, container, str(path), size, seconds, local_md5, True, chosen
+            )
+        staged = {} if restart else _staged_md5s(store, container, blob_name, chosen)
+        # Staged blocks of an interrupted upload are not sent again (they are checked as read).
+        if staged:
+            track.resumed(sum(length for _, length in staged.values()))
+        track.phase("uploading")
+        job = _BlockUpload(
+            store, container, blob_name, chosen, concurrency, staged, track, cancel, check_gzip
+        )
+        ids, digest = job.run(path, size)
+        check_cancel(cancel, f"uploading {container}/{blob_name}")
+        track.phase("verifying")
+        _commit_verified(store, container, blob_name, ids, digest, size, tier, metadata, tags)
+        return UploadResult(
+            blob_name,
+            container,
+            str(path),
+            size,
+            time.monotonic() - started,
+            digest.hex(),
+            False,
+            chosen,
+            len(ids),
+            job.sent,
+            job.reused,
+            job.sent_bytes,
+        )
 
 
 def _skip_or_refuse(
