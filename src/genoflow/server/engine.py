@@ -201,10 +201,27 @@ def describe_engine_failure(stderr: Path) -> EngineFailure:
     step, status = _failed_job(text)
     log_path = _tool_logs(text).get(step) if step else None
     tool_text = tail_text(log_path) if log_path else ""
+    log_name = log_path.name if log_path and tool_text else None
+    if not tool_text and step:
+        tool_text = _toil_echoed_stderr(text, step)
+        log_name = f"{step}.stderr" if tool_text else None
     tail = _last_lines(tool_text or text)
     full = NO_SPACE in tool_text or NO_SPACE in text
     killed = bool(_KILLED.search(tool_text))
-    return EngineFailure(step, status, log_path.name if log_path else None, tail, full, killed)
+    return EngineFailure(step, status, log_name, tail, full, killed)
+
+
+def _toil_echoed_stderr(text: str, step: str) -> str:
+    """A failed Toil job's tool stderr, as the leader echoes it (its worker dir is gone).
+
+    Toil logs ``<step>.stderr follows:``, a ``=========>`` line, the lines tab-indented, and
+    ``<=========``; the last such block of the step is the failing attempt's.
+    """
+    start = text.rfind(f"{step}.stderr follows:")
+    if start < 0:
+        return ""
+    block = text[start:].split("=========>", 1)[-1].split("<=========", 1)[0]
+    return "\n".join(line.removeprefix("\t") for line in block.splitlines())
 
 
 def failing_tool_log(stderr: Path) -> Path | None:
