@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -99,7 +100,9 @@ class SlurmCluster:
         )
 
     def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM each daemon we started (slurmd first), SIGKILL it after ``grace``."""
+        """Cancel what is left in the queue (a job's processes outlive slurmd), then SIGTERM
+        each daemon we started (slurmd first), SIGKILL it after ``grace``."""
+        self._cancel_all(grace)
         for name in reversed(DAEMONS):
             process = self.processes.get(name)
             if process is None or process.poll() is not None:
@@ -112,6 +115,16 @@ class SlurmCluster:
                 process.wait()
         if self.remove_root:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def _cancel_all(self, grace: float) -> None:
+        controller = self.processes.get("slurmctld")
+        if controller is None or controller.poll() is not None:
+            return
+        deadline = time.monotonic() + grace
+        with suppress(RuntimeError, subprocess.TimeoutExpired):
+            self.run("scancel", "--partition=main", timeout=grace)
+            while self.queue() and time.monotonic() < deadline:
+                time.sleep(0.2)
 
 
 def _fields(line: str) -> dict[str, str]:
@@ -267,13 +280,16 @@ def running_cluster(root: Path | None = None) -> Iterator[SlurmCluster]:
 
 
 def main() -> int:
-    """``python -m tests.slurm_cluster [DIR]``: start a cluster, wait for Ctrl-C, stop it."""
+    """``python -m tests.slurm_cluster [DIR]``: start a cluster, stop it on Ctrl-C or SIGTERM."""
     root = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started in the background
+        signal.signal(sig, lambda *_: stop.set())
     with running_cluster(root) as cluster:
         print(f"export SLURM_CONF={cluster.conf}", flush=True)
         print(f"cluster up on {cluster.node} (logs in {cluster.root}); Ctrl-C stops it", flush=True)
-        with suppress(KeyboardInterrupt):
-            signal.pause()
+        while not stop.wait(1.0):
+            pass
     return 0
 
 
