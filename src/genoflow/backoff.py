@@ -16,8 +16,10 @@ own interval and leaves faults to the HTTP client's budget.
 from __future__ import annotations
 
 import email.utils
+import errno
 import http.client
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ from datetime import datetime, timezone
 from typing import Protocol
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# An endpoint never reached that refuses the connection is tried once more after this long.
+QUICK_RETRY_SECONDS = 0.3
 
 
 class RetrySettings(Protocol):
@@ -76,6 +80,32 @@ def transient_exception(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("urllib3") or (
         cause is not None and cause is not exc and transient_exception(cause)
     )
+
+
+_NO_ROUTE = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH})
+
+
+def unreachable(exc: BaseException) -> bool:
+    """A connection that could not be made at all: refused, no route, host name unknown.
+
+    Backing off does not cure these when nothing was ever reached (a wrong URL, a stopped
+    service): callers give one quick retry, then say so. Follows the wrapping of requests,
+    urllib3 and azure-core (``__cause__``, ``__context__``, ``reason``, ``inner_exception``).
+    """
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError | socket.gaierror):
+            return True
+        if isinstance(current, OSError) and current.errno in _NO_ROUTE:
+            return True
+        pending += [current.__cause__, current.__context__, *current.args[:1]]
+        pending += [getattr(current, "reason", None), getattr(current, "inner_exception", None)]
+    return False
 
 
 def equal_jitter(

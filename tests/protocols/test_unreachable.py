@@ -136,3 +136,18 @@ def test_a_long_retry_wait_is_announced_as_a_warning(caplog):
         ("INFO", "GET http://svc.test/r: HTTP 503; try 2 of 6 in 1.0 s"),
         ("WARNING", "GET http://svc.test/r: HTTP 503; try 3 of 6 in 8.0 s"),
     ]
+
+
+def test_a_refused_connection_after_an_answer_is_a_restart_and_backs_off():
+    """Once the service answered, a refused connection is a restart: the usual retries."""
+    clock = FakeClock()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        port = server.getsockname()[1]
+    client = HttpClient(
+        f"http://127.0.0.1:{port}", {}, 5, RETRY, sleep=clock.sleep, clock=clock.time
+    )
+    client.reached = True
+    with pytest.raises(UnavailableError, match="connection refused"):
+        client.request("GET", "x")
+    assert len(clock.sleeps) == 5 and QUICK_RETRY_SECONDS not in clock.sleeps

@@ -6,17 +6,19 @@ import contextlib
 import http.client
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from genoflow.backoff import Clock, Retrier, transient_exception
+from genoflow.backoff import QUICK_RETRY_SECONDS, Clock, Retrier, transient_exception, unreachable
 from genoflow.config.schema import RetryConfig
 
 
 @dataclass
 class FakeTime:
     now: float = 100.0
+    slept: list[float] = field(default_factory=list)
 
     def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
         self.now += seconds
 
     def clock(self) -> Clock:
@@ -87,3 +89,44 @@ def test_sas_scope_is_read_from_the_token_without_its_signature() -> None:
     account = parse_sas("sv=2024-08-04&ss=b&srt=sco&sp=rwdlac&se=2026-12-01&sig=x")
     assert account.may_create_containers and account.may_read_account
     assert "create containers" in account.operations()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_is_a_connection_never_made() -> None:
+    import socket
+
+    import requests
+
+    try:
+        requests.get(f"http://127.0.0.1:{_closed_port()}/", timeout=5)
+    except requests.ConnectionError as exc:
+        assert unreachable(exc)
+    assert unreachable(socket.gaierror(-2, "Name or service not known"))
+    assert not unreachable(ConnectionResetError(104, "reset"))
+    assert not unreachable(TimeoutError())
+
+
+def test_storage_policy_gives_a_closed_port_one_quick_retry_until_it_has_answered() -> None:
+    """The storage pipeline's retry policy on a real closed port, its waits on a fake clock."""
+    from azure.core.exceptions import ServiceRequestError
+    from azure.storage.blob import BlobServiceClient
+
+    from genoflow.storage.azure_blob import GenoflowRetry, make_transport
+
+    url = f"http://127.0.0.1:{_closed_port()}/devstoreaccount1"
+    for reached, waits in ((False, 1), (True, 5)):
+        time = FakeTime()
+        policy = GenoflowRetry(RetryConfig(attempts=6, initial_delay=1, max_delay=8), time.clock())
+        policy.reached = reached
+        client = BlobServiceClient(url, retry_policy=policy, transport=make_transport(4, 5, 5))
+        with contextlib.suppress(ServiceRequestError):
+            client.get_container_client("c").get_container_properties()
+        assert len(time.slept) == waits
+        assert (time.slept == [QUICK_RETRY_SECONDS]) is not reached

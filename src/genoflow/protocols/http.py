@@ -10,7 +10,6 @@ repeated (a submit) is retried only when the fault proves the server never proce
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import random
@@ -23,7 +22,14 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from genoflow.backoff import TRANSIENT_STATUSES, Clock, Retrier, retry_after_seconds
+from genoflow.backoff import (
+    QUICK_RETRY_SECONDS,
+    TRANSIENT_STATUSES,
+    Clock,
+    Retrier,
+    retry_after_seconds,
+    unreachable,
+)
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import AuthError, ExitCode, GenoflowError, NotFoundError, ServiceError
 from genoflow.errors import UnavailableError as _Unavailable
@@ -35,8 +41,6 @@ RETRY_STATUSES = TRANSIENT_STATUSES
 # Statuses that prove the request was not processed: safe to repeat even a submit.
 NOT_PROCESSED_STATUSES = frozenset({429})
 MAX_ERROR_TEXT = 300
-# A refused connection is retried once after this long (a server restarting), then reported.
-QUICK_RETRY_SECONDS = 0.3
 # A retry waiting this long or longer is announced as a warning (shown without -v).
 LOUD_DELAY_SECONDS = 5.0
 
@@ -86,6 +90,7 @@ class HttpClient:
     clock: Callable[[], float] = time.monotonic
     session: requests.Session = field(default_factory=requests.Session)
     jitter: Callable[[float, float], float] = random.uniform
+    reached: bool = False  # an answer came once: a refused connection is then a restart
 
     def request(
         self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any
@@ -107,9 +112,10 @@ class HttpClient:
                 _note(method, url, f"HTTP {response.status_code}", delay, retrier)
                 retrier.wait(delay)
             except requests.RequestException as exc:
-                if hopeless(exc) and quick_retried:
+                hopeless_now = hopeless(exc) and not self.reached
+                if hopeless_now and quick_retried:
                     raise self._unreachable(exc) from None
-                if hopeless(exc):
+                if hopeless_now:
                     quick_retried = True
                     self.sleep(QUICK_RETRY_SECONDS)
                     continue
@@ -128,6 +134,7 @@ class HttpClient:
         extra = dict(kwargs)  # a retry sends the same headers again: nothing popped from kwargs
         headers = {**self.headers, **extra.pop("headers", {})}
         response = self.session.request(method, url, headers=headers, timeout=self.timeout, **extra)
+        self.reached = True
         if response.status_code in RETRY_STATUSES | self.extra_retry_statuses:
             raise _Transient(response)
         if response.status_code >= 400:
@@ -211,17 +218,7 @@ def never_sent(exc: BaseException) -> bool:
 
 def hopeless(exc: BaseException) -> bool:
     """A fault backing off will not cure: the port is closed or the host name unknown."""
-    failed = _connect_error(exc)
-    if failed is None:
-        return False
-    if isinstance(failed, NameResolutionError):
-        return True
-    cause = failed.__cause__ or failed.__context__
-    return isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) in (
-        errno.ECONNREFUSED,
-        errno.EHOSTUNREACH,
-        errno.ENETUNREACH,
-    )
+    return never_sent(exc) and unreachable(exc)
 
 
 def reason(exc: BaseException, timeout: float) -> str:

@@ -45,12 +45,14 @@ from azure.storage.blob import (
 )
 
 from genoflow.backoff import (
+    QUICK_RETRY_SECONDS,
     SYSTEM_CLOCK,
     TRANSIENT_STATUSES,
     Clock,
     Retrier,
     retry_after_seconds,
     transient_exception,
+    unreachable,
 )
 from genoflow.config.schema import RetryConfig
 from genoflow.errors import (
@@ -110,13 +112,16 @@ class GenoflowRetry(HTTPPolicy):  # type: ignore[type-arg]
 
     Replaces the SDK's policy, which neither retries 429 nor reads Retry-After. A request sent
     with ``retry_total=0`` is tried once: the ranged download retries those itself, resuming
-    mid-body, under one budget per range.
+    mid-body, under one budget per range. Until the endpoint has answered once, a refused
+    connection or an unknown host gets one quick retry, not the backoff (a wrong
+    storage.account_url, an emulator not started: said in a second, not after half a minute).
     """
 
     def __init__(self, retry: RetryConfig, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__()
         self.config = retry
         self.clock = clock
+        self.reached = False  # an answer came once: a refused connection is then a restart
 
     def send(self, request: Any) -> Any:
         options = request.context.options
@@ -125,16 +130,23 @@ class GenoflowRetry(HTTPPolicy):  # type: ignore[type-arg]
             options.pop(key, None)
         retrier = Retrier(self.config, self.clock)
         rewind = _body_rewinder(request.http_request)
+        quick_retried = False
         while True:
             try:
                 response = self.next.send(request)
             except ClientAuthenticationError:
                 raise
-            except AzureError:
-                if once or not retrier.wait():
+            except AzureError as exc:
+                if once or (quick_retried and not self.reached and unreachable(exc)):
+                    raise
+                if not self.reached and unreachable(exc):
+                    quick_retried = True
+                    self.clock.sleep(QUICK_RETRY_SECONDS)
+                elif not retrier.wait():
                     raise
                 rewind()
                 continue
+            self.reached = True
             http_response = response.http_response
             status = http_response.status_code
             retry_after = retry_after_seconds(http_response.headers.get("Retry-After"))
