@@ -88,8 +88,9 @@ def check_inserts(qc: dict[str, Any], bam: Path) -> None:
 
 
 def _records(vcf: Path) -> list[tuple[str, ...]]:
-    query = [r"%REF\t%ALT\t[%GT]\n"]
-    out = subprocess.run(["bcftools", "query", "-f", *query, str(vcf)], capture_output=True)
+    """REF, ALT and GT of the records that pass or carry no FILTER."""
+    query = ["-f", r"%REF\t%ALT\t[%GT]\n", "-i", 'FILTER="PASS" || FILTER="."']
+    out = subprocess.run(["bcftools", "query", *query, str(vcf)], capture_output=True)
     return [tuple(line.split("\t")) for line in out.stdout.decode().splitlines()]
 
 

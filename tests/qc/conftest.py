@@ -59,7 +59,8 @@ def align_and_call(
         f"bwa mem -t 2 -K 100000000 -R '{rg}' {ref} {data.fastq_r1} {data.fastq_r2} "
         f"| samtools fixmate -m -u - - | samtools sort -u -T {folder}/sort - "
         f"| samtools markdup -s -T {folder}/markdup - {bam} && samtools index {bam} && "
-        f"bcftools mpileup -f {ref} -a AD,DP -Ou {bam} | bcftools call -mv -Oz -o {vcf} && "
+        f"bcftools mpileup -f {ref} -a AD,DP -Ou {bam} | bcftools call -mv -Ou "
+        f"| bcftools filter -s LowQual -e 'QUAL<20' -Oz -o {vcf} && "  # some calls not PASS
         f"bcftools index -t {vcf}"
     )
     subprocess.run(["bash", "-o", "pipefail", "-c", script], check=True, capture_output=True)

@@ -28,6 +28,7 @@ SCHEMA_VERSION = 1
 SCHEMA_ID = "urn:genoflow:schema:qc:1"  # the JSON Schema's $id (genoflow/qc/qc.schema.json)
 WINDOW = 1_000_000  # mosdepth's windows: only to get exact base counts over thresholds
 THRESHOLDS = (1, 10, 20, 30)
+VARIANT_FILTER = ".,PASS"  # bcftools stats -f: records whose FILTER is PASS or missing
 COVERAGE_REGION = "every reference contig in the BAM header (N bases included)"
 SUFFIXES = {
     "samtools_stats": ".stats",
@@ -47,7 +48,11 @@ def run_tools(bam: str, vcf: str, base: str, threads: int = 1) -> None:
     # -n: no per-base file (slow, large); windows + thresholds give exact counts per depth
     levels = ",".join(str(level) for level in THRESHOLDS)
     _run(["mosdepth", "-n", "-t", t, "-b", str(WINDOW), "-T", levels, base, bam], None)
-    _run(["bcftools", "stats", "-s", "-", vcf], base + SUFFIXES["bcftools_stats"])
+    # the calls that pass (or carry no FILTER): low-evidence calls would distort Ti/Tv, het/hom
+    _run(
+        ["bcftools", "stats", "-f", VARIANT_FILTER, "-s", "-", vcf],
+        base + SUFFIXES["bcftools_stats"],
+    )
 
 
 def _run(command: list[str], stdout: str | None) -> None:
@@ -197,6 +202,7 @@ def variants_section(stats: dict[str, list[list[str]]]) -> dict[str, Any]:
     het = int(psc[0][4]) + int(psi[0][6]) + int(psi[0][7]) if psc and psi else None
     hom = int(psc[0][3]) + int(psi[0][8]) + int(psi[0][9]) if psc and psi else None
     return {
+        "filter": VARIANT_FILTER,
         "records": numbers.get("number of records", 0),
         "snv": numbers.get("number of SNPs", 0),
         "insertion": sum(n for length, n in lengths if length > 0),
