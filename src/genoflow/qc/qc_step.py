@@ -376,7 +376,7 @@ def render_html(qc: dict[str, Any]) -> str:
         ("bases at >= 10x", percent(cov["fraction_ge_10x"])),
         ("bases at >= 20x", percent(cov["fraction_ge_20x"])),
         ("insert size (median, bp)", fmt(inserts["median"])),
-        ("variant records", fmt(var["records"])),
+        ("variant records (PASS)", fmt(var["records"])),
         ("Ti/Tv", fmt(var["ti_tv"])),
         ("het/hom", fmt(var["het_hom_ratio"])),
     ]
@@ -390,7 +390,7 @@ def render_html(qc: dict[str, Any]) -> str:
         line(depth, "depth", "fraction of bases", CHARTS[0]),
         "<h2>Insert sizes</h2>",
         line(sizes, "insert size (bp)", "pairs", CHARTS[1]),
-        "<h2>Variants by class</h2>",
+        "<h2>Variants by class (PASS or no FILTER)</h2>",
         bars(list(classes), list(classes.values()), "variants", CHARTS[2]),
         "<h2>SNV substitution spectrum (REF&gt;ALT)</h2>",
         bars(list(spectrum), list(spectrum.values()), "SNVs", CHARTS[3]),
