@@ -18,10 +18,24 @@ from pathlib import Path
 import pytest
 
 from genoflow.demo import DemoData, simulate
-from genoflow.pipelines import TOIL_REQUIREMENT
+from genoflow.pipelines import (
+    TOIL_REQUIREMENT,
+    ReferenceFiles,
+    collect_outputs,
+    engine_command,
+    engine_environment,
+    entry_point,
+)
 from genoflow.transfer import download_blob
 from tests.harness import Azurite, run_cli, run_cli_subprocess
 from tests.pipeline.conftest import EngineRun, needs_tools
+from tests.pipeline.test_sharding import (  # noqa: F401 - fixtures: the sharding test's sample
+    bam_records,
+    repeat_reference,
+    sharded_job,
+    vcf_records,
+    whole,
+)
 from tests.server.conftest import LiveServer, make_server
 from tests.server.test_e2e import _env, _final_run, _store, _submit, output_name
 from tests.slurm_cluster import SlurmCluster, start_cluster, unavailable_reason
@@ -89,11 +103,15 @@ class QueueWatch:
         self._thread.join()
 
     def _poll(self) -> None:
+        self.most_running = 0
         while not self._stop.wait(0.3):
-            out = self._cluster.run("squeue", "--noheader", "--format=%i|%j|%Z")
+            out = self._cluster.run("squeue", "--noheader", "--format=%i|%T|%j|%Z")
+            running = 0
             for line in out.splitlines():
-                job, name, workdir = line.split("|", 2)
+                job, state, name, workdir = line.split("|", 3)
                 self.seen[job] = (name, workdir)
+                running += state == "RUNNING"
+            self.most_running = max(self.most_running, running)
 
 
 def _records(vcf: Path) -> list[str]:
@@ -225,3 +243,45 @@ def test_sweep_cancels_the_jobs_a_killed_leader_left(tmp_path: Path, slurm: Slur
     assert len(slurm_jobs_of(other, slurm.env())) == 1  # another run's job is left alone
     assert cancel_slurm_jobs(other, slurm.env())
     assert slurm.queue() == []
+
+
+def test_shards_run_as_parallel_slurm_jobs_with_the_unsharded_records(
+    demo: DemoData,
+    repeat_reference: ReferenceFiles,  # noqa: F811 - the fixture imported above
+    whole: EngineRun,  # noqa: F811
+    slurm: SlurmCluster,
+    tmp_path: Path,
+) -> None:
+    """The sharding test's job (3 alignment parts, 4 calling shards) on Slurm: every shard is
+    a Slurm job, calling shards (one core each) run two at a time on the 2-core node, and the
+    BAM and VCF records are the unsharded cwltool run's."""
+    job = sharded_job(demo, repeat_reference).write(tmp_path / "job.json")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    assert TOIL is not None
+    command = engine_command(
+        "toil",
+        entry_point("analysis"),
+        job,
+        tmp_path / "out",
+        workdir,
+        ["--batchSystem", "slurm", "--caching=false"],
+        executable=TOIL,
+    )
+    with QueueWatch(slurm) as watch:
+        done = subprocess.run(
+            command,
+            cwd=workdir,
+            env=slurm.env(engine_environment(command)),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = EngineRun(collect_outputs(done.stdout[done.stdout.find("{") :]), done.stderr)
+    names = [j["Name"] for j in slurm.finished() if j.get("WorkDir") == str(workdir)]
+    assert sum("align_shard" in n for n in names) == 3, names
+    assert sum("call_bcftools" in n for n in names) == 4, names
+    assert watch.most_running >= 2
+    assert bam_records(run) == bam_records(whole)
+    assert vcf_records(run) == vcf_records(whole)
