@@ -78,3 +78,25 @@ def test_bad_toil_settings_name_their_key(tmp_path: Path) -> None:
     path.write_text("toil:\n  slurm_partition: x\n")
     with pytest.raises(ConfigError, match=r"toil\.slurm_partition"):
         load_server_config(path, {})
+
+
+def test_shards_are_planned_from_the_cluster_cores_under_toil(tmp_path: Path) -> None:
+    from genoflow.pipelines.job import plan_shards
+    from genoflow.server.batch import sharding
+    from genoflow.server.config import ServerConfig
+
+    toil = ServerConfig.model_validate({"engine": "toil", "toil": {"cores": 32}})
+    assert sharding(toil).cores == 32
+    assert sharding(ServerConfig.model_validate({"toil": {"cores": 32}})).cores is None  # cwltool
+    fai = tmp_path / "ref.fa.fai"
+    fai.write_text("chr1\t180000\t6\t60\t61\nchr2\t120000\t183012\t60\t61\n")
+    plan = plan_shards(
+        sharding(toil),
+        input_bytes=4_000_000_000,
+        threads=2,
+        fai=fai,
+        fastq=True,
+        caller="bcftools",
+        gvcf=False,
+    )
+    assert len(plan["call_regions"]) == 32  # not this machine's cores

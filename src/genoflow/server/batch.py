@@ -15,8 +15,12 @@ import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from genoflow.server.config import ToilConfig
+from genoflow.server.config import ServerConfig, ToilConfig
+
+if TYPE_CHECKING:  # the pipelines package is imported once a run starts, as in the executor
+    from genoflow.pipelines.job import Sharding
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,14 @@ def toil_args(config: ToilConfig, workdir: Path) -> list[str]:
     ]
     args += [f"{flag}={value}" for flag, value in options if value is not None]
     return [*args, *config.args]
+
+
+def sharding(config: ServerConfig) -> Sharding:
+    """Shards are planned from the cores that run them: a cluster's under Toil when given."""
+    from genoflow.pipelines.job import Sharding
+
+    cores = config.toil.cores if config.engine == "toil" else None
+    return Sharding(cores=cores)
 
 
 def job_store(config: ToilConfig, workdir: Path) -> Path:

@@ -44,6 +44,9 @@ class ToilConfig(BaseModel):
         None, ge=1, description="--statePollingWait: seconds between batch system queries"
     )
     caching: bool | None = Field(None, description="--caching: Toil's per-node file cache")
+    cores: int | None = Field(
+        None, ge=1, description="cores the batch system gives one run: plans its shards"
+    )
     environment: dict[str, str] = Field(
         default_factory=dict, description="set for Toil and its jobs, e.g. SLURM_CONF"
     )

@@ -347,6 +347,7 @@ class RunExecutor:
             ),
             form="analysis",
             threads=self._config.threads,
+            sharding=batch.sharding(self._config),
         )
         for note in job.notes:
             run_log.write(f"note: {note}")
