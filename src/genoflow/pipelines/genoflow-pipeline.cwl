@@ -322,10 +322,9 @@ $graph:
     list of regions) as its own job and the parts are concatenated in order. The records are
     those of the unsharded run.
   requirements:
-    InlineJavascriptRequirement: {}  # the `when` choices and the shards' names
+    InlineJavascriptRequirement: {}  # the `when` choices
     MultipleInputFeatureRequirement: {}
-    ScatterFeatureRequirement: {}
-    StepInputExpressionRequirement: {}
+    SubworkflowFeatureRequirement: {}
   inputs:
     fastq_r1: {type: "File[]?", doc: "first reads of each pair (gzipped FASTQ)"}
     fastq_r2: {type: "File[]?", doc: "second reads, same order as fastq_r1"}
@@ -380,13 +379,112 @@ $graph:
         shard_reads: shard_reads
         base: base
       out: [bam, log]
-    split_reads:
-      run: "#split_reads"
+    align_parts:
+      run: "#align_parts"
       when: $(inputs.shard_reads > 0 && inputs.input_bam == null)
       in:
         fastq_r1: fastq_r1
         fastq_r2: fastq_r2
         input_bam: input_bam
+        shard_reads: shard_reads
+        bwa_batch: bwa_batch
+        reference: reference
+        reference_name: reference_name
+        fastq_r1_names: fastq_r1_names
+        fastq_r2_names: fastq_r2_names
+        read_group: read_group
+        threads: threads
+        base: base
+      out: [bam, logs]
+    call_bcftools:
+      run: "#call_bcftools"
+      when: $(inputs.caller == "bcftools" && inputs.call_regions.length < 2)
+      in:
+        caller: caller
+        call_regions: call_regions
+        reference: reference
+        reference_name: reference_name
+        bam: {source: [align/bam, align_parts/bam], pickValue: the_only_non_null}
+        threads: threads
+        base: base
+        gvcf: gvcf
+        bgzip: bgzip
+      out: [vcf, log]
+    call_parts:
+      run: "#call_parts"
+      when: $(inputs.caller == "bcftools" && inputs.call_regions.length > 1)
+      in:
+        caller: caller
+        call_regions: call_regions
+        reference: reference
+        reference_name: reference_name
+        bam: {source: [align/bam, align_parts/bam], pickValue: the_only_non_null}
+        threads: threads
+        base: base
+        gvcf: gvcf
+        bgzip: bgzip
+      out: [vcf, logs]
+    call_gatk:
+      run: "#call_gatk"
+      when: $(inputs.caller == "gatk")
+      in:
+        caller: caller
+        reference: reference
+        reference_name: reference_name
+        bam: {source: [align/bam, align_parts/bam], pickValue: the_only_non_null}
+        known_sites: known_sites
+        threads: threads
+        base: base
+        gvcf: gvcf
+        bgzip: bgzip
+      out: [vcf, log]
+  outputs:
+    bam:
+      type: File
+      secondaryFiles: [.bai]
+      outputSource: [align/bam, align_parts/bam]
+      pickValue: the_only_non_null
+    vcf:
+      type: File
+      secondaryFiles: [{pattern: .tbi, required: false}]
+      outputSource: [call_bcftools/vcf, call_parts/vcf, call_gatk/vcf]
+      pickValue: the_only_non_null
+    logs:
+      type: File[]
+      outputSource: [align/log, align_parts/logs, call_bcftools/log, call_parts/logs, call_gatk/log]
+      linkMerge: merge_flattened
+      pickValue: all_non_null
+- class: Workflow
+  id: align_parts
+  label: "FASTQ pairs split into parts aligned side by side, then sorted and duplicate-marked once"
+  doc: |
+    split_reads -> align_shard (one job per part, scattered) -> merge_markdup: the records of
+    the unsharded align step (docs/pipeline.md, "Shards"). A workflow of its own so that an
+    unsharded run skips it whole.
+  requirements:
+    ScatterFeatureRequirement: {}
+    StepInputExpressionRequirement: {}
+    InlineJavascriptRequirement: {}  # the part's name says how many pairs come before it
+  inputs:
+    fastq_r1: "File[]?"
+    fastq_r2: "File[]?"
+    shard_reads: int
+    bwa_batch: int
+    reference:
+      type: File
+      secondaryFiles: [.amb, .ann, .bwt, .pac, .sa, .fai, ^.dict]
+    reference_name: string
+    fastq_r1_names: "string[]?"
+    fastq_r2_names: "string[]?"
+    read_group: string
+    threads: int
+    base: string
+  steps:
+    split_reads:
+      run: "#split_reads"
+      in:
+        fastq_r1: fastq_r1
+        fastq_r2: fastq_r2
         shard_reads: shard_reads
         bwa_batch: bwa_batch
       out: [r1, r2, log]
@@ -395,10 +493,8 @@ $graph:
       scatter: [fastq_r1, fastq_r2]
       scatterMethod: dotproduct
       in:
-        # no parts (split_reads skipped): no jobs
-        fastq_r1: {source: [split_reads/r1], linkMerge: merge_flattened, pickValue: all_non_null}
-        fastq_r2: {source: [split_reads/r2], linkMerge: merge_flattened, pickValue: all_non_null}
-        # the part's name says how many pairs come before it in the whole input
+        fastq_r1: split_reads/r1
+        fastq_r2: split_reads/r2
         pad: {valueFrom: "$(parseInt(inputs.fastq_r1.basename.split('.')[1]))"}
         reference: reference
         reference_name: reference_name
@@ -410,37 +506,48 @@ $graph:
       out: [bam, log]
     merge:
       run: "#merge_markdup"
-      when: $(inputs.parts.length > 0)
       in:
         parts: align_shard/bam
         threads: threads
         base: base
       out: [bam, log]
-    call_bcftools:
-      run: "#call_bcftools"
-      when: $(inputs.caller == "bcftools" && inputs.call_regions.length < 2)
-      in:
-        caller: caller
-        call_regions: call_regions
-        reference: reference
-        reference_name: reference_name
-        bam: {source: [align/bam, merge/bam], pickValue: the_only_non_null}
-        threads: threads
-        base: base
-        gvcf: gvcf
-        bgzip: bgzip
-      out: [vcf, log]
+  outputs:
+    bam: {type: File, secondaryFiles: [.bai], outputSource: merge/bam}
+    logs:
+      type: File[]
+      outputSource: [split_reads/log, align_shard/log, merge/log]
+      linkMerge: merge_flattened
+- class: Workflow
+  id: call_parts
+  label: "bcftools over each item of call_regions side by side, concatenated in order"
+  doc: |
+    call_bcftools (one job per item, scattered; one core each) -> gather_vcf: the records of
+    the unsharded call step (docs/pipeline.md, "Shards"). A workflow of its own so that an
+    unsharded run skips it whole.
+  requirements:
+    ScatterFeatureRequirement: {}
+    StepInputExpressionRequirement: {}
+    InlineJavascriptRequirement: {}  # each shard's name, from its first region
+  inputs:
+    call_regions: "string[]"
+    reference:
+      type: File
+      secondaryFiles: [.amb, .ann, .bwt, .pac, .sa, .fai, ^.dict]
+    reference_name: string
+    bam: {type: File, secondaryFiles: [.bai]}
+    threads: int
+    base: string
+    gvcf: boolean
+    bgzip: boolean
+  steps:
     call_shard:
       run: "#call_bcftools"
       scatter: region
-      when: $(inputs.caller == "bcftools" && inputs.shards > 1)
       in:
-        caller: caller
-        shards: {source: call_regions, valueFrom: "$(self.length)"}
         region: call_regions
         reference: reference
         reference_name: reference_name
-        bam: {source: [align/bam, merge/bam], pickValue: the_only_non_null}
+        bam: bam
         threads: {valueFrom: "$(1)"}  # mpileup uses one core whatever --threads says
         base:
           source: base
@@ -450,53 +557,23 @@ $graph:
       out: [vcf, log]
     gather_vcf:
       run: "#gather_vcf"
-      when: $(inputs.parts.length > 0)
       in:
-        parts: {source: [call_shard/vcf], linkMerge: merge_flattened, pickValue: all_non_null}
+        parts: call_shard/vcf
         reference_name: reference_name
-        threads: threads
-        base: base
-        gvcf: gvcf
-        bgzip: bgzip
-      out: [vcf, log]
-    call_gatk:
-      run: "#call_gatk"
-      when: $(inputs.caller == "gatk")
-      in:
-        caller: caller
-        reference: reference
-        reference_name: reference_name
-        bam: {source: [align/bam, merge/bam], pickValue: the_only_non_null}
-        known_sites: known_sites
         threads: threads
         base: base
         gvcf: gvcf
         bgzip: bgzip
       out: [vcf, log]
   outputs:
-    bam:
-      type: File
-      secondaryFiles: [.bai]
-      outputSource: [align/bam, merge/bam]
-      pickValue: the_only_non_null
     vcf:
       type: File
       secondaryFiles: [{pattern: .tbi, required: false}]
-      outputSource: [call_bcftools/vcf, gather_vcf/vcf, call_gatk/vcf]
-      pickValue: the_only_non_null
+      outputSource: gather_vcf/vcf
     logs:
       type: File[]
-      outputSource:
-        - align/log
-        - split_reads/log
-        - align_shard/log
-        - merge/log
-        - call_bcftools/log
-        - call_shard/log
-        - gather_vcf/log
-        - call_gatk/log
+      outputSource: [call_shard/log, gather_vcf/log]
       linkMerge: merge_flattened
-      pickValue: all_non_null
 - class: CommandLineTool
   id: align
   label: "bwa mem | samtools fixmate | sort | markdup (indexed as written)"
