@@ -38,9 +38,11 @@ def closed_port() -> int:
 )
 def test_cli_against_a_closed_port_ends_fast_with_one_line(url, args):
     url = url or f"http://127.0.0.1:{closed_port()}"
-    started = time.monotonic()
-    done = run_cli_subprocess(args, env={"GENOFLOW_SERVICE__URL": url}, timeout=60)
-    elapsed = time.monotonic() - started
+    elapsed = 60.0
+    for _ in range(2):  # the best of two: the machine may be shared (start-up alone ~0.7 s)
+        started = time.monotonic()
+        done = run_cli_subprocess(args, env={"GENOFLOW_SERVICE__URL": url}, timeout=60)
+        elapsed = min(elapsed, time.monotonic() - started)
     assert done.returncode == ExitCode.UNAVAILABLE, done.stderr
     assert elapsed < 3.0, f"took {elapsed:.1f} s"
     lines = done.stderr.splitlines()
@@ -151,3 +153,33 @@ def test_a_refused_connection_after_an_answer_is_a_restart_and_backs_off():
     with pytest.raises(UnavailableError, match="connection refused"):
         client.request("GET", "x")
     assert len(clock.sleeps) == 5 and QUICK_RETRY_SECONDS not in clock.sleeps
+
+
+class RefusingThenAnswering:
+    """A service whose connection is refused for the calls listed in ``refused``."""
+
+    def __init__(self, refused: set[int]) -> None:
+        self.refused = refused
+        self.calls = 0
+
+    def get(self, run_id: str):
+        from genoflow.model.runs import Run, RunState
+        from genoflow.protocols.http import UnavailableError as HttpUnavailable
+
+        self.calls += 1
+        if self.calls in self.refused:
+            raise HttpUnavailable("cannot reach the service: connection refused", refused=True)
+        return Run(id=run_id, state=RunState.SUCCEEDED if self.calls > 3 else RunState.RUNNING)
+
+
+def test_wait_stops_when_never_reached_and_rides_out_a_restart_once_reached():
+    from genoflow.orchestration.runs import Waiter
+
+    clock = FakeClock()
+    never = RefusingThenAnswering(refused={1, 2, 3, 4})
+    with pytest.raises(UnavailableError, match="connection refused"):
+        Waiter(never, 1, 2, clock=clock.time, sleep=clock.sleep).wait(["7"])  # type: ignore[arg-type]
+    assert never.calls == 1 and clock.sleeps == []
+    restart = RefusingThenAnswering(refused={2, 3})
+    runs = Waiter(restart, 1, 2, clock=clock.time, sleep=clock.sleep).wait(["7"])  # type: ignore[arg-type]
+    assert runs[0].state.value == "succeeded" and restart.calls == 4
