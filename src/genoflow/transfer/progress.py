@@ -186,10 +186,6 @@ class TransferReporter:
         item.finished = True
         self._changed(item)
 
-    @property
-    def sent(self) -> int:
-        return sum(item.sent for item in self.files)
-
     # --- rendering ---------------------------------------------------------------------------
     @contextmanager
     def running(self) -> Iterator[TransferReporter]:
