@@ -95,7 +95,10 @@ def parse_moment(text: str, now: datetime, *, future: bool = False) -> datetime:
 
 def _parse_iso(text: str) -> datetime | None:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        day = date.fromisoformat(text)
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:  # 2026-13-45: say which value, not just "month must be..."
+            raise ValueError(f"{text!r} is not a date: {exc}") from None
         return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     cleaned = _FRACTION.sub(r"\1", text.replace("Z", "+00:00").replace("z", "+00:00"))
     try:

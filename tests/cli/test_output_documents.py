@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,20 @@ def test_one_run_over_both_protocols_is_the_same_record(world: World) -> None:
         [records[protocol]] = json.loads(result.stdout)
     assert records["msgenomics"] == records["wes"]
     assert records["wes"]["outputs"] and records["wes"]["sample"]
+
+
+def test_the_tier_use_cases_are_library_calls_returning_the_cli_records(world: World) -> None:
+    """plan, apply and cost without the CLI: the documents the commands print, the same keys."""
+    from genoflow.config.loader import load_settings
+    from genoflow.orchestration import api
+
+    settings = load_settings(environ=world.env, cwd=world.tmp)
+    planned = api.plan_tiers(settings, now=datetime.now(timezone.utc) + timedelta(days=40))
+    applied = api.apply_tiers(settings)  # today: the fresh run's files stay where they are
+    cost = api.storage_cost(settings)
+    for command, record in (("tier plan", planned), ("tier apply", applied), ("cost", cost)):
+        assert not schema_errors(command, record), (command, schema_errors(command, record))
+    assert applied["ok"] is True and applied["changed"] == 0 and applied["failed"] == 0
+    assert world.run_id in {run["run"] for run in cost["runs"]}
+    cli_cost = run_cli(["cost", "-o", "json"], env=world.env)
+    assert set(json.loads(cli_cost.stdout)) == set(cost)

@@ -17,7 +17,7 @@ from genoflow.cli.main import hoist_global_options
 from genoflow.cli.output import FORMATS, Column, Target, View, render
 from genoflow.errors import UsageError
 from genoflow.units import format_bases, format_duration, format_size, iso_z, parse_moment
-from tests.harness import run_cli
+from tests.harness import CliResult, run_cli
 
 RUNS = [
     {"id": "7", "state": "succeeded", "message": None, "tags": {"a": "b"}, "inputs": ["x", "y"]},
@@ -125,6 +125,43 @@ def test_bad_format_and_env_default() -> None:
     assert env.exit_code == 0 and isinstance(json.loads(env.stdout)["settings"], list)
     tsv = run_cli(["config", "show", "-o", "tsv", "--query", "settings[?key=='service.url']"])
     assert tsv.stdout.splitlines()[0] == "key\tvalue\tsource"
+
+
+def one_error_line(result: CliResult) -> str:
+    """The single ``genoflow: error:`` line of a usage error (exit 2, nothing on stdout)."""
+    assert result.exit_code == 2 and result.stdout == "", result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("genoflow: error: ") and "Traceback" not in line
+    return line
+
+
+# A closed port: a command that got as far as calling the service would exit 6, not 2.
+CLOSED = {"GENOFLOW_SERVICE__URL": "http://127.0.0.1:1"}
+
+
+@pytest.mark.parametrize(
+    ("query", "where"), [("[?", "at column 2"), ("a..b", "column 2"), ('[?s=="x]', "column 5")]
+)
+def test_bad_query_is_refused_before_the_command_does_anything(query: str, where: str) -> None:
+    line = one_error_line(run_cli(["list", "--query", query], env=CLOSED))
+    assert "not valid JMESPath" in line and where in line and '--query "[?state==' in line
+    assert "\n" not in line and "^" not in line  # jmespath's caret drawing is dropped
+
+
+def test_dash_o_with_a_value_that_is_no_format_says_so() -> None:
+    # cost has no -o of its own: -o xml stays with it (not a format), and is explained as one
+    for args in (["cost", "-o", "xml"], ["cost", "--output=xml"], ["cost", "-o"]):
+        line = one_error_line(run_cli(args, env=CLOSED))
+        assert "output format (one of json, jsonc, table" in line, args
+        assert "No such option" not in line
+    # fetch has its own -o (a folder): a missing value is still about that -o
+    assert "requires an argument" in one_error_line(run_cli(["fetch", "12", "-o"]))
+
+
+@pytest.mark.parametrize("flag", ["--since", "--until"])
+def test_an_impossible_date_names_the_value(flag: str) -> None:
+    line = one_error_line(run_cli(["list", flag, "2026-13-45"], env=CLOSED))
+    assert f"{flag}: '2026-13-45' is not a date: month must be in 1..12" in line
 
 
 def test_quiet_silences_notices_not_errors(tmp_path: Any) -> None:

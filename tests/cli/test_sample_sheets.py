@@ -8,6 +8,7 @@ import pytest
 
 from genoflow.errors import UsageError
 from genoflow.orchestration.submit import read_sample_sheet
+from tests.harness import run_cli
 
 
 @pytest.mark.parametrize(
@@ -34,5 +35,24 @@ def test_sheets_in_any_of_the_usual_shapes_read_the_same(tmp_path: Path, text: s
 def test_a_sheet_without_read_columns_names_the_columns_it_takes(tmp_path: Path) -> None:
     sheet = tmp_path / "sheet.tsv"
     sheet.write_text("name\tfile\nA\ta.fq.gz\n")
-    with pytest.raises(UsageError, match="missing column"):
+    with pytest.raises(UsageError, match="missing column") as raised:
         read_sample_sheet(sheet)
+    assert "r1 (or fastq_1, read1)" in raised.value.one_line()
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("", "is empty"), ("\n \n", "is empty"), ("sample\tfastq_1\n", "has a header but no samples")],
+    ids=["empty", "blank-lines", "header-only"],
+)
+def test_a_sheet_without_samples_says_so_before_anything_is_opened(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    """Not "missing column(s)" for an empty file, and not a storage error for a header-only
+    sheet: the sheet is read before any account is needed (none is configured here)."""
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text(text)
+    result = run_cli(["submit", "--samples", str(sheet)])
+    assert result.exit_code == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert problem in line and "fastq_1" in line and "Traceback" not in result.stderr

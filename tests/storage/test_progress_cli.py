@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,12 @@ import pytest
 from genoflow.storage import BlobStore
 from tests.harness import Azurite
 from tests.storage.conftest import MIB, random_file
-from tests.storage.test_transfer_cli import BLOCKS, _subprocess_env, _upload_args
+from tests.storage.test_transfer_cli import (
+    BLOCKS,
+    _subprocess_env,
+    _upload_args,
+    wait_until_staged,
+)
 
 pytestmark = pytest.mark.azurite
 
@@ -70,11 +74,7 @@ def test_interrupted_upload_says_how_to_resume_and_the_rerun_counts_what_it_sent
     source = random_file(tmp_path / "big.bin", BLOCKS * MIB)
     first = tmp_path / "first.log"
     child = _start(azurite, source, unique_name, first)
-    deadline = time.monotonic() + 60
-    while len(store.uncommitted_blocks(unique_name, source.name)) < 6:
-        assert child.poll() is None, "the upload ended before it could be interrupted"
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until_staged(store, unique_name, source.name, 6, child)
     child.send_signal(signal.SIGINT)
     child.communicate(timeout=60)
     assert child.returncode == 130, first.read_text()

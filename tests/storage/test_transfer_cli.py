@@ -191,6 +191,17 @@ def _subprocess_env(azurite: Azurite, **extra: str) -> dict[str, str]:
     return env
 
 
+def wait_until_staged(
+    store: BlobStore, container: str, name: str, count: int, child: subprocess.Popen[bytes]
+) -> None:
+    """Until the child upload has staged ``count`` blocks (it must not end first)."""
+    deadline = time.monotonic() + 60
+    while len(store.uncommitted_blocks(container, name)) < count:
+        assert child.poll() is None, "the upload ended before it could be stopped"
+        assert time.monotonic() < deadline, f"fewer than {count} blocks staged in 60 s"
+        time.sleep(0.02)
+
+
 def _upload_args(source: Path, container: str) -> list[str]:
     return [
         "upload",
@@ -216,11 +227,7 @@ def _kill_midway(azurite: Azurite, store: BlobStore, source: Path, container: st
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while len(store.uncommitted_blocks(container, source.name)) < 4:
-            assert child.poll() is None, "the upload ended before it could be killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_until_staged(store, container, source.name, 4, child)
         child.send_signal(signal.SIGKILL)
     finally:
         child.kill()

@@ -74,7 +74,7 @@ def _global_options(
     import os
 
     from genoflow.cli.main import configure_logging
-    from genoflow.cli.output import OUTPUT_ENV
+    from genoflow.cli.output import OUTPUT_ENV, check_query
 
     fmt = _output_format(output, json_output)
     ctx.obj = CliState(
@@ -84,7 +84,7 @@ def _global_options(
         debug=debug,
         output=fmt,
         output_chosen=output is not None or json_output or bool(os.environ.get(OUTPUT_ENV)),
-        query=query,
+        query=check_query(query) if query else None,
         quiet=quiet,
     )
     configure_logging(verbose, debug)

@@ -14,10 +14,10 @@ from genoflow.errors import ExitCode, GenoflowError
 from genoflow.redact import RedactingFilter, redact
 
 try:  # typer >= 0.26 vendors its own copy of click
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOption
 except ImportError:  # pragma: no cover - older typer on Python 3.10 uses click itself
     from click import ClickException  # type: ignore[assignment]
-    from click.exceptions import NoArgsIsHelpError  # type: ignore[assignment]
+    from click.exceptions import NoArgsIsHelpError, NoSuchOption  # type: ignore[assignment]
 
 # Global options that may stand anywhere on the command line: msgen users type
 # `submit -f config.txt ...`, CI scripts append `--json` or `-o tsv` at the end.
@@ -119,8 +119,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(exc.format_message().rstrip("\n") + "\n")
         return ExitCode.OK
     except ClickException as exc:
-        hint = _usage_hint(exc)
-        return _fail(f"{exc.format_message()}{hint}", ExitCode.USAGE, debug)
+        message = _bad_output_format(exc, args) or f"{exc.format_message()}{_usage_hint(exc)}"
+        return _fail(message, ExitCode.USAGE, debug)
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.INTERRUPTED, debug)
     except BrokenPipeError:
@@ -159,6 +159,23 @@ def _internal_error(exc: BaseException, debug: bool) -> int:
 
 def _count_rest(args: Sequence[str]) -> int:
     return len(args) - args.index("--") if "--" in args else 0
+
+
+def _bad_output_format(exc: ClickException, args: Sequence[str]) -> str | None:
+    """``cost -o xml``: -o stayed with a command that has no -o of its own because its value
+    is not a format; say that, not "No such option: -o"."""
+    name = getattr(exc, "option_name", None)
+    if not isinstance(exc, NoSuchOption) or name not in _OUTPUT_FLAGS:
+        return None
+    from genoflow.cli.output import FORMATS
+
+    formats = ", ".join(FORMATS)
+    for index, token in enumerate(args):
+        if token == name and index + 1 < len(args):
+            return f"{name} {args[index + 1]!r} is not an output format (one of {formats})"
+        if token.startswith(f"{name}="):
+            return f"{name} {token.partition('=')[2]!r} is not an output format (one of {formats})"
+    return f"{name} needs an output format (one of {formats})"
 
 
 def _usage_hint(exc: ClickException) -> str:

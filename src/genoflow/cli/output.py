@@ -93,15 +93,45 @@ def render(doc: Any, target: Target, view: View | None = None) -> None:
         _table(doc, target, view or View())
 
 
+def check_query(query: str) -> str:
+    """``query`` when it is valid JMESPath (checked before a command does any work: a typo
+    must not surface after an upload or a submit)."""
+    _compiled(query)
+    return query
+
+
 def apply_query(doc: Any, query: str) -> Any:
+    from jmespath.exceptions import JMESPathError  # type: ignore[import-untyped]
+
+    try:
+        return _compiled(query).search(doc)
+    except JMESPathError as exc:
+        raise _query_error(query, exc) from None
+
+
+def _compiled(query: str) -> Any:
     import jmespath  # type: ignore[import-untyped]
     from jmespath.exceptions import JMESPathError  # type: ignore[import-untyped]
 
     try:
-        return jmespath.search(query, doc)
+        return jmespath.compile(query)
     except JMESPathError as exc:
-        message = " ".join(str(exc).split())
-        raise UsageError(f"--query {query!r}: {message}") from None
+        raise _query_error(query, exc) from None
+
+
+def _query_error(query: str, exc: Exception) -> UsageError:
+    # jmespath's text spans lines (the expression, a caret): keep the first, name the column
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    for prefix in ("Invalid jmespath expression: ", "Bad jmespath expression: "):
+        first = first.removeprefix(prefix)
+    message = first.removesuffix(", for expression:").rstrip(":")
+    column = getattr(exc, "lex_position", None)
+    if isinstance(column, int) and "column" not in message:
+        message += f" at column {column}"
+    return UsageError(
+        f"--query {query!r} is not valid JMESPath: {message}",
+        hint="quote the whole query for the shell, e.g. --query \"[?state=='failed'].id\"",
+    )
 
 
 # --- records and cells ----------------------------------------------------------------------

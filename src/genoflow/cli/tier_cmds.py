@@ -9,18 +9,13 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 import typer
 
 from genoflow.cli.output import Column, View
-from genoflow.cli.state import CliState, service_client, state_of
+from genoflow.cli.state import state_of
 from genoflow.errors import ExitCode, GenoflowError, UsageError
-
-if TYPE_CHECKING:
-    from genoflow.tiering.jobs import Inventory
-    from genoflow.tiering.policy import Policy
-    from genoflow.tiering.prices import PriceTable
 
 tier_app = typer.Typer(
     help="Plan and apply storage-tier moves (safe to run from cron).", no_args_is_help=True
@@ -64,26 +59,6 @@ def _apply_time(as_of: str | None) -> datetime:
             hint="preview a later date with 'genoflow tier plan --as-of'; apply acts on ages now",
         )
     return moment
-
-
-def _policy_and_prices(state: CliState, policy_file: Path | None) -> tuple[Policy, PriceTable]:
-    from genoflow.tiering.policy import load_policy
-    from genoflow.tiering.prices import load_prices
-
-    tiering = state.settings().config.tiering
-    return load_policy(policy_file or tiering.policy), load_prices(tiering.prices)
-
-
-def _inventory(state: CliState) -> Inventory:
-    from genoflow.tiering.jobs import open_stores, read_inventory
-
-    settings = state.settings()
-    stores, containers = open_stores(settings.config.storage, settings.config.lake.container)
-    client = service_client(settings)
-    try:
-        return read_inventory(stores, containers, client)
-    finally:
-        client.close()
 
 
 @tier_app.command("plan")
@@ -183,8 +158,8 @@ def apply_cmd(
     """
     import signal
 
+    from genoflow.orchestration.api import apply_tiers
     from genoflow.tiering.apply import stopped_summary
-    from genoflow.tiering.jobs import apply_job, open_stores
 
     # SIGTERM (cron's timeout, systemd stop) unwinds like Ctrl-C: the lock is released at once.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -193,31 +168,22 @@ def apply_cmd(
         state.output = "json"  # built for cron: one JSON line a night unless -o says otherwise
     started = time.monotonic()
     try:
-        now = _apply_time(as_of)
-        rules, prices = _policy_and_prices(state, policy)
-        settings = state.settings()
-        stores, containers = open_stores(settings.config.storage, settings.config.lake.container)
-        client = service_client(settings)
-        try:
-            _, result, line = apply_job(
-                stores,
-                containers,
-                client,
-                rules,
-                prices,
-                now,
-                allow_delete=allow_delete,
-                lock_wait=lock_wait,
-            )
-        finally:
-            client.close()
+        record = apply_tiers(
+            state.settings(),
+            policy=policy,
+            allow_delete=allow_delete,
+            now=_apply_time(as_of),
+            lock_wait=lock_wait,
+        )
     except (GenoflowError, KeyboardInterrupt) as exc:
         error = exc.one_line() if isinstance(exc, GenoflowError) else "interrupted"
         state.render(stopped_summary(error, time.monotonic() - started))
         raise
-    state.render(line)
-    if not result.ok:
-        state.info(f"{result.failed} change(s) failed; rerun 'genoflow tier apply' to retry them")
+    state.render(record)
+    if not record["ok"]:
+        state.info(
+            f"{record['failed']} change(s) failed; rerun 'genoflow tier apply' to retry them"
+        )
         return int(ExitCode.UNAVAILABLE)
     return int(ExitCode.OK)
 
@@ -242,10 +208,12 @@ def lifecycle_cmd(
       genoflow tier lifecycle-policy --policy my-tiering.yaml
     """
     from genoflow.tiering.lifecycle import lifecycle_policy
+    from genoflow.tiering.policy import load_policy
 
     state = state_of(ctx)
-    rules, _ = _policy_and_prices(state, policy)
-    storage = state.settings().config.storage
+    config = state.settings().config
+    rules = load_policy(policy or config.tiering.policy)
+    storage = config.storage
     export = lifecycle_policy(
         rules, {"input": storage.input_container, "output": storage.output_container}
     )
@@ -276,12 +244,11 @@ Examples:
 
 
 def cost_cmd(ctx: typer.Context) -> None:
-    from genoflow.tiering.jobs import cost_job
+    from genoflow.orchestration.api import storage_cost
 
     state = state_of(ctx)
-    _, prices = _policy_and_prices(state, None)
-    report = cost_job(_inventory(state), prices)
-    state.render(report.to_dict(), _cost_view(report.currency))
+    record = storage_cost(state.settings())
+    state.render(record, _cost_view(record["currency"]))
 
 
 def _cost_view(currency: str) -> View:

@@ -1,4 +1,5 @@
-"""The use cases as library calls: submit a sample or a sheet, wait, fetch, plan tiers.
+"""The use cases as library calls: submit a sample or a sheet, wait, fetch, plan and apply
+tiers, storage cost.
 
 Each takes loaded :class:`Settings` and returns records (plain dicts in the published schemas,
 ``genoflow/schemas``) or the model objects they are made from. The CLI parses its flags, calls
@@ -9,7 +10,8 @@ get lines through ``info``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,10 @@ if TYPE_CHECKING:
     from genoflow.model.runs import Run
     from genoflow.orchestration.fetch import FetchResult
     from genoflow.orchestration.submit import BatchResult, SheetRow, SubmitOutcome
+    from genoflow.protocols.base import ServiceClient
+    from genoflow.tiering.jobs import Inventory
+    from genoflow.tiering.policy import Policy
+    from genoflow.tiering.prices import PriceTable
     from genoflow.transfer.progress import Tracker
 
 log = logging.getLogger(__name__)
@@ -190,14 +196,11 @@ def fetch_run(
     """Download a finished run's outputs into ``output_dir``, verified, and tag them fetched;
     ``tracker_for(label, size)`` gives each download's progress tracker."""
     from genoflow.orchestration.fetch import fetch_outputs, parse_kinds
-    from genoflow.protocols import open_client
     from genoflow.storage import open_store
 
     config = settings.config
     kinds = parse_kinds(only)
-    settings.require("service.url")
-    client = open_client(config.service)
-    try:
+    with _service(settings) as client:
         return fetch_outputs(
             client,
             open_store(config.storage, output=True),
@@ -211,8 +214,6 @@ def fetch_run(
             overwrite=overwrite,
             tracker_for=tracker_for,
         )
-    finally:
-        client.close()
 
 
 def plan_tiers(
@@ -223,22 +224,12 @@ def plan_tiers(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """schemas/plan: every blob the policy would change (nothing is changed), with totals."""
-    from genoflow.protocols import open_client
     from genoflow.tiering.apply import summary
-    from genoflow.tiering.jobs import open_stores, plan_job, read_inventory
-    from genoflow.tiering.policy import load_policy
-    from genoflow.tiering.prices import load_prices
+    from genoflow.tiering.jobs import plan_job
+    from genoflow.units import iso_z
 
-    config = settings.config
-    rules = load_policy(policy or config.tiering.policy)
-    prices = load_prices(config.tiering.prices)
-    stores, containers = open_stores(config.storage, config.lake.container)
-    settings.require("service.url")
-    client = open_client(config.service)
-    try:
-        inventory = read_inventory(stores, containers, client)
-    finally:
-        client.close()
+    rules, prices = _policy_and_prices(settings, policy)
+    inventory = _inventory(settings)
     moment = now or datetime.now(timezone.utc)
     plan = plan_job(inventory, rules, prices, moment, allow_delete=allow_delete)
     changes = [
@@ -255,8 +246,6 @@ def plan_tiers(
         }
         for d in plan.decisions
     ]
-    from genoflow.units import iso_z
-
     return {
         **summary(plan, None, 0.0),
         "as_of": iso_z(moment),
@@ -265,3 +254,70 @@ def plan_tiers(
         "tag_updates": len(plan.tag_updates),
         "changes": changes,
     }
+
+
+def apply_tiers(
+    settings: Settings,
+    *,
+    policy: Path | None = None,
+    allow_delete: bool = False,
+    now: datetime | None = None,
+    lock_wait: float = 0.0,
+) -> dict[str, Any]:
+    """schemas/apply: take the apply lock (waiting up to ``lock_wait`` s for another host's),
+    read everything afresh, plan as of ``now`` and apply with Blob Batch. ``ok`` is false when
+    a change failed; a rerun retries what is left."""
+    from genoflow.tiering.jobs import apply_job, open_stores
+
+    rules, prices = _policy_and_prices(settings, policy)
+    config = settings.config
+    stores, containers = open_stores(config.storage, config.lake.container)
+    with _service(settings) as client:
+        _, _, record = apply_job(
+            stores,
+            containers,
+            client,
+            rules,
+            prices,
+            now or datetime.now(timezone.utc),
+            allow_delete=allow_delete,
+            lock_wait=lock_wait,
+        )
+    return record
+
+
+def storage_cost(settings: Settings) -> dict[str, Any]:
+    """schemas/cost: the storage inventory by container and tier, its monthly cost, per run."""
+    from genoflow.tiering.jobs import cost_job
+
+    _, prices = _policy_and_prices(settings, None)
+    return cost_job(_inventory(settings), prices).to_dict()
+
+
+def _policy_and_prices(settings: Settings, policy: Path | None) -> tuple[Policy, PriceTable]:
+    from genoflow.tiering.policy import load_policy
+    from genoflow.tiering.prices import load_prices
+
+    tiering = settings.config.tiering
+    return load_policy(policy or tiering.policy), load_prices(tiering.prices)
+
+
+def _inventory(settings: Settings) -> Inventory:
+    """Every blob of the input, output and lake containers, with the service's runs."""
+    from genoflow.tiering.jobs import open_stores, read_inventory
+
+    stores, containers = open_stores(settings.config.storage, settings.config.lake.container)
+    with _service(settings) as client:
+        return read_inventory(stores, containers, client)
+
+
+@contextmanager
+def _service(settings: Settings) -> Iterator[ServiceClient]:
+    from genoflow.protocols import open_client
+
+    settings.require("service.url")
+    client = open_client(settings.config.service)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -694,6 +694,8 @@ def read_sample_sheet(path: Path) -> list[SheetRow]:
     except OSError as exc:
         raise UsageError(f"cannot read sample sheet {path}: {exc.strerror}") from None
     lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise UsageError(f"sample sheet {path} is empty", hint=_SHEET_HINT)
     dialect = _sheet_dialect(text)
     header = next(csv.reader(lines[:1], dialect), [])
     reader = csv.DictReader(lines[1:], [_sheet_column(c) for c in header], dialect=dialect)
@@ -706,10 +708,7 @@ def read_sample_sheet(path: Path) -> list[SheetRow]:
             if missing
             else f"unknown column(s) {', '.join(sorted(unknown))}"
         )
-        raise UsageError(
-            f"sample sheet {path}: {problem}",
-            hint=f"columns: sample, r1, r2, and optionally {', '.join(SHEET_OVERRIDES)}",
-        )
+        raise UsageError(f"sample sheet {path}: {problem}", hint=_SHEET_HINT)
     rows = []
     for number, record in enumerate(reader, start=2):
         clean = {(k or "").strip(): (v or "").strip() for k, v in record.items()}
@@ -722,7 +721,16 @@ def read_sample_sheet(path: Path) -> list[SheetRow]:
                 overrides={k: v for k, v in clean.items() if k in SHEET_OVERRIDES and v},
             )
         )
+    if not rows:
+        raise UsageError(f"sample sheet {path} has a header but no samples", hint=_SHEET_HINT)
     return rows
+
+
+_SHEET_HINT = (
+    "a header line, then one line per sample, comma- or tab-separated; columns sample (or "
+    "sample_id), r1 (or fastq_1, read1), optionally r2 (or fastq_2, read2) and per-row "
+    "options such as reference; every accepted name in docs/submit.md"
+)
 
 
 def _files(cell: str) -> tuple[str, ...]:
