@@ -201,3 +201,19 @@ def test_the_tier_use_cases_are_library_calls_returning_the_cli_records(world: W
     assert world.run_id in {run["run"] for run in cost["runs"]}
     cli_cost = run_cli(["cost", "-o", "json"], env=world.env)
     assert set(json.loads(cli_cost.stdout)) == set(cost)
+
+
+def test_fetch_reports_its_files_with_the_keys_download_uses(world: World) -> None:
+    """md5, seconds, rate and bytes sent, as download reports them; a second fetch sends 0."""
+    target = world.path("fetch-keys")
+    first = run_cli(["fetch", world.run_id, "--only", "vcf", "-o", target, "-o", "json"], world.env)
+    again = run_cli(["fetch", world.run_id, "--only", "vcf", "-o", target, "-o", "json"], world.env)
+    assert first.exit_code == 0 and again.exit_code == 0, first.stderr + again.stderr
+    sent = {f["name"]: f for f in json.loads(first.stdout)["files"]}
+    kept = {f["name"]: f for f in json.loads(again.stdout)["files"]}
+    assert sent and set(sent) == set(kept)
+    for name, item in sent.items():
+        assert item["bytes_sent"] == item["size"] and item["status"] == "downloaded"
+        assert item["md5"] and len(item["md5"]) == 32 and item["seconds"] is not None
+        assert kept[name]["bytes_sent"] == 0 and kept[name]["status"] == "skipped"
+        assert kept[name]["md5"] == item["md5"]

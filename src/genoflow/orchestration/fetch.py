@@ -44,6 +44,11 @@ class FetchedFile:
     verified: bool
     skipped: bool
     checked_against: str  # "run record" (the producer's MD5) or "blob" (its Content-MD5)
+    # as upload/download report them (schemas/transfer): the same keys for every file moved
+    md5: str | None = None
+    seconds: float | None = None
+    mib_per_s: float | None = None
+    bytes_sent: int = 0  # fetched by this run: 0 when skipped, less than size when resumed
 
 
 @dataclass
@@ -66,6 +71,10 @@ class FetchResult:
                     "verified": f.verified,
                     "checked_against": f.checked_against,
                     "skipped": f.skipped,
+                    "md5": f.md5,
+                    "seconds": f.seconds,
+                    "mib_per_s": f.mib_per_s,
+                    "bytes_sent": f.bytes_sent,
                 }
                 for f in self.files
             ],
@@ -136,6 +145,7 @@ def fetch_outputs(
             store, blob.container, blob.name, dest, overwrite=overwrite, progress=announce
         )
         _check_download(run, output, Path(done.path), done.md5, done.skipped)
+        moved = done.as_dict()
         result.files.append(
             FetchedFile(
                 blob.name,
@@ -144,6 +154,10 @@ def fetch_outputs(
                 verified=output.recorded is not None or done.verified,
                 skipped=done.skipped,
                 checked_against="run record" if output.recorded else "blob",
+                md5=done.md5,
+                seconds=moved["seconds"],
+                mib_per_s=moved["mib_per_s"],
+                bytes_sent=done.bytes_sent,
             )
         )
     for output in outputs:  # only once every file is verified on disk
