@@ -42,3 +42,17 @@ def test_server_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
         f"genoflow: error: port {port} on 127.0.0.1 is in use (choose another with --port "
         "(or 'port:' in server.yaml), or stop what holds it)\n"
     )
+
+
+def test_an_http_account_url_without_a_key_says_which_settings_lead_there(tmp_path: Path) -> None:
+    """Not just the SDK's "Token credential is only supported with HTTPS"."""
+    (tmp_path / "reads_1.fq").write_text("@r\nACGT\n+\nIIII\n")
+    env = {
+        "GENOFLOW_STORAGE__ACCOUNT_URL": "http://127.0.0.1:9/devstoreaccount1",
+        "GENOFLOW_STORAGE__ACCOUNT_NAME": "devstoreaccount1",
+    }
+    result = run_cli(["upload", str(tmp_path / "reads_1.fq")], env=env, cwd=tmp_path)
+    assert result.exit_code == 2 and result.stdout == "", result.stderr
+    [line] = result.stderr.splitlines()
+    assert "no storage.account_key, sas_token or connection_string is set" in line
+    assert "https://" in line and "Traceback" not in line

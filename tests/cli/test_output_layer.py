@@ -155,7 +155,10 @@ def test_dash_o_with_a_value_that_is_no_format_says_so() -> None:
         assert "output format (one of json, jsonc, table" in line, args
         assert "No such option" not in line
     # fetch has its own -o (a folder): a missing value is still about that -o
-    assert "requires an argument" in one_error_line(run_cli(["fetch", "12", "-o"]))
+    missing = one_error_line(run_cli(["fetch", "12", "-o"]))
+    assert "requires an argument" in missing and "(see 'genoflow fetch --help')" in missing
+    nested = one_error_line(run_cli(["tier", "apply", "--lock-wait"]))
+    assert "(see 'genoflow tier apply --help')" in nested
 
 
 @pytest.mark.parametrize("flag", ["--since", "--until"])

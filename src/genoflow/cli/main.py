@@ -7,6 +7,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 
@@ -119,7 +120,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(exc.format_message().rstrip("\n") + "\n")
         return ExitCode.OK
     except ClickException as exc:
-        message = _bad_output_format(exc, args) or f"{exc.format_message()}{_usage_hint(exc)}"
+        hint = _usage_hint(exc, command, args)
+        message = _bad_output_format(exc, args) or f"{exc.format_message()}{hint}"
         return _fail(message, ExitCode.USAGE, debug)
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.INTERRUPTED, debug)
@@ -178,11 +180,18 @@ def _bad_output_format(exc: ClickException, args: Sequence[str]) -> str | None:
     return f"{name} needs an output format (one of {formats})"
 
 
-def _usage_hint(exc: ClickException) -> str:
+def _usage_hint(exc: ClickException, command: Any, args: Sequence[str]) -> str:
     ctx = getattr(exc, "ctx", None)
-    if ctx is not None:
+    if ctx is not None and ctx.parent is not None:
         return f" (see '{ctx.command_path} --help')"
-    return f" (see '{PROG} --help')"
+    # an option's missing value is raised without the sub-command's context: find it in argv
+    path = [PROG]
+    for token in args:
+        sub = getattr(command, "commands", {}).get(token)
+        if sub is not None:
+            path.append(token)
+            command = sub
+    return f" (see '{' '.join(path)} --help')"
 
 
 def _fail(message: str, code: int, debug: bool) -> int:

@@ -839,8 +839,15 @@ def build_store(
         else:
             service = BlobServiceClient(account_url, credential=credential, **options)
     except ValueError as exc:
+        # the SDK's words for a token over http are "Token credential is only supported with
+        # HTTPS": say which settings lead there (no key, SAS or connection string given)
+        over_http = auth == "identity" and "HTTPS" in str(exc)
         raise ConfigError(
-            f"cannot build a storage client for {account_url}: {str(exc).splitlines()[0]}"
+            f"cannot build a storage client for {account_url}: {str(exc).splitlines()[0]}",
+            hint="no storage.account_key, sas_token or connection_string is set, so genoflow "
+            "signs in with Azure AD, which needs an https:// storage.account_url"
+            if over_http
+            else None,
         ) from exc
     token = credential if auth == "identity" else None
     store = AzureBlobStore(
