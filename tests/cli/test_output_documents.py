@@ -217,3 +217,14 @@ def test_fetch_reports_its_files_with_the_keys_download_uses(world: World) -> No
         assert item["md5"] and len(item["md5"]) == 32 and item["seconds"] is not None
         assert kept[name]["bytes_sent"] == 0 and kept[name]["status"] == "skipped"
         assert kept[name]["md5"] == item["md5"]
+
+
+@pytest.mark.parametrize("protocol", ["msgenomics", "wes"])
+def test_a_run_the_service_does_not_have_is_named_in_one_line(world: World, protocol: str) -> None:
+    env = {**world.env, "GENOFLOW_SERVICE__PROTOCOL": protocol}
+    for command in (["status", "999999"], ["wait", "999999"], ["fetch", "999999", "-o", "x"]):
+        result = run_cli(command, env=env)
+        assert result.exit_code == 2 and result.stdout == "", result.stderr
+        [line] = result.stderr.splitlines()
+        assert f"no run 999999 on the service at {world.server.url.rstrip('/')}" in line, line
+        assert "'genoflow list' shows the runs it has" in line

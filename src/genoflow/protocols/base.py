@@ -12,10 +12,11 @@ import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from genoflow.errors import UsageError
+from genoflow.errors import NotFoundError, UsageError
 from genoflow.model.runs import Run, RunFilters
 from genoflow.model.submission import SubmitRequest
 from genoflow.model.tags import SUBMISSION_KEY
@@ -160,3 +161,21 @@ def _whole_characters(data: bytes) -> bytes:
         if exc.reason == "unexpected end of data":
             return data[: exc.start]
     return data
+
+
+@contextmanager
+def missing_run_named(run_id: str, base_url: str) -> Iterator[None]:
+    """A 404 for a run: "no run 12 on the service at URL", not the HTTP exchange alone."""
+    try:
+        yield
+    except NotFoundError as exc:
+        from genoflow.redact import redact
+
+        where = urlsplit(base_url)
+        raise NotFoundError(
+            f"no run {run_id} on the service at {redact(f'{where.scheme}://{where.netloc}')}"
+            f" (it answered: {exc.message})",
+            status=exc.status,
+            hint="'genoflow list' shows the runs it has; check service.url if the run is on "
+            "another service",
+        ) from None

@@ -17,6 +17,7 @@ from genoflow.protocols.base import (
     ServiceClient,
     log_chunk,
     matching,
+    missing_run_named,
     named_identity,
     pages,
     url_identity,
@@ -52,7 +53,8 @@ class MsGenomicsClient(ServiceClient):
         return dataclasses.replace(run, sample=request.sample, inputs=tuple(request.blob_names()))
 
     def get(self, run_id: str) -> Run:
-        return self._run_of(self.http.get_json(_checked_id(run_id)))
+        with missing_run_named(run_id, self.http.base_url):
+            return self._run_of(self.http.get_json(_checked_id(run_id)))
 
     def cancel(self, run_id: str) -> Run:
         return self._run_of(self.http.request("DELETE", _checked_id(run_id)).json())

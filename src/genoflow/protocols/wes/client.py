@@ -19,6 +19,7 @@ from genoflow.protocols.base import (
     ServiceClient,
     log_chunk,
     matching,
+    missing_run_named,
     named_identity,
     pages,
     url_identity,
@@ -101,7 +102,8 @@ class WesClient(ServiceClient):
         return self._submitted(request, _parse(wire.RunId, response.json()).run_id, run_request)
 
     def get(self, run_id: str) -> Run:
-        return self._named(wire.run_log_to_run(self._run_log(run_id)))
+        with missing_run_named(run_id, self.http.base_url):
+            return self._named(wire.run_log_to_run(self._run_log(run_id)))
 
     def _run_log(self, run_id: str) -> wire.RunLog:
         return _parse(wire.RunLog, self.http.get_json(f"runs/{run_id}"))
