@@ -167,6 +167,11 @@ def test_an_impossible_date_names_the_value(flag: str) -> None:
     assert f"{flag}: '2026-13-45' is not a date: month must be in 1..12" in line
 
 
+def test_since_after_until_is_refused_before_asking_the_service() -> None:
+    line = one_error_line(run_cli(["list", "--since", "7d", "--until", "30d"], env=CLOSED))
+    assert "--since 7d" in line and "is after --until 30d" in line and "no run can match" in line
+
+
 def test_quiet_silences_notices_not_errors(tmp_path: Any) -> None:
     loud = run_cli(["config", "init", str(tmp_path / "a.yaml")])
     assert "wrote" in loud.stderr

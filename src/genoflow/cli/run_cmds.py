@@ -677,6 +677,15 @@ def _filters(
             moments[flag] = parse_moment(text, now) if text else None
         except ValueError as exc:
             raise UsageError(f"{flag}: {exc}") from None
+    start, end = moments["--since"], moments["--until"]
+    if start is not None and end is not None and start > end:
+        from genoflow.units import iso_z
+
+        raise UsageError(
+            f"--since {since} ({iso_z(start)}) is after --until {until} ({iso_z(end)}): "
+            "no run can match",
+            hint="--since is the older bound: e.g. --since 30d --until 7d",
+        )
     return RunFilters(
         states=frozenset(wanted),
         description=description,
