@@ -100,3 +100,10 @@ def test_shards_are_planned_from_the_cluster_cores_under_toil(tmp_path: Path) ->
         gvcf=False,
     )
     assert len(plan["call_regions"]) == 32  # not this machine's cores
+
+
+def test_the_slurm_deploy_example_is_a_valid_server_config() -> None:
+    root = Path(__file__).resolve().parents[2]
+    config = load_server_config(root / "deploy" / "slurm" / "server.yaml", {})
+    assert config.engine == "toil" and config.toil.batch_system == "slurm"
+    assert "--slurmArgs=--partition=genomics" in toil_args(config.toil, Path("/w/1"))
