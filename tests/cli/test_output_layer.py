@@ -229,6 +229,24 @@ def test_every_option_is_documented(path: list[str]) -> None:
     assert undocumented == [], f"genoflow {' '.join(path)}: no help for {undocumented}"
 
 
+@pytest.mark.parametrize("path", _commands(), ids=" ".join)
+def test_usage_lines_name_arguments_plainly_and_every_argument_is_explained(
+    path: list[str],
+) -> None:
+    """``fetch [OPTIONS] ID``, ``status [ID...]``: not typer's ``{ID}`` or ``{RUN...}...``."""
+    usage = run_cli([*path, "--help"]).stdout.splitlines()[0]
+    assert "{" not in usage and "......" not in usage and "...]..." not in usage, usage
+    from genoflow.cli.app import build_app
+
+    command: Any = build_app()
+    for name in path:
+        command = command.commands[name]
+    for param in command.params:
+        if getattr(param, "param_type_name", "") == "argument":
+            assert param.help, f"genoflow {' '.join(path)}: no help for {param.metavar}"
+            assert param.metavar == param.metavar.upper(), param.metavar
+
+
 def test_bare_genoflow_prints_help_on_stdout_and_exits_0() -> None:
     result = run_cli([])
     assert result.exit_code == 0 and result.stderr == ""

@@ -163,10 +163,23 @@ def _readable_metavars(command: Any) -> None:
     for param in getattr(command, "params", []):
         if isinstance(param, TyperArgument):
             param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+            if param.metavar is None:  # NAME, FILE...: as in the usage line and the errors
+                param.metavar = str(param.name).upper() + ("..." if param.nargs != 1 else "")
+            param._usage_display_name = _usage_name(param)  # type: ignore[method-assign]
         elif isinstance(param, TyperOption) and _needs_metavar(param):
             param.metavar = str(param.name).upper()
     for sub in getattr(command, "commands", {}).values():
         _readable_metavars(sub)
+
+
+def _usage_name(argument: Any) -> Any:
+    """The usage line's ``ID`` / ``[ID]`` / ``FILE...``: typer writes ``{ID}`` (braces read
+    as literal text), ``{RUN...}...`` for a metavar that already says ``...``, and
+    lowercase names."""
+    name = str(argument.metavar).removesuffix("...")
+    if argument.nargs != 1:
+        name += "..."
+    return lambda: name if argument.required else f"[{name}]"
 
 
 __all__ = ["build_app", "state_of"]

@@ -762,9 +762,14 @@ Examples:
 """
 
 
+RUN_IDS = typer.Argument(
+    None, metavar="ID...", show_default=False, help="Run ids (or give them with -w)."
+)
+
+
 def status(
     ctx: typer.Context,
-    run_ids: list[str] = typer.Argument(None, metavar="ID...", show_default=False),
+    run_ids: list[str] = RUN_IDS,
     workflow_ids: list[str] = WORKFLOW_IDS,
     fmt: str = typer.Option(
         "table", "--format", metavar="table|msgen", help="msgen: the old one-line display."
@@ -803,7 +808,7 @@ Examples:
 
 def wait(
     ctx: typer.Context,
-    run_ids: list[str] = typer.Argument(None, metavar="ID...", show_default=False),
+    run_ids: list[str] = RUN_IDS,
     workflow_ids: list[str] = WORKFLOW_IDS,
     timeout: float | None = typer.Option(
         None, "--timeout", min=0, metavar="SECONDS", help="Give up after this long (exit 5)."
@@ -849,7 +854,7 @@ CANCEL_VIEW = View(
 
 def cancel(
     ctx: typer.Context,
-    run_ids: list[str] = typer.Argument(None, metavar="ID...", show_default=False),
+    run_ids: list[str] = RUN_IDS,
     workflow_ids: list[str] = WORKFLOW_IDS,
     api_url: str | None = API_URL,
     access_key: str | None = ACCESS_KEY,
