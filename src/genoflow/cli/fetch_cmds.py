@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
-from genoflow.cli.output import Column, View
+from genoflow.cli.output import Column, View, size_cell
 from genoflow.cli.state import state_of
 
 FETCH_HELP = """\
@@ -28,18 +28,12 @@ Examples:
 """
 
 
-def _size(value: Any) -> str:
-    from genoflow.units import format_size
-
-    return format_size(int(value))
-
-
 FETCH_VIEW = View(
     columns=(
         Column("status"),
         Column("name"),
         Column("path"),
-        Column("size", "size", _size),
+        Column("size", "size", size_cell),
         Column("checked_against", "checked against"),
     ),
     rows="files",

@@ -134,6 +134,29 @@ def _query_error(query: str, exc: Exception) -> UsageError:
     )
 
 
+# --- cells for people: tables show units, the documents keep raw numbers ----------------------
+
+
+def size_cell(value: Any) -> str:
+    """Bytes as KiB/MiB/GiB."""
+    from genoflow.units import format_size
+
+    return format_size(int(value))
+
+
+def bases_cell(value: Any) -> str:
+    from genoflow.units import format_bases
+
+    return format_bases(int(value))
+
+
+def duration_cell(value: Any) -> str:
+    """Seconds as ``2h 05m 09s``."""
+    from genoflow.units import format_duration
+
+    return format_duration(float(value))
+
+
 # --- records and cells ----------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperCommand
 
-from genoflow.cli.output import Column, View
+from genoflow.cli.output import Column, View, bases_cell, duration_cell
 from genoflow.cli.state import CliState, service_client, state_of
 from genoflow.errors import ExitCode, UsageError
 
@@ -702,18 +702,6 @@ def _time(text: str) -> str:
     return format_time(parse_time(text))
 
 
-def _wall(seconds: Any) -> str:
-    from genoflow.units import format_duration
-
-    return format_duration(float(seconds))
-
-
-def _bases(bases: Any) -> str:
-    from genoflow.units import format_bases
-
-    return format_bases(int(bases))
-
-
 RUN_VIEW = View(
     columns=(
         Column("id"),
@@ -722,8 +710,8 @@ RUN_VIEW = View(
         Column("description"),
         Column("process"),
         Column("created", "created (UTC)", _time),
-        Column("wall_seconds", "wall time", _wall),
-        Column("bases_processed", "bases", _bases),
+        Column("wall_seconds", "wall time", duration_cell),
+        Column("bases_processed", "bases", bases_cell),
     )
 )
 

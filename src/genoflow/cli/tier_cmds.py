@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import typer
 
-from genoflow.cli.output import Column, View
+from genoflow.cli.output import Column, View, bases_cell, size_cell
 from genoflow.cli.state import state_of
 from genoflow.errors import ExitCode, GenoflowError, UsageError
 
@@ -88,13 +88,11 @@ def plan_cmd(
 
 
 def _plan_notes(plan: dict[str, Any]) -> list[str]:
-    from genoflow.units import format_size
-
     currency = plan["currency"]
     lines = [
-        f"{plan['planned']} change(s), {format_size(plan['planned_bytes'])}, as of {plan['as_of']}",
+        f"{plan['planned']} change(s), {size_cell(plan['planned_bytes'])}, as of {plan['as_of']}",
         f"monthly storage: {plan['cost_before']:.2f} -> {plan['cost_after']:.2f} {currency} "
-        f"(of {plan['scanned']} blobs, {format_size(plan['scanned_bytes'])})",
+        f"(of {plan['scanned']} blobs, {size_cell(plan['scanned_bytes'])})",
         f"early-deletion charges: {plan['early_deletion']:.2f} {currency}; "
         f"tier-change writes: {plan['transition_cost']:.4f} {currency}",
     ]
@@ -104,16 +102,10 @@ def _plan_notes(plan: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _size(value: Any) -> str:
-    from genoflow.units import format_size
-
-    return format_size(int(value))
-
-
 PLAN_VIEW = View(
     columns=(
         Column("blob"),
-        Column("size", "size", _size),
+        Column("size", "size", size_cell),
         Column("tier"),
         Column("new_tier", "new tier"),
         Column("rule"),
@@ -255,14 +247,14 @@ def _cost_view(currency: str) -> View:
     def notes(data: dict[str, Any]) -> list[str]:
         total, lake = data["total"], data["lake"]
         lines = [
-            f"storage: {_size(total['bytes'])}, {total['monthly']:.2f} {currency}/month",
+            f"storage: {size_cell(total['bytes'])}, {total['monthly']:.2f} {currency}/month",
             f"variant lake (container {lake['container']}): {lake['blobs']} files, "
-            f"{_size(lake['bytes'])}, {lake['monthly']:.2f} {currency}/month",
+            f"{size_cell(lake['bytes'])}, {lake['monthly']:.2f} {currency}/month",
         ]
         for name, tiers in data["containers"].items():
             for tier, h in tiers.items():
                 lines.append(
-                    f"container {name} {tier}: {h['blobs']} blobs, {_size(h['bytes'])}, "
+                    f"container {name} {tier}: {h['blobs']} blobs, {size_cell(h['bytes'])}, "
                     f"{h['monthly']:.2f} {currency}/month"
                 )
         return lines
@@ -271,21 +263,15 @@ def _cost_view(currency: str) -> View:
         columns=(
             Column("run"),
             Column("state"),
-            Column("bases_processed", "bases", _bases),
+            Column("bases_processed", "bases", bases_cell),
             Column("blobs"),
-            Column("bytes", "size", _size),
+            Column("bytes", "size", size_cell),
             Column("monthly", f"{currency}/month", lambda v: f"{float(v):.2f}"),
         ),
         rows="runs",
         title="per run",
         notes=notes,
     )
-
-
-def _bases(value: Any) -> str:
-    from genoflow.units import format_bases
-
-    return format_bases(int(value))
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from genoflow.cli.output import Column, View
+from genoflow.cli.output import Column, View, size_cell
 from genoflow.cli.state import CliState, state_of
 from genoflow.errors import InputError, UsageError
 
@@ -262,19 +262,13 @@ def _report(state: CliState, result: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _size(value: Any) -> str:
-    from genoflow.units import format_size
-
-    return format_size(int(value))
-
-
 TRANSFER_VIEW = View(
     columns=(
         Column("status"),
         Column("name"),
         Column("container"),
         Column("path"),
-        Column("size", "size", _size),
+        Column("size", "size", size_cell),
         Column("md5"),
     )
 )
