@@ -50,6 +50,16 @@ def test_tsv_has_a_header_one_line_per_record_and_no_padding() -> None:
     assert len(lines) == 3 and all(line.count("\t") == 4 for line in lines)
 
 
+def test_an_empty_list_in_tsv_or_csv_is_still_a_header_row() -> None:
+    """`genoflow list -o tsv` with no runs: a header a parser can read, not empty output."""
+    view = View(columns=(Column("id"), Column("state", "STATE")))
+    assert rendered([], "tsv", view=view) == "id\tstate\n"  # the keys, as in the rows
+    assert rendered({"files": []}, "csv", view=View(columns=view.columns, rows="files")) == (
+        "id,state\n"
+    )
+    assert rendered([], "tsv") == ""  # no columns known: nothing to name
+
+
 def test_csv_quotes_what_needs_quoting() -> None:
     rows = list(csv.reader(io.StringIO(rendered(RUNS, "csv"))))
     assert rows[0] == ["id", "state", "message", "tags.a", "inputs"]

@@ -214,11 +214,15 @@ def _tsv_cell(value: Any) -> str:
 
 def _delimited(doc: Any, target: Target, view: View | None) -> None:
     records = _records(doc, view)
-    if all(_is_scalar(item) for item in records):  # a list of ids: one per line, no header
+    if not records and view is not None and view.columns:
+        keys = [column.key for column in view.columns]  # no rows: still the header to parse
+        rows: list[dict[str, Any]] = []
+    elif all(_is_scalar(item) for item in records):  # a list of ids: one per line, no header
         target.stream.writelines(_cell(item) + "\n" for item in records)
         return
-    rows = [_flat(record) for record in records]
-    keys = _keys(rows)
+    else:
+        rows = [_flat(record) for record in records]
+        keys = _keys(rows)
     if target.fmt == "tsv":
         target.stream.write("\t".join(keys) + "\n")
         for row in rows:
