@@ -289,8 +289,9 @@ def apply_tiers(
 def storage_cost(settings: Settings) -> dict[str, Any]:
     """schemas/cost: the storage inventory by container and tier, its monthly cost, per run."""
     from genoflow.tiering.jobs import cost_job
+    from genoflow.tiering.prices import load_prices
 
-    _, prices = _policy_and_prices(settings, None)
+    prices = load_prices(settings.config.tiering.prices)  # no policy: cost moves nothing
     return cost_job(_inventory(settings), prices).to_dict()
 
 
