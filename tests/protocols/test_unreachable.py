@@ -33,6 +33,7 @@ def closed_port() -> int:
         ("http://127.0.0.1:1", ["status", "1"]),
         ("http://127.0.0.1:1", ["list"]),
         (None, ["wait", "1"]),
+        (None, ["logs", "1", "--follow"]),
         (None, ["--json", "status", "1"]),
     ],
 )
@@ -183,3 +184,21 @@ def test_wait_stops_when_never_reached_and_rides_out_a_restart_once_reached():
     restart = RefusingThenAnswering(refused={2, 3})
     runs = Waiter(restart, 1, 2, clock=clock.time, sleep=clock.sleep).wait(["7"])  # type: ignore[arg-type]
     assert runs[0].state.value == "succeeded" and restart.calls == 4
+
+
+class LoggingRun(RefusingThenAnswering):
+    def logs(self, run_id: str, offset: int) -> tuple[str, int]:
+        return ("", offset) if offset else ("log line\n", 9)
+
+
+def test_logs_follow_stops_when_never_reached_and_rides_out_a_restart_once_reached():
+    from genoflow.orchestration.runs import show_log
+
+    clock = FakeClock()
+    written: list[str] = []
+    with pytest.raises(UnavailableError, match="connection refused"):
+        show_log(LoggingRun(refused={1, 2}), "7", written.append, follow=True, sleep=clock.sleep)  # type: ignore[arg-type]
+    assert written == [] and clock.sleeps == []
+    restart = LoggingRun(refused={2, 3})
+    run = show_log(restart, "7", written.append, follow=True, sleep=clock.sleep)  # type: ignore[arg-type]
+    assert run.state.value == "succeeded" and written == ["log line\n"] and restart.calls == 4

@@ -176,12 +176,15 @@ def show_log(
     until the run has ended. Returns the run as last seen. The state is read before each read of
     the log, so once it is terminal the log read after it is complete."""
     offset = 0
+    reached = False
     while True:
         try:
             run = client.get(run_id)
+            reached = True
             offset = _drain_log(client, run_id, offset, write)
         except UnavailableError as exc:
-            if not follow:
+            # never reached: a wrong URL or a stopped service, not an outage to ride out
+            if not follow or (not reached and getattr(exc, "refused", False)):
                 raise
             log.warning("run %s: %s; still following", run_id, exc.one_line())
         else:
