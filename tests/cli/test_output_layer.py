@@ -182,6 +182,26 @@ def test_since_after_until_is_refused_before_asking_the_service() -> None:
     assert "--since 7d" in line and "is after --until 30d" in line and "no run can match" in line
 
 
+@pytest.mark.parametrize(
+    ("args", "to_file"),
+    [
+        (["pipeline", "show"], False),
+        (["tier", "lifecycle-policy"], True),
+        (["pipeline", "job", "--fasta", "ref.fa", "-b1", "s_1.fq.gz"], True),
+    ],
+)
+def test_files_in_other_tools_formats_refuse_a_format_rather_than_ignore_it(
+    args: list[str], to_file: bool
+) -> None:
+    for extra in (["-o", "json"], ["--json"], ["--query", "a"]):
+        line = one_error_line(run_cli([*args, *extra]))
+        assert "does not apply: this command prints" in line, extra
+        assert ("-o FILE writes it to FILE" in line) is to_file
+    # the variable is a default for every command, not a request to this one
+    shown = run_cli(["pipeline", "show"], env={"GENOFLOW_OUTPUT": "json"})
+    assert shown.exit_code == 0 and shown.stdout.startswith("#!/usr/bin/env cwl-runner")
+
+
 def test_quiet_silences_notices_not_errors(tmp_path: Any) -> None:
     loud = run_cli(["config", "init", str(tmp_path / "a.yaml")])
     assert "wrote" in loud.stderr

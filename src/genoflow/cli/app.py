@@ -84,6 +84,7 @@ def _global_options(
         debug=debug,
         output=fmt,
         output_chosen=output is not None or json_output or bool(os.environ.get(OUTPUT_ENV)),
+        output_flag=output is not None or json_output,
         query=check_query(query) if query else None,
         quiet=quiet,
     )

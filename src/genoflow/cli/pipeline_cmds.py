@@ -29,7 +29,7 @@ OUTPUT_PERMISSIONS = "rcw"
 
 
 @app.command("show")
-def show() -> None:
+def show(ctx: typer.Context) -> None:
     """Print the packed CWL document (#main: URLs in, outputs to Blob; #analysis).
 
     The document is printed as it is (CWL, not through -o).
@@ -40,6 +40,7 @@ def show() -> None:
     """
     from genoflow.pipelines import workflow_text
 
+    state_of(ctx).as_it_is("the CWL document")
     sys.stdout.write(workflow_text())
 
 
@@ -90,7 +91,9 @@ def job(
     from genoflow.orchestration.submit import options_from_settings, plan_inputs
     from genoflow.pipelines import job_for
 
-    settings = state_of(ctx).settings()
+    state = state_of(ctx)
+    state.as_it_is("the CWL job (JSON)", to_file=True)
+    settings = state.settings()
     plan = plan_inputs(reads_1, reads_2)
     name = sample or derive_sample(plan.reads_1[0])
     request = _request(settings, plan, name, options_from_settings(settings, name))

@@ -25,6 +25,7 @@ class CliState:
     debug: bool = False
     output: str = "table"  # -o/--output: see genoflow.cli.output.FORMATS
     output_chosen: bool = False  # -o, --json or GENOFLOW_OUTPUT said it (else the default)
+    output_flag: bool = False  # -o FORMAT or --json on this command line (not the variable)
     query: str | None = None  # --query: JMESPath over the document
     quiet: bool = False  # --quiet: no notices on stderr (errors still)
     _settings: Settings | None = field(default=None, repr=False)
@@ -49,6 +50,20 @@ class CliState:
 
         stream = sys.stdout
         render(doc, Target(stream, stream.isatty(), self.output, self.query), view)
+
+    def as_it_is(self, what: str, *, to_file: bool = False) -> None:
+        """For a command that prints another tool's file (CWL, Azure's policy JSON): an -o
+        format or --query on its command line would be ignored, so it is refused instead
+        (GENOFLOW_OUTPUT, a default for every command, is not)."""
+        from genoflow.errors import UsageError
+
+        if self.query is not None or self.output_flag:
+            flag = "--query" if self.query is not None else f"-o {self.output}"
+            raise UsageError(
+                f"{flag} does not apply: this command prints {what} as it is",
+                hint="leave out -o FORMAT, --json and --query; "
+                + ("-o FILE writes it to FILE" if to_file else "redirect stdout to keep it"),
+            )
 
     def info(self, message: str) -> None:
         """A line for people, on stderr (progress and notices; --quiet silences them)."""

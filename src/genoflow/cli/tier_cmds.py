@@ -203,6 +203,7 @@ def lifecycle_cmd(
     from genoflow.tiering.policy import load_policy
 
     state = state_of(ctx)
+    state.as_it_is("Azure's lifecycle-management policy JSON", to_file=True)
     config = state.settings().config
     rules = load_policy(policy or config.tiering.policy)
     storage = config.storage
