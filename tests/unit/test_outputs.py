@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from genoflow.model.outputs import (
+    QC_KINDS,
+    QC_OUTPUTS,
     RunOutput,
     kind_of,
     output_base_of,
@@ -23,12 +25,13 @@ def test_planned_outputs_name_and_kind_each_file() -> None:
         "H3/0a1b2c3d/H3.bam.bai",
         "H3/0a1b2c3d/H3.g.vcf.gz",
         "H3/0a1b2c3d/H3.g.vcf.gz.tbi",
+        *(f"H3/0a1b2c3d/H3{suffix}" for suffix, _ in QC_OUTPUTS),
         "H3/0a1b2c3d/H3.logs.zip",
     ]
-    assert [kind_of(n) for n in names] == ["bam", "bai", "gvcf", "tbi", "logs"]
+    assert [kind_of(n) for n in names] == ["bam", "bai", "gvcf", "tbi", *QC_KINDS, "logs"]
     assert {output_base_of(n) for n in names} == {"H3/0a1b2c3d/H3"}
     plain = planned_outputs("s", PipelineOptions(include_logs=False))
-    assert plain == ["s.bam", "s.bam.bai", "s.vcf"]
+    assert plain == ["s.bam", "s.bam.bai", "s.vcf", *(f"s{suffix}" for suffix, _ in QC_OUTPUTS)]
 
 
 def test_run_folder_base_is_per_run() -> None:

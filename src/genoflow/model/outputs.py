@@ -161,7 +161,7 @@ def output_base_of(name: str) -> str | None:
 
 
 def planned_outputs(base: str, options: PipelineOptions) -> list[str]:
-    """Output blob names in a fixed order: bam, bai, vcf, [tbi,] [logs.zip]."""
+    """Output blob names in a fixed order: bam, bai, vcf, [tbi,] the QC files, [logs.zip]."""
     gvcf = options.effective_ref_confidence == "gvcf"
     vcf = f"{base}.g.vcf" if gvcf else f"{base}.vcf"
     if options.effective_bgzip:
@@ -169,6 +169,7 @@ def planned_outputs(base: str, options: PipelineOptions) -> list[str]:
     names = [f"{base}.bam", f"{base}.bam.bai", vcf]
     if options.effective_bgzip:
         names.append(f"{vcf}.tbi")
+    names += qc_names(base)
     if options.include_logs:
         names.append(logs_name(base))
     return names
