@@ -73,7 +73,7 @@ def test_vcf_parses_and_finds_the_truth(
 
 def test_per_step_logs_hold_the_tools_stderr(fastq_run: EngineRun) -> None:
     logs = {log.name: log.read_text() for log in fastq_run.outputs.logs}
-    assert set(logs) == {"align.log", "call.log"}
+    assert set(logs) == {"align.log", "call.log", "qc.log"}
     assert "bwa mem" in logs["align.log"] and "DUPLICATE TOTAL" in logs["align.log"]
 
 
