@@ -20,6 +20,7 @@ import requests
 from genoflow.config.schema import StorageConfig
 from genoflow.demo import DemoData, simulate
 from genoflow.errors import NotFoundError
+from genoflow.model.outputs import QC_KINDS
 from genoflow.storage import open_store
 from genoflow.storage.base import BlobStore
 from genoflow.storage.sas import parse_sas
@@ -120,7 +121,8 @@ def test_submit_wait_fetch_gives_genoflow_servers_calls(
     for name, item in outputs.items():  # in the output container, as the run recorded them
         blob = store.get_blob(f"{unique_name}-out", name)
         assert (blob.size, blob.md5) == (item["size"], item["md5"])
-    assert sorted(item["kind"] for item in outputs.values()) == ["bai", "bam", "logs", "vcf"]
+    kinds = sorted(item["kind"] for item in outputs.values())
+    assert kinds == sorted(["bai", "bam", "logs", "vcf", *QC_KINDS])  # the qc step's too
     _check_least_privilege(log["request"]["workflow_params"], submitted)
 
     shown = run_cli(["logs", run_id], env=env)
