@@ -53,7 +53,7 @@ def test_values_outside_thresholds_are_flagged_exit_9(
     demo, second = json.loads(result.stdout)
     assert demo["status"] == "pass"
     assert second["status"] == "fail"
-    assert second["flags"] == [f"mean_coverage {second['mean_coverage']:g} < 25"]
+    assert second["flags"] == [f"mean_coverage {second['mean_coverage']:.4g} < 25"]
 
 
 def test_a_run_without_qc_exits_2(case: LakeCase, demo_sample: Sample) -> None:

@@ -40,7 +40,7 @@ class Flag:
         if self.value is None:
             return f"{self.metric} missing ({self.bound} {self.limit:g})"
         sign = "<" if self.bound == "min" else ">"
-        return f"{self.metric} {self.value:g} {sign} {self.limit:g}"
+        return f"{self.metric} {self.value:.4g} {sign} {self.limit:g}"
 
 
 def metric(qc: Mapping[str, Any], name: str) -> float | None:
