@@ -199,6 +199,37 @@ def test_cancelled_run_leaves_no_slurm_job(
     assert cancelled and all(job["JobState"] == "CANCELLED" for job in cancelled), cancelled
 
 
+def test_a_restarted_server_cancels_the_jobs_of_a_run_cancelled_while_it_was_down(
+    tmp_path: Path, azurite: Azurite, demo: DemoData, slurm: SlurmCluster
+) -> None:
+    """A server killed while a run was CANCELLING: its Slurm jobs outlive it; at start the
+    server's recovery cancels them (found by the run's work dir) and ends the run CANCELLED."""
+    from genoflow.model.runs import RunState
+    from genoflow.server.store import RunStore
+
+    server = _slurm_server(tmp_path, azurite, demo, slurm)
+    store = RunStore(server.data_dir / "runs.sqlite", work_root=server.data_dir / "work")
+    run = store.create("msgenomics", {"submit": {}})
+    store.update(run.id, state=RunState.CANCELLING, attempts=1)
+    workdir = (server.data_dir / "work" / str(run.id)).resolve()
+    workdir.mkdir(parents=True)
+    subprocess.run(
+        ["sbatch", "--mem=100", "--wrap=sleep 300", "--output=/dev/null"],
+        cwd=workdir,
+        env=slurm.env(),
+        check=True,
+        capture_output=True,
+    )
+    assert len(slurm.queue()) == 1
+    store.close()
+    server.start()
+    try:
+        assert slurm.queue() == []
+        assert RunStore(server.data_dir / "runs.sqlite").get(run.id).state is RunState.CANCELLED
+    finally:
+        server.stop()
+
+
 def _wait_for_running_job(cluster: SlurmCluster, workdir: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

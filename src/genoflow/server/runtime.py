@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from genoflow.errors import UsageError
@@ -57,6 +60,7 @@ def build_server(
         executor,
         max_concurrent=config.max_concurrent_runs,
         workdir_of=lambda run_id: (config.work_root / str(run_id)).resolve(),
+        release_leftovers=_batch_job_release(config),
     )
     service = RunService(
         store,
@@ -68,6 +72,16 @@ def build_server(
         log_root=config.log_root,
     )
     return Server(config=config, store=store, scheduler=scheduler, service=service)
+
+
+def _batch_job_release(config: ServerConfig) -> Callable[[Path], object] | None:
+    """On Slurm: cancel the jobs of a run a dead server left behind (found by work dir)."""
+    from genoflow.server import batch
+
+    if config.engine != "toil" or not batch.is_slurm(config.toil):
+        return None
+    env = batch.toil_environment(config.toil, os.environ)
+    return lambda workdir: batch.cancel_slurm_jobs(workdir, env)
 
 
 def route_server_logs() -> None:

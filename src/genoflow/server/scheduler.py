@@ -62,8 +62,11 @@ class Scheduler:
         max_concurrent: int,
         workdir_of: Callable[[int], Path],
         repair_interval: float = REPAIR_INTERVAL,
+        release_leftovers: Callable[[Path], object] | None = None,
     ) -> None:
         self._store = store
+        # Jobs a dead server's engine handed to a batch system (Slurm) outlive its process group.
+        self._release_leftovers = release_leftovers
         self._repair_interval = repair_interval
         # run id -> (expected states, changes) of a final write still to be made
         self._pending: dict[int, tuple[Sequence[RunState], Mapping[str, Any]]] = {}
@@ -125,6 +128,8 @@ class Scheduler:
         for run in self._store.list_runs(states=[RunState.RUNNING, RunState.CANCELLING]):
             if stop_leftover_group(run.engine_pgid, self._workdir_of(run.id)):
                 log.warning("run %s: stopped the engine a previous server left running", run.id)
+            if self._release_leftovers is not None:
+                self._release_leftovers(self._workdir_of(run.id))
             if run.state is RunState.CANCELLING:
                 self._store.update(
                     run.id,
