@@ -63,3 +63,18 @@ def test_lake_add_writes_each_runs_qc_once(
     out = tmp_path / "qc"
     assert run_cli(["lake", "export", str(out), "--table", "qc"], env=case.env()).exit_code == 0
     assert ds.dataset(out, format="parquet").count_rows() == 2
+
+
+def test_a_run_in_the_lake_before_the_qc_table_gets_its_row(
+    case: LakeCase,
+    demo_sample: Sample,  # noqa: F811 - the fixture imported above
+) -> None:
+    """As after an upgrade: the run's calls and record are in, the qc table is not yet."""
+    run = publish_run(case, demo_sample)
+    assert run_cli(["lake", "add", run.id], env=case.env()).exit_code == 0
+    names = [b.name for b in case.store.list_blobs(case.lake, prefix="qc/")]
+    assert names and not case.store.delete_blobs(case.lake, names)
+    again = run_cli(["-o", "json", "lake", "add", run.id], env=case.env())
+    assert again.exit_code == 0, again.stderr
+    assert [r["status"] for r in json.loads(again.stdout)] == ["QC record added"]
+    assert [row["serviceRunId"] for row in qc_rows(case)] == [run.id]
