@@ -64,6 +64,13 @@ def test_a_run_without_qc_exits_2(case: LakeCase, demo_sample: Sample) -> None:
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
+def test_a_run_the_service_does_not_have_is_named_as_such(case: LakeCase) -> None:
+    result = run_cli(["qc", "999999"], env=case.env())
+    assert result.exit_code == 2, result.stderr
+    assert "no run 999999 on the service" in result.stderr
+    assert "no QC" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_replaced_qc_json_exits_8(case: LakeCase, demo_sample: Sample) -> None:
     run = publish_run(case, demo_sample)
     name = next(o.name for o in run.outputs if o.kind == "qc")

@@ -23,6 +23,7 @@ def fetch_qc(sources: Sources, run_id: str, now: datetime) -> dict[str, Any]:
     UsageError (2) when it is not a QC document this genoflow reads."""
     from genoflow.orchestration.fetch import fetch_outputs
 
+    sources.client.get(run_id)  # a run the service does not have is said so, not "no QC"
     with tempfile.TemporaryDirectory(prefix="genoflow-qc-") as folder:
         try:
             fetched = fetch_outputs(
