@@ -35,6 +35,7 @@ node_modules/.installed: package.json package-lock.json
 
 os-tools:
 	@missing=""; for tool in $(OS_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	command -v mosdepth >/dev/null && { mosdepth --version >/dev/null 2>&1 || missing="$$missing libhts-dev"; }; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing$$missing from the OS packages"; \
