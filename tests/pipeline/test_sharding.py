@@ -231,3 +231,35 @@ def test_a_part_aligned_on_its_own_differs(
     whole = placements(demo.fastq_r1, demo.fastq_r2)
     moved = [key for key, where in alone.items() if whole[key] != where]
     assert len(alone) == 2 * count and len(moved) > 100
+
+
+@pytest.mark.pipeline
+@needs_tools
+def test_a_failing_shard_is_named_with_its_log_tail(
+    demo: DemoData, repeat_reference: ReferenceFiles, tmp_path: Path
+) -> None:
+    """One calling shard of three fails (a region on a contig the BAM lacks): the run fails, and
+    the failure the server reports names that shard's step and quotes bcftools' own error."""
+    from genoflow.pipelines import engine_command, engine_environment, entry_point
+    from genoflow.server.engine import describe_engine_failure
+
+    broken = job(demo, repeat_reference, Sharding(shard_reads=0, call_shards=1))
+    broken.document["call_regions"] = regions(
+        [("chr1", 1, 90_000)], [("chrNope", 1, 100)], [("chr1", 90_001, 180_000)]
+    )
+    job_file = broken.write(tmp_path / "job.json")
+    (tmp_path / "work").mkdir()
+    logs = ["--log-dir", str(tmp_path / "tool-logs")]  # as the server runs cwltool
+    command = engine_command(
+        "cwltool", entry_point("analysis"), job_file, tmp_path / "out", tmp_path / "work", logs
+    )
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=engine_environment(command), timeout=300
+    )
+    assert result.returncode != 0
+    (tmp_path / "engine.log").write_text(result.stderr)
+    failure = describe_engine_failure(tmp_path / "engine.log")
+    message = failure.describe()
+    assert failure.step is not None and "call" in failure.step, message
+    assert 'the sequence "chrNope" not found' in message, message
+    assert "signal" not in message  # bcftools exited 255: an exit code, not a signal

@@ -274,7 +274,8 @@ def _meaning(failure: EngineFailure) -> str:
     status = failure.status
     if status is None:
         return ""
-    number = -status if status < 0 else status - 128 if status > 128 else 0
+    # 128 + N is a shell's "killed by signal N"; 255 and the like are plain exit codes
+    number = -status if status < 0 else status - 128 if 128 < status <= 128 + 64 else 0
     if number == signal.SIGKILL:
         return ": killed (SIGKILL), most likely out of memory"
     if failure.killed:
