@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from genoflow.model.outputs import QC_OUTPUTS
+from genoflow.model.tags import FETCHED
 from genoflow.schemas import schema
 from tests.cli.schemas import validator
 from tests.harness import run_cli
@@ -54,6 +55,16 @@ def test_values_outside_thresholds_are_flagged_exit_9(
     assert demo["status"] == "pass"
     assert second["status"] == "fail"
     assert second["flags"] == [f"mean_coverage {second['mean_coverage']:.4g} < 25"]
+
+
+def test_reading_qc_marks_nothing_fetched(case: LakeCase, demo_sample: Sample) -> None:
+    """``genoflow qc`` and ``list --qc`` only read: no tag write (a read-only SAS does), and a
+    ``since: fetched`` tiering rule is not reset."""
+    run = publish_run(case, demo_sample)
+    assert run_cli(["qc", run.id], env=case.env()).exit_code == 0
+    assert run_cli(["list", "--qc", "--limit", "0"], env=case.env()).exit_code == 0
+    for blob in case.store.list_blobs(case.outputs, include_tags=True):
+        assert FETCHED not in (blob.tags or {}), blob.name
 
 
 def test_a_run_without_qc_exits_2(case: LakeCase, demo_sample: Sample) -> None:

@@ -116,15 +116,21 @@ def fetch_outputs(
     progress: Callable[[str], None] | None = None,
     overwrite: bool = False,
     tracker_for: Callable[[str, int], Tracker] | None = None,
+    mark_fetched: bool = True,
+    run: Run | None = None,
 ) -> FetchResult:
     """Download the outputs of run ``run_id`` into ``dest``, verify them, then tag them.
 
     A run that recorded its outputs gets exactly those, each checked against the recorded MD5
     (IntegrityError, nothing tagged, on a mismatch); others are found as the module says.
-    ``tracker_for(label, size)``: each download's progress tracker (genoflow.transfer.progress)."""
+    ``tracker_for(label, size)``: each download's progress tracker (genoflow.transfer.progress).
+    ``mark_fetched=False``: a read that is not a delivery (``genoflow qc``, ``list --qc``) leaves
+    the blobs' tags as they are (no write, so a read-only SAS does; ``since: fetched`` rules
+    keep counting). ``run``: the run already read from the service, not read again."""
     from genoflow.transfer import download_blob
 
-    run = client.get(run_id)
+    if run is None:
+        run = client.get(run_id)
     _require_finished(run)
     outputs = find_outputs(run, store, container, inputs, kinds)
     if not outputs:
@@ -160,6 +166,8 @@ def fetch_outputs(
                 bytes_sent=done.bytes_sent,
             )
         )
+    if not mark_fetched:
+        return result
     for output in outputs:  # only once every file is verified on disk
         blob = output.blob
         store.set_tags(blob.container, blob.name, fetched_tags(blob, run, now))

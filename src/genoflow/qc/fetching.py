@@ -23,7 +23,7 @@ def fetch_qc(sources: Sources, run_id: str, now: datetime) -> dict[str, Any]:
     UsageError (2) when it is not a QC document this genoflow reads."""
     from genoflow.orchestration.fetch import fetch_outputs
 
-    sources.client.get(run_id)  # a run the service does not have is said so, not "no QC"
+    run = sources.client.get(run_id)  # a run the service does not have is said so, not "no QC"
     with tempfile.TemporaryDirectory(prefix="genoflow-qc-") as folder:
         try:
             fetched = fetch_outputs(
@@ -35,6 +35,8 @@ def fetch_qc(sources: Sources, run_id: str, now: datetime) -> dict[str, Any]:
                 kinds=frozenset({QC_KIND}),
                 now=now,
                 inputs=sources.inputs,
+                mark_fetched=False,  # reading QC is not a delivery: no tag write
+                run=run,
             )
         except NotFoundError:
             raise NotFoundError(
