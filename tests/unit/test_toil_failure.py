@@ -54,3 +54,43 @@ def test_a_named_log_that_is_gone_is_not_quoted_as_the_tools(tmp_path: Path) -> 
     assert failure.step == "analysis.align.align"
     assert failure.log_name is None  # align.log no longer exists: the engine log's tail instead
     assert "last lines of the engine log" in failure.describe()
+
+
+def _echo(step: str, *lines: str) -> str:
+    body = "".join(f"\t{line}\n" for line in lines)
+    return f"{T} [I] [toil.statsAndLogging] {step}.stderr follows:\n=========>\n{body}<=========\n"
+
+
+def _exited(step: str) -> str:
+    return f"{T} [W] [toil.leader] Log: [job {step}] exited with status: 1\n"
+
+
+def test_the_failing_steps_own_echo_not_one_of_a_step_whose_name_ends_the_same(
+    tmp_path: Path,
+) -> None:
+    """``call.stderr follows:`` is inside ``shard_call.stderr follows:``: the later block of
+    shard_call must not be quoted as call's."""
+    stderr = tmp_path / "engine.stderr"
+    stderr.write_text(
+        _echo("call", "bcftools: call failed")
+        + _exited("call")
+        + _echo("shard_call", "shard_call's own line")
+    )
+    failure = describe_engine_failure(stderr)
+    assert failure.step == "call"
+    assert failure.log_name == "call.stderr"
+    assert failure.tail == ["bcftools: call failed"]
+
+
+def test_an_echo_without_its_markers_is_not_quoted(tmp_path: Path) -> None:
+    """No ``=========>`` after the step's line (a cut log): not the whole rest of the log."""
+    stderr = tmp_path / "engine.stderr"
+    stderr.write_text(
+        f"{T} [I] [toil.statsAndLogging] call.stderr follows:\n"
+        + _exited("call")
+        + _echo("other", "another step's line")
+    )
+    failure = describe_engine_failure(stderr)
+    assert failure.step == "call"
+    assert failure.log_name is None  # the engine log's tail, not call.stderr's
+    assert "last lines of the engine log" in failure.describe()

@@ -217,11 +217,15 @@ def _toil_echoed_stderr(text: str, step: str) -> str:
     Toil logs ``<step>.stderr follows:``, a ``=========>`` line, the lines tab-indented, and
     ``<=========``; the last such block of the step is the failing attempt's.
     """
-    start = text.rfind(f"{step}.stderr follows:")
-    if start < 0:
+    # the whole name (not ``call`` inside ``shard_call``); tab-indented lines between the markers
+    block = re.compile(
+        rf"(?<!\S){re.escape(step)}\.stderr follows:[^\n]*\n"
+        r"=========>\n((?:(?:\t[^\n]*)?\n)*)<========="
+    )
+    blocks = block.findall(text)
+    if not blocks:
         return ""
-    block = text[start:].split("=========>", 1)[-1].split("<=========", 1)[0]
-    return "\n".join(line.removeprefix("\t") for line in block.splitlines())
+    return "\n".join(line.removeprefix("\t") for line in blocks[-1].splitlines())
 
 
 def failing_tool_log(stderr: Path) -> Path | None:
