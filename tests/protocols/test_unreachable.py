@@ -202,3 +202,37 @@ def test_logs_follow_stops_when_never_reached_and_rides_out_a_restart_once_reach
     restart = LoggingRun(refused={2, 3})
     run = show_log(restart, "7", written.append, follow=True, sleep=clock.sleep)  # type: ignore[arg-type]
     assert run.state.value == "succeeded" and written == ["log line\n"] and restart.calls == 4
+
+
+def test_credentials_in_service_url_never_reach_the_error_line():
+    done = run_cli_subprocess(
+        ["status", "1"],
+        env={"GENOFLOW_SERVICE__URL": f"http://user:s3cret@127.0.0.1:{closed_port()}/api"},
+        timeout=60,
+    )
+    assert done.returncode == ExitCode.UNAVAILABLE, done.stderr
+    assert "s3cret" not in done.stderr + done.stdout
+    assert "user" not in done.stderr
+    assert "cannot reach the service at http://127.0.0.1:" in done.stderr
+
+
+def test_messages_name_a_url_without_its_userinfo_or_query():
+    from genoflow.errors import NotFoundError
+    from genoflow.protocols.base import missing_run_named
+    from genoflow.protocols.http import origin, public_url
+
+    assert origin("https://u:s3cret@host.example:8443/api?sig=x") == "https://host.example:8443"
+    assert origin("http://u:s3cret@[::1]/x") == "http://[::1]"
+    assert public_url("http://u:s3cret@h/api/runs/1?x=1") == "http://h/api/runs/1"
+    with pytest.raises(NotFoundError) as caught, missing_run_named("7", "http://u:s3cret@h:9/a"):
+        raise NotFoundError("404", status=404)
+    assert "s3cret" not in caught.value.message and "http://h:9" in caught.value.message
+
+
+@responses.activate
+def test_an_http_error_line_drops_the_urls_userinfo():
+    responses.add(responses.GET, "http://user:s3cret@h.example/api/x", status=400, body="bad")
+    client = HttpClient("http://user:s3cret@h.example/api/", {}, 5, RETRY)
+    with pytest.raises(Exception) as caught:
+        client.get_json("x")
+    assert "s3cret" not in str(caught.value) and "http://h.example/api/x" in str(caught.value)

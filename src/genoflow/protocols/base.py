@@ -169,11 +169,11 @@ def missing_run_named(run_id: str, base_url: str) -> Iterator[None]:
     try:
         yield
     except NotFoundError as exc:
+        from genoflow.protocols.http import origin
         from genoflow.redact import redact
 
-        where = urlsplit(base_url)
         raise NotFoundError(
-            f"no run {run_id} on the service at {redact(f'{where.scheme}://{where.netloc}')}"
+            f"no run {run_id} on the service at {redact(origin(base_url))}"
             f" (it answered: {exc.message})",
             status=exc.status,
             hint="'genoflow list' shows the runs it has; check service.url if the run is on "

@@ -145,14 +145,13 @@ class HttpClient:
         return idempotent or status in NOT_PROCESSED_STATUSES | self.extra_retry_statuses
 
     def _unreachable(self, exc: requests.RequestException) -> UnavailableError:
-        where = urlsplit(self.base_url)
         hint = (
             "check service.url (GENOFLOW_SERVICE__URL, -u) and that the service is running"
             if hopeless(exc)
             else "check service.url and the network; retried within service.retry"
         )
         return UnavailableError(
-            f"cannot reach the service at {where.scheme}://{where.netloc}: "
+            f"cannot reach the service at {redact(origin(self.base_url))}: "
             f"{reason(exc, self.timeout)}",
             maybe_processed=not never_sent(exc),
             hint=hint,
@@ -164,7 +163,7 @@ class HttpClient:
     ) -> GenoflowError:
         status = response.status_code
         text = error_text(response)
-        what = f"{method} {redact(response.url.split('?')[0])} answered {status}: {text}"
+        what = f"{method} {redact(public_url(response.url))} answered {status}: {text}"
         if status == 400:
             return BadRequestError(what, status=status)
         if status == 401 or (status == 403 and 403 not in self.extra_retry_statuses):
@@ -193,7 +192,7 @@ def _note(method: str, url: str, fault: str, delay: float, retrier: Retrier) -> 
         level,
         "%s %s: %s; try %d of %d in %.1f s",
         method,
-        redact(url.split("?")[0]),
+        redact(public_url(url)),
         fault,
         retrier.tries + 1,
         retrier.settings.attempts,
@@ -219,6 +218,24 @@ def never_sent(exc: BaseException) -> bool:
 def hopeless(exc: BaseException) -> bool:
     """A fault backing off will not cure: the port is closed or the host name unknown."""
     return never_sent(exc) and unreachable(exc)
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: never its ``user:password@`` nor its path."""
+    where = urlsplit(url)
+    host = where.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    try:
+        port = where.port
+    except ValueError:
+        port = None
+    return f"{where.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def public_url(url: str) -> str:
+    """``url`` without its ``user:password@`` and its query string (for messages)."""
+    return origin(url) + urlsplit(url).path
 
 
 def reason(exc: BaseException, timeout: float) -> str:
