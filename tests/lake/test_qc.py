@@ -78,3 +78,23 @@ def test_a_run_in_the_lake_before_the_qc_table_gets_its_row(
     assert again.exit_code == 0, again.stderr
     assert [r["status"] for r in json.loads(again.stdout)] == ["QC record added"]
     assert [row["serviceRunId"] for row in qc_rows(case)] == [run.id]
+
+
+def test_an_unreadable_qc_json_is_said_and_the_run_added_all_the_same(
+    case: LakeCase,
+    demo_sample: Sample,  # noqa: F811 - the fixture imported above
+) -> None:
+    """A qc.json replaced since the run (or of a newer schema): the run's calls and record
+    are added, status as usual, the QC skipped with a note; a rerun does not fail on it."""
+    run = publish_run(case, demo_sample)
+    name = next(o.name for o in run.outputs if o.kind == "qc")
+    case.store.put_blob(case.outputs, name, b'{"schema_version": 99}')
+    first = run_cli(["-o", "json", "lake", "add", run.id], env=case.env())
+    assert first.exit_code == 0, first.stderr
+    assert [r["status"] for r in json.loads(first.stdout)] == ["added"]
+    assert "QC not added" in first.stderr and "Traceback" not in first.stderr
+    again = run_cli(["-o", "json", "lake", "add", run.id], env=case.env())
+    assert again.exit_code == 0, again.stderr
+    assert [r["status"] for r in json.loads(again.stdout)] == ["already in the lake"]
+    assert "QC not added" in again.stderr
+    assert qc_rows(case) == []

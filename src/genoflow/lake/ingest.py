@@ -241,7 +241,7 @@ def add_run(
         if fetched is not None:
             writer.parser.forget(fetched.path)
             fetched.cleanup()
-        added = add_qc(writer.lake, writer.qc, sources, run, word, now)
+        added = _add_qc(writer, sources, run, word, now, progress)
         status = "QC record added" if added else "already in the lake"
         return AddResult(word, run.sample or "", status, 0, 0, time.monotonic() - started)
     vcf = fetched or download_vcf(sources, run, now, progress)
@@ -259,13 +259,32 @@ def add_run(
         sample = next(iter(counts.samples))
     record = run_record(run, word, sample, vcf.blob, counts, writer.calls.version(), now)
     commit_run(writer.lake, writer.runs, word, lambda: iter([record]), RUNS_SCHEMA, [], {})
-    add_qc(writer.lake, writer.qc, sources, run, word, now)  # when the run measured its QC
+    _add_qc(writer, sources, run, word, now, progress)  # when the run measured its QC
     tag_in_lake(sources.store, vcf.blob.container, vcf.names, now, progress)
     # Not written here: the record was missing, or another writer committed the calls first.
     status = "added" if wrote else "record completed" if in_calls else "already in the lake"
     name = f"{vcf.blob.container}/{vcf.blob.name}"
     seconds = time.monotonic() - started
     return AddResult(word, sample, status, counts.records, counts.variants, seconds, name)
+
+
+def _add_qc(
+    writer: LakeWriter,
+    sources: Sources,
+    run: Run,
+    word: str,
+    now: datetime,
+    progress: Progress | None,
+) -> bool:
+    """The run's QC row, if it has one; a qc.json that cannot be read (newer schema, replaced
+    since the run, ...) is said and skipped: the run's calls and record are added all the same,
+    and a rerun does not fail on it (as ``list --qc`` does)."""
+    try:
+        return add_qc(writer.lake, writer.qc, sources, run, word, now)
+    except GenoflowError as exc:
+        if progress is not None:
+            progress(f"run {word}: QC not added: {exc.one_line()}")
+        return False
 
 
 def _write_calls(
