@@ -86,6 +86,18 @@ def test_table_off_a_terminal_is_aligned_text_without_rules_or_padding() -> None
     assert vertical == ["field  value", "id     12", "ok     true"]
 
 
+def test_table_cells_on_a_terminal_are_text_never_rich_markup() -> None:
+    stream = io.StringIO()
+    runs = [{"id": "7", "description": "a [/x] b [bold]c", "path": "/d/[red]x"}]
+    render(runs, Target(stream, True, "table"), View(title="[/y] runs"))
+    text = stream.getvalue()
+    assert "a [/x] b [bold]c" in text and "/d/[red]x" in text and "[/y] runs" in text
+    assert "\x1b[" not in text.replace("\x1b[1m", "").replace("\x1b[0m", "")  # only the bold header
+    stream = io.StringIO()
+    render(runs[0], Target(stream, True, "table"))  # one record: field / value
+    assert "a [/x] b [bold]c" in stream.getvalue()
+
+
 def test_units() -> None:
     assert format_size(2_900_000) == "2.8 MiB" and format_size(512) == "512 B"
     assert format_size(3 * 2**40) == "3.0 TiB"

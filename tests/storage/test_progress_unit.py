@@ -104,6 +104,17 @@ def test_bars_mode_draws_from_the_resumed_offset_and_clears_at_the_end():
     assert "a.bin (verifying)" in drawn and "1.0/4.0 MiB" in drawn
 
 
+def test_a_bar_label_is_the_file_name_never_rich_markup():
+    stream = Terminal()
+    reporter = TransferReporter("upload", mode="bars", stream=stream)
+    with reporter.running():
+        reporter.file("a [/x] b [bold]c.bin", 4 * MIB)(MIB)
+        assert reporter._bars is not None
+        reporter._bars.refresh()
+        drawn = stream.getvalue()
+    assert "a [/x] b [bold]c.bin" in drawn
+
+
 def test_a_failed_transfer_stops_its_status_lines():
     item = FileProgress("upload", "bad.fq.gz", MIB, clock=Clock())
     with pytest.raises(ValueError), ending(item):

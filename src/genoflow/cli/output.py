@@ -267,11 +267,18 @@ def _grid(target: Target, headers: list[str], cells: list[list[str]], title: str
         from rich import box
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(*headers, title=title, box=box.SIMPLE, header_style="bold")
+        # Cells are data (descriptions, paths, messages): never read as rich markup.
+        table = Table(
+            *headers,  # plain strings, read without markup: the Console has markup=False
+            title=Text(title) if title else None,
+            box=box.SIMPLE,
+            header_style="bold",
+        )
         for row in cells:
-            table.add_row(*row)
-        Console(file=target.stream, highlight=False).print(table)
+            table.add_row(*(Text(text) for text in row))
+        Console(file=target.stream, highlight=False, markup=False).print(table)
         return
     # Off a terminal: columns aligned with two spaces, no rules, no padding past the text.
     widths = [max(len(text) for text in column) for column in zip(headers, *cells, strict=True)]

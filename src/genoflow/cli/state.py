@@ -42,7 +42,7 @@ class CliState:
     def err(self) -> Console:
         from rich.console import Console
 
-        return Console(file=sys.stderr, soft_wrap=True, highlight=False)
+        return Console(file=sys.stderr, soft_wrap=True, highlight=False, markup=False)
 
     def render(self, doc: Any, view: View | None = None) -> None:
         """The command's one document on stdout, as -o/--output and --query say."""

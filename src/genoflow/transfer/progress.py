@@ -256,13 +256,13 @@ def _rich_progress(stream: IO[str]) -> RichProgress:
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a file name is not rich markup
         BarColumn(),
         DownloadColumn(binary_units=True),
-        TextColumn("{task.fields[rate]}"),
-        TextColumn("{task.fields[eta]}"),
+        TextColumn("{task.fields[rate]}", markup=False),
+        TextColumn("{task.fields[eta]}", markup=False),
     )
-    console = Console(file=stream, highlight=False)
+    console = Console(file=stream, highlight=False, markup=False)
     # transient: the bars go at the end, the summary lines above them stay
     return Progress(*columns, console=console, transient=True, auto_refresh=True)
 
