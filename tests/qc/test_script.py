@@ -50,3 +50,22 @@ def test_the_script_passes_mypy_strict(tmp_path: Path) -> None:
     mypy = [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache")]
     done = subprocess.run([*mypy, str(script)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    """Missing --bam/--vcf, or an unknown option: one line on stderr, exit 2, no traceback;
+    as the step's file and as ``python -m genoflow.qc``."""
+    script = tmp_path / "qc.py"
+    script.write_text(script_text())
+    for command in ([sys.executable, str(script)], [sys.executable, "-m", "genoflow.qc"]):
+        for args, said in (
+            (["--base", "B"], "--bam and --vcf are required"),
+            (["--vcf", "B.vcf.gz"], "--bam and --vcf are required"),
+            (["--parse", "--bogus", "1"], "unrecognized arguments: --bogus"),
+            (["--threads", "many", "--parse"], "--threads"),
+        ):
+            done = subprocess.run([*command, *args], capture_output=True, text=True, cwd=tmp_path)
+            assert done.returncode == 2, (args, done.stderr)
+            assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+            assert said in done.stderr and "Traceback" not in done.stderr
+    assert not list(tmp_path.glob("*.qc.json"))

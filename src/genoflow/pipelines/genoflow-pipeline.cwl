@@ -1293,15 +1293,16 @@ $graph:
 
             from __future__ import annotations
 
+            import argparse
             import gzip
             import json
             import os
             import re
             import subprocess
             import sys
-            from collections.abc import Iterable, Iterator, Sequence
+            from collections.abc import Iterable, Sequence
             from html import escape
-            from typing import Any
+            from typing import Any, NoReturn
 
             SCHEMA_VERSION = 1
             SCHEMA_ID = "urn:genoflow:schema:qc:1"  # the JSON Schema's $id (genoflow/qc/qc.schema.json)
@@ -1679,20 +1680,33 @@ $graph:
 
 
             # --- command line -----------------------------------------------------------------------------
-            def options(argv: Sequence[str]) -> dict[str, str]:
-                found: dict[str, str] = {}
-                words: Iterator[str] = iter(argv)
-                for word in words:
-                    found[word] = "1" if word == "--parse" else next(words, "")
-                return found
+            class _Parser(argparse.ArgumentParser):
+                """Bad arguments: one line on stderr, exit 2 (no usage block, no traceback)."""
+
+                def error(self, message: str) -> NoReturn:
+                    self.exit(2, f"{self.prog}: {message} (--help for usage)\n")
+
+
+            def options(argv: Sequence[str]) -> argparse.Namespace:
+                parser = _Parser(prog="qc.py", description="A run's QC as <base>.qc.json and <base>.qc.html.")
+                parser.add_argument("--bam", help="the aligned reads (indexed)")
+                parser.add_argument("--vcf", help="the calls")
+                parser.add_argument("--base", default="sample", help="output names' prefix (default: sample)")
+                parser.add_argument("--threads", type=int, default=1, help="samtools threads (default: 1)")
+                parser.add_argument("--name", help="the run's name in the record (default: the base)")
+                parser.add_argument("--parse", action="store_true", help="parse the outputs already there")
+                given = parser.parse_args(list(argv))
+                if not given.parse and not (given.bam and given.vcf):
+                    parser.error("--bam and --vcf are required (or --parse, to read outputs already there)")
+                return given
 
 
             def main(argv: Sequence[str]) -> int:
                 given = options(argv)
-                base = given.get("--base") or "sample"
-                if "--parse" not in given:
-                    run_tools(given["--bam"], given["--vcf"], base, int(given.get("--threads") or 1))
-                qc = summarise(base, given.get("--name"))
+                base = given.base or "sample"
+                if not given.parse:
+                    run_tools(given.bam, given.vcf, base, given.threads or 1)
+                qc = summarise(base, given.name)
                 with open(f"{base}.qc.json", "w") as handle:
                     json.dump(qc, handle, indent=1)
                     handle.write("\n")
