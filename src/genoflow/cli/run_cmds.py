@@ -909,12 +909,15 @@ def logs(
     from genoflow.redact import redact
 
     state = state_of(ctx)
+    if follow:  # a stream, printed as it comes: no document for -o FORMAT or --query
+        state.as_it_is("the log as it comes (--follow)")
     settings = state.settings(overrides=_service_overrides(api_url, access_key))
     client = service_client(settings, flag="-u/--api-url-base")
 
-    # As text by default (a stream: --follow prints lines as they come); with another -o the
-    # log is one document, {"id", "state", "log"}, once the service has answered.
-    collected: list[str] | None = None if state.output == "table" or follow else []
+    # As text by default (a stream: --follow prints lines as they come); with another -o or a
+    # --query the log is one document, {"id", "state", "log"}, once the service has answered.
+    as_document = not follow and (state.output != "table" or state.query is not None)
+    collected: list[str] | None = [] if as_document else None
 
     def write(text: str) -> None:
         if collected is not None:

@@ -168,18 +168,17 @@ def wait_runs(
     succeeded runs are added to the variant lake (a lake failure is a line on ``info``)."""
     from genoflow.lake.auto import add_succeeded
     from genoflow.orchestration.runs import Waiter
-    from genoflow.protocols import open_client
 
-    settings.require("service.url", flag="-u/--api-url-base")
     service = settings.config.service
-    waiter = Waiter(
-        open_client(service),
-        service.poll_interval,
-        service.poll_max_interval,
-        on_change=lambda run: info(f"run {run.id}: {run.state.display_name}"),
-    )
-    runs = waiter.wait(list(ids), timeout)
-    add_succeeded(settings.config, waiter.client, runs, info)
+    with _service(settings, flag="-u/--api-url-base") as client:
+        waiter = Waiter(
+            client,
+            service.poll_interval,
+            service.poll_max_interval,
+            on_change=lambda run: info(f"run {run.id}: {run.state.display_name}"),
+        )
+        runs = waiter.wait(list(ids), timeout)
+        add_succeeded(settings.config, client, runs, info)
     return runs
 
 
@@ -313,10 +312,10 @@ def _inventory(settings: Settings) -> Inventory:
 
 
 @contextmanager
-def _service(settings: Settings) -> Iterator[ServiceClient]:
+def _service(settings: Settings, *, flag: str | None = None) -> Iterator[ServiceClient]:
     from genoflow.protocols import open_client
 
-    settings.require("service.url")
+    settings.require("service.url", flag=flag)
     client = open_client(settings.config.service)
     try:
         yield client
