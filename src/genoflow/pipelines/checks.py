@@ -45,6 +45,7 @@ from genoflow.errors import InputError, UsageError
 
 MAX_READ_LENGTH = 10_000
 CHUNK_SIZE = 4 << 20
+STOP_POLL_READS = 65_536  # a BAM's reads between two looks at ``stop``
 GZIP_MAGIC = b"\x1f\x8b"
 # the empty BGZF block every complete BAM ends with (SAM/BAM specification, section 4.1.2)
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
@@ -64,6 +65,10 @@ class InputCheckError(InputError):
         self.code = code
 
 
+class ChecksStopped(Exception):
+    """The checks were stopped (``stop`` set) before they finished: no verdict."""
+
+
 @dataclass(frozen=True)
 class InputStats:
     bases: int  # sum of read lengths: the BasesProcessed billing basis
@@ -75,15 +80,19 @@ def check_inputs(
     bam: Path | None = None,
     *,
     max_read_length: int = MAX_READ_LENGTH,
+    stop: threading.Event | None = None,
 ) -> InputStats:
-    """Check FASTQ pairs (or one BAM); raise ``InputCheckError`` on the first problem."""
+    """Check FASTQ pairs (or one BAM); raise ``InputCheckError`` on the first problem.
+
+    ``stop``, once set, ends the pass between batches of reads with ``ChecksStopped``."""
+    stop = stop or threading.Event()
     if bam is not None:
-        return _check_bam(bam, max_read_length)
+        return _check_bam(bam, max_read_length, stop)
     if not fastq_pairs:
         raise UsageError("no input to check: give FASTQ pairs or one BAM")
     bases = reads = 0
     for r1, r2 in fastq_pairs:
-        stats = _check_pair(r1, r2, max_read_length)
+        stats = _check_pair(r1, r2, max_read_length, stop)
         bases += stats.bases
         reads += stats.reads
     return InputStats(bases=bases, reads=reads)
@@ -98,7 +107,7 @@ class _Batch:
     first_record: int  # 1-based number of names[0] in its file
 
 
-def _check_pair(r1: Path, r2: Path, max_read_length: int) -> InputStats:
+def _check_pair(r1: Path, r2: Path, max_read_length: int, stop: threading.Event) -> InputStats:
     first, second = _FastqFile(r1, max_read_length), _FastqFile(r2, max_read_length)
     pending1: list[bytes] = []
     pending2: list[bytes] = []
@@ -106,6 +115,8 @@ def _check_pair(r1: Path, r2: Path, max_read_length: int) -> InputStats:
     batches1, batches2 = first.batches(), second.batches()
     exhausted1 = exhausted2 = False
     while True:  # read from whichever file is behind, compare what both have
+        if stop.is_set():
+            raise ChecksStopped
         if not exhausted1 and len(pending1) <= len(pending2):
             batch = next(batches1, None)
             exhausted1 = batch is None
@@ -345,7 +356,7 @@ def _prefetched(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
 # --- BAM ----------------------------------------------------------------------------------
 
 
-def _check_bam(path: Path, max_read_length: int) -> InputStats:
+def _check_bam(path: Path, max_read_length: int, stop: threading.Event) -> InputStats:
     _check_bgzf_frame(path)
     import pysam
 
@@ -359,6 +370,8 @@ def _check_bam(path: Path, max_read_length: int) -> InputStats:
             for read in bam.fetch(until_eof=True):
                 if read.flag & 0x900:  # secondary or supplementary: not input reads
                     continue
+                if not reads % STOP_POLL_READS and stop.is_set():
+                    raise ChecksStopped
                 length = read.query_length
                 if length == 0:
                     raise InputCheckError(

@@ -13,9 +13,11 @@ import logging
 import os
 import shutil
 import threading
+import time
 import zipfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,9 @@ DIAGNOSTICS_DEADLINE_SECONDS = 120.0
 # A cancelled run's zip gets little time: the user asked for the run to stop (cancel must take
 # effect within seconds even when the output storage hangs).
 CANCELLED_DIAGNOSTICS_SECONDS = 5.0
+# A cancelled run waits this long for its input checks to stop (they stop between batches).
+CHECKS_STOP_SECONDS = 10.0
+EITHER_POLL_SECONDS = 0.1
 # No logs.zip after these: [101] would put it beside another run's outputs; after [102] and
 # [105] the output storage is what failed (and must not see a commit after the run ended).
 NO_DIAGNOSTICS_CODES = frozenset({CODE_OUTPUT_EXISTS, CODE_OUTPUT_WRITE, CODE_STORAGE_DEADLINE})
@@ -161,9 +166,10 @@ class RunExecutor:
         # the input checks run beside the engine (they took 5 s of 500k pairs' 190 s); a failed
         # check stops the engine and is the run's failure, whatever the engine did meanwhile
         stop = _EitherEvent(budget.cancel)
+        unneeded = threading.Event()  # set on the way out: a check still going stops reading
         checks = ThreadPoolExecutor(1, thread_name_prefix=f"checks-{run.id}")
+        checking = checks.submit(self._check_inputs, request, local_inputs, run_log, unneeded)
         try:
-            checking = checks.submit(self._check_inputs, request, local_inputs, run_log)
             checking.add_done_callback(functools.partial(_stop_if_failed, stop))
             try:
                 produced, notes = self._run_pipeline(
@@ -177,7 +183,11 @@ class RunExecutor:
                 return Outcome(outputs=(), bases_processed=0)
             stats = checking.result()
         finally:
+            unneeded.set()
             checks.shutdown(wait=False, cancel_futures=True)
+            # gone before the work dir is cleaned (a re-queued attempt reuses its path)
+            if futures_wait([checking], CHECKS_STOP_SECONDS).not_done:
+                log.warning("run %s: the input checks did not stop in time", run.id)
         self._store.update(run.id, bases_processed=stats.bases)
         if budget.cancel.is_set() or produced is None:
             return Outcome(outputs=(), bases_processed=stats.bases)
@@ -302,17 +312,33 @@ class RunExecutor:
             paths.append(target)
         return paths
 
-    def _check_inputs(self, request: SubmitRequest, paths: list[Path], run_log: RunLog) -> Any:
+    def _check_inputs(
+        self,
+        request: SubmitRequest,
+        paths: list[Path],
+        run_log: RunLog,
+        stop: threading.Event,
+    ) -> Any:
+        """The inputs' stats; None when ``stop`` ended the checks (the run no longer needs
+        them: nothing more is written to its log)."""
         from genoflow.pipelines import InputCheckError, check_inputs
+        from genoflow.pipelines.checks import ChecksStopped
 
         try:
             if request.kind is InputKind.BAM:
-                stats = check_inputs(bam=paths[0])
+                stats = check_inputs(bam=paths[0], stop=stop)
             else:
-                stats = check_inputs(fastq_pairs=list(zip(paths[0::2], paths[1::2], strict=True)))
+                pairs = list(zip(paths[0::2], paths[1::2], strict=True))
+                stats = check_inputs(fastq_pairs=pairs, stop=stop)
+        except ChecksStopped:
+            return None
         except InputCheckError as exc:
+            if stop.is_set():
+                return None
             run_log.write(str(exc))
             raise RunFailure(str(exc), exc.code) from None
+        if stop.is_set():
+            return None
         run_log.write(f"input checks passed: {stats.reads} reads, {stats.bases} bases")
         return stats
 
@@ -602,6 +628,15 @@ class _EitherEvent(threading.Event):
 
     def is_set(self) -> bool:
         return super().is_set() or self._other.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.is_set():
+            left = EITHER_POLL_SECONDS if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return False
+            super().wait(min(left, EITHER_POLL_SECONDS))  # wakes at once when set itself
+        return True
 
 
 def _known_sites(request: SubmitRequest, reference: Path) -> list[Path | str]:
