@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from typing import Any
+
 import pytest
 
 from genoflow.model.outputs import (
@@ -15,6 +18,7 @@ from genoflow.model.outputs import (
 )
 from genoflow.model.runs import Run, RunState
 from genoflow.model.submission import PipelineOptions
+from genoflow.pipelines.document import graph_process
 
 
 def test_planned_outputs_name_and_kind_each_file() -> None:
@@ -62,3 +66,34 @@ def test_run_to_dict_lists_outputs_and_service() -> None:
     ]
     assert shown["service"] == "gf-0123456789ab" and run.output("bam") is run.outputs[0]
     assert run.output("vcf") is None
+
+
+def _literal(script: str, name: str) -> Any:
+    """The literal assigned to ``name`` at the top of an embedded script."""
+    for node in ast.parse(script).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"no {name} = ... in the script")
+
+
+def _entry(process: str, entryname: str) -> str:
+    listing = graph_process(process)["requirements"]["InitialWorkDirRequirement"]["listing"]
+    text: str = next(item["entry"] for item in listing if item.get("entryname") == entryname)
+    return text
+
+
+def test_the_pipelines_copies_of_the_qc_files_agree_with_qc_outputs() -> None:
+    """The QC files are named in four places: QC_OUTPUTS here, and three copies the pipeline
+    keeps standalone: deliver.py's KINDS, qc.py's SUFFIXES and the #qc step's output glob."""
+    suffixes = {suffix for suffix, _ in QC_OUTPUTS}
+    deliver = _literal(_entry("deliver", "deliver.py"), "KINDS")
+    qc_kinds = [(s, k) for s, k in deliver if k == "qc" or k.startswith("qc-")]
+    assert sorted(qc_kinds) == sorted(QC_OUTPUTS)
+    measured = set(_literal(_entry("qc", "qc.py"), "SUFFIXES").values())
+    assert measured | {".qc.json", ".qc.html"} == suffixes
+    glob = graph_process("qc")["outputs"]["files"]["outputBinding"]["glob"]
+    prefix = "$(inputs.base)"
+    assert all(pattern.startswith(prefix) for pattern in glob), glob
+    assert sorted(pattern[len(prefix) :] for pattern in glob) == sorted(suffixes)

@@ -112,6 +112,7 @@ def with_qc(
     could not be read, said on stderr), and the view with QC columns. One small download per
     run with QC."""
     from genoflow.lake.auto import configured_sources
+    from genoflow.lake.qc import has_qc
     from genoflow.qc.fetching import fetch_qc
     from genoflow.qc.thresholds import qc_record
 
@@ -123,7 +124,7 @@ def with_qc(
     for run in runs:
         record = run.to_dict()
         record["qc"] = None
-        if any(output.kind == "qc" for output in run.outputs):
+        if has_qc(run):
             try:
                 summary = qc_record(run.id, fetch_qc(sources, run.id, now), limits)
             except GenoflowError as exc:  # one unreadable qc.json does not hide the list

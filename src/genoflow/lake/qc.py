@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from genoflow.lake.schema import QC_COLUMNS, QC_SCHEMA
 from genoflow.lake.tables import commit_run, holds
+from genoflow.model.outputs import QC_KIND
 from genoflow.model.runs import Run
 
 if TYPE_CHECKING:
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
 
     from genoflow.lake.fetching import Sources
     from genoflow.lake.location import Lake
-
-QC_KIND = "qc"
 
 
 def has_qc(run: Run) -> bool:

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 # The QC step's files (genoflow.qc): suffix -> kind. One kind per file, since a WES outputs
 # document is keyed by kind; the tools' native outputs keep the names MultiQC looks for.
+QC_KIND = "qc"  # the run's qc.json: the one QC file genoflow reads
 QC_OUTPUTS = (
-    (".qc.json", "qc"),
+    (".qc.json", QC_KIND),
     (".qc.html", "qc-html"),
     (".bcftools_stats.txt", "qc-bcftools"),
     (".mosdepth.global.dist.txt", "qc-mosdepth-dist"),
@@ -193,6 +194,7 @@ def run_folder_base(sample: str, key: str) -> str:
 __all__ = [
     "OUTPUT_KINDS",
     "OUTPUT_SUFFIXES",
+    "QC_KIND",
     "QC_KINDS",
     "QC_OUTPUTS",
     "RunOutput",

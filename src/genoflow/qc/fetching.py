@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genoflow.errors import NotFoundError, UsageError
+from genoflow.model.outputs import QC_KIND
 
 if TYPE_CHECKING:
     from genoflow.lake.fetching import Sources
-
-QC_KIND = "qc"
 
 
 def fetch_qc(sources: Sources, run_id: str, now: datetime) -> dict[str, Any]:
