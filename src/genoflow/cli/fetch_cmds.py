@@ -58,16 +58,10 @@ def fetch_cmd(
     ),
 ) -> None:
     from genoflow.orchestration.api import fetch_record, fetch_run
-    from genoflow.transfer.progress import TransferReporter, choose_mode
 
     state = state_of(ctx)
     settings = state.settings()
-    reporter = TransferReporter(
-        "fetch",
-        mode=choose_mode(quiet=state.quiet),
-        interval=settings.config.storage.progress_interval,
-    )
-    with reporter.running():
+    with state.progress("fetch", settings) as tracker_for:
         result = fetch_run(
             settings,
             run_id,
@@ -75,7 +69,7 @@ def fetch_cmd(
             only=only,
             overwrite=overwrite,
             info=state.info,
-            tracker_for=reporter.file,
+            tracker_for=tracker_for,
         )
     state.render(fetch_record(result, settings.config.storage.output_container), FETCH_VIEW)
 

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from genoflow.model.descriptor import OptionSpec
     from genoflow.model.runs import Run, RunFilters
     from genoflow.orchestration.submit import SheetRow, SubmitOutcome
-    from genoflow.transfer.progress import TransferReporter
 
 MULTI_VALUE = frozenset(
     {
@@ -373,8 +372,7 @@ def submit(
         return
     from genoflow.orchestration import api
 
-    reporter = _upload_progress(state, settings)
-    with reporter.running():
+    with state.progress("upload", settings) as tracker_for:  # the inputs' uploads
         outcome = api.submit_sample(
             settings,
             reads_1,
@@ -383,18 +381,18 @@ def submit(
             prefix=prefix,
             force=force,
             info=state.info,
-            tracker_for=reporter.file,
+            tracker_for=tracker_for,
         )
     _announce_submit(state, outcome)
     if not block:
-        state.render(api.submission_record(outcome), SUBMIT_VIEW)
+        state.render(api.outcome_record(outcome), SUBMIT_VIEW)
         _next_steps(state, outcome.run.id)
         return
     from genoflow.orchestration.runs import wait_exit_code
     from genoflow.orchestration.submit import with_run
 
     runs = api.wait_runs(settings, [outcome.run.id], timeout=timeout, info=state.info)
-    state.render(api.submission_record(with_run(outcome, runs[0])), SUBMIT_VIEW)
+    state.render(api.outcome_record(with_run(outcome, runs[0])), SUBMIT_VIEW)
     raise typer.Exit(int(wait_exit_code(runs)))
 
 
@@ -455,17 +453,6 @@ BATCH_VIEW = View(
 )
 
 
-def _upload_progress(state: CliState, settings: Settings) -> TransferReporter:
-    """The input uploads' progress (genoflow.transfer.progress), as upload shows it."""
-    from genoflow.transfer.progress import TransferReporter, choose_mode
-
-    return TransferReporter(
-        "upload",
-        mode=choose_mode(quiet=state.quiet),
-        interval=settings.config.storage.progress_interval,
-    )
-
-
 def _submit_batch(
     state: CliState,
     settings: Settings,
@@ -489,8 +476,7 @@ def _submit_batch(
         }
         return load_settings(state.config_file, overrides=row_overrides)
 
-    reporter = _upload_progress(state, settings)
-    with reporter.running():
+    with state.progress("upload", settings) as tracker_for:
         results = api.submit_sheet(
             settings,
             sheet,
@@ -499,7 +485,7 @@ def _submit_batch(
             force=force,
             concurrency=concurrency,
             info=state.info,
-            tracker_for=reporter.file,
+            tracker_for=tracker_for,
         )
     state.render([api.batch_record(result) for result in results], BATCH_VIEW)
     failed = sum(not result.ok for result in results)
@@ -847,6 +833,7 @@ def cancel(
     api_url: str | None = API_URL,
     access_key: str | None = ACCESS_KEY,
 ) -> None:
+    from genoflow.orchestration import api
     from genoflow.orchestration.runs import cancel_runs
 
     state = state_of(ctx)
@@ -854,14 +841,9 @@ def cancel(
     outcomes = cancel_runs(_client(state, api_url, access_key), ids)
     for outcome in outcomes:
         _report_cancel(state, outcome)
-    state.render([_cancel_record(outcome) for outcome in outcomes], CANCEL_VIEW)
+    state.render([api.outcome_record(outcome) for outcome in outcomes], CANCEL_VIEW)
     if any(outcome.ignored for outcome in outcomes):
         raise typer.Exit(int(ExitCode.UNAVAILABLE))
-
-
-def _cancel_record(outcome: Any) -> dict[str, Any]:
-    """schemas/cancel: the run's id and state on top, the run record inside."""
-    return {"id": outcome.run.id, "state": outcome.run.state.value, **outcome.to_dict()}
 
 
 def _report_cancel(state: CliState, outcome: Any) -> None:

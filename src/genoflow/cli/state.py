@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from genoflow.cli.output import View
     from genoflow.config import Settings
     from genoflow.protocols.base import ServiceClient
+    from genoflow.transfer.progress import FileProgress
 
 
 @dataclass
@@ -50,6 +52,24 @@ class CliState:
 
         stream = sys.stdout
         render(doc, Target(stream, stream.isatty(), self.output, self.query), view)
+
+    @contextmanager
+    def progress(
+        self, verb: str, settings: Settings
+    ) -> Iterator[Callable[[str, int], FileProgress]]:
+        """Yields ``tracker_for(label, size)``, each file's progress tracker
+        (genoflow.transfer.progress): rich bars on a terminal, a status line per file every
+        storage.progress_interval seconds elsewhere, nothing with --quiet; after Ctrl-C, how
+        to resume."""
+        from genoflow.transfer.progress import TransferReporter, choose_mode
+
+        reporter = TransferReporter(
+            verb,
+            mode=choose_mode(quiet=self.quiet),
+            interval=settings.config.storage.progress_interval,
+        )
+        with reporter.running():
+            yield reporter.file
 
     def as_it_is(self, what: str, *, to_file: bool = False) -> None:
         """For a command that prints another tool's file (CWL, Azure's policy JSON): an -o

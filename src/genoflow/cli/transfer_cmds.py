@@ -6,8 +6,6 @@ Heavy imports (azure, the transfer layer) happen inside the command bodies so th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -110,7 +108,7 @@ def upload(
     block_size = storage.block_size_mib * 1024 * 1024 if storage.block_size_mib else None
     tier_name = storage.upload_tier.value if storage.upload_tier else None
     records: list[dict[str, Any]] = []
-    with _progress(state, "upload", settings) as bar:
+    with state.progress("upload", settings) as bar:
         for path, name in zip(files, names, strict=True):
             result = upload_file(
                 store,
@@ -163,7 +161,7 @@ def download(
     store = open_store(storage, output=True, concurrency=storage.max_concurrency)
     infos = [store.get_blob(storage.output_container, name) for name in blobs]
     records: list[dict[str, Any]] = []
-    with _progress(state, "download", settings) as bar:
+    with state.progress("download", settings) as bar:
         for info in infos:
             try:
                 result = download_blob(
@@ -272,27 +270,3 @@ TRANSFER_VIEW = View(
         Column("md5"),
     )
 )
-
-
-@contextmanager
-def _progress(
-    state: CliState, verb: str, settings: Settings
-) -> Iterator[Callable[[str, int], Any]]:
-    """Yields ``bar(label, size) -> the file's progress tracker`` (genoflow.transfer.progress):
-    rich bars on a terminal, a status line per file every storage.progress_interval seconds
-    elsewhere, nothing with --quiet; after Ctrl-C, how to resume."""
-    from genoflow.transfer.progress import TransferReporter, choose_mode
-
-    reporter = TransferReporter(
-        verb,
-        mode=choose_mode(quiet=state.quiet),
-        interval=settings.config.storage.progress_interval,
-    )
-
-    def bar(label: str, size: int) -> Callable[[int], None]:
-        for earlier in reporter.files:  # files go one after another
-            reporter.finish(earlier)
-        return reporter.file(label, size)
-
-    with reporter.running():
-        yield bar

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from genoflow.config.loader import Settings
     from genoflow.model.runs import Run
     from genoflow.orchestration.fetch import FetchResult
+    from genoflow.orchestration.runs import CancelOutcome
     from genoflow.orchestration.submit import BatchResult, SheetRow, SubmitOutcome
     from genoflow.protocols.base import ServiceClient
     from genoflow.tiering.jobs import Inventory
@@ -34,8 +35,9 @@ Info = Callable[[str], None]
 # --- records ----------------------------------------------------------------------------------
 
 
-def submission_record(outcome: SubmitOutcome) -> dict[str, Any]:
-    """schemas/submission: the run's id on top (``--query id``), then what submit did."""
+def outcome_record(outcome: SubmitOutcome | CancelOutcome) -> dict[str, Any]:
+    """schemas/submission or schemas/cancel: the run's id and state on top (``--query id``),
+    then what submit or cancel did."""
     return {"id": outcome.run.id, "state": outcome.run.state.value, **outcome.to_dict()}
 
 
@@ -44,7 +46,7 @@ def batch_record(result: BatchResult) -> dict[str, Any]:
     base: dict[str, Any] = {"sample": result.sample, "line": result.line, "ok": result.ok}
     if result.outcome is None:
         return {**base, "id": None, "state": None, "error": result.error}
-    return {**base, **submission_record(result.outcome), "error": None}
+    return {**base, **outcome_record(result.outcome), "error": None}
 
 
 def transfer_record(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -748,14 +748,6 @@ class BatchResult:
     def ok(self) -> bool:
         return self.outcome is not None
 
-    def to_dict(self) -> dict[str, Any]:
-        base: dict[str, Any] = {"sample": self.sample, "line": self.line, "ok": self.ok}
-        if self.outcome is not None:
-            base.update(self.outcome.to_dict())
-        else:
-            base["error"] = self.error
-        return base
-
 
 def submit_batch(
     rows: Sequence[SheetRow], submit_row: Callable[[SheetRow], SubmitOutcome], concurrency: int = 4

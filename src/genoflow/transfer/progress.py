@@ -181,11 +181,6 @@ class TransferReporter:
             self._tasks[id(item)] = self._bars.add_task(label, total=size or None, rate="", eta="")
         return item
 
-    def finish(self, item: FileProgress) -> None:
-        """The file is done (or skipped): no more status lines for it."""
-        item.finished = True
-        self._changed(item)
-
     # --- rendering ---------------------------------------------------------------------------
     @contextmanager
     def running(self) -> Iterator[TransferReporter]:
