@@ -211,21 +211,27 @@ def test_a_restarted_server_cancels_the_jobs_of_a_run_cancelled_while_it_was_dow
     store = RunStore(server.data_dir / "runs.sqlite", work_root=server.data_dir / "work")
     run = store.create("msgenomics", {"submit": {}})
     store.update(run.id, state=RunState.CANCELLING, attempts=1)
-    workdir = (server.data_dir / "work" / str(run.id)).resolve()
-    workdir.mkdir(parents=True)
-    subprocess.run(
-        ["sbatch", "--mem=100", "--wrap=sleep 300", "--output=/dev/null"],
-        cwd=workdir,
-        env=slurm.env(),
-        check=True,
-        capture_output=True,
-    )
-    assert len(slurm.queue()) == 1
+    # another leftover run (out of attempts: failed, not run again); both released at once
+    spent = store.create("msgenomics", {"submit": {}})
+    store.update(spent.id, state=RunState.RUNNING, attempts=2)
+    for left in (run, spent):
+        workdir = (server.data_dir / "work" / str(left.id)).resolve()
+        workdir.mkdir(parents=True)
+        subprocess.run(
+            ["sbatch", "--mem=100", "--wrap=sleep 300", "--output=/dev/null"],
+            cwd=workdir,
+            env=slurm.env(),
+            check=True,
+            capture_output=True,
+        )
+    assert len(slurm.queue()) == 2
     store.close()
     server.start()
     try:
         assert slurm.queue() == []
-        assert RunStore(server.data_dir / "runs.sqlite").get(run.id).state is RunState.CANCELLED
+        runs = RunStore(server.data_dir / "runs.sqlite")
+        assert runs.get(run.id).state is RunState.CANCELLED
+        assert runs.get(spent.id).state is RunState.FAILED
     finally:
         server.stop()
 
@@ -273,6 +279,37 @@ def test_sweep_cancels_the_jobs_a_killed_leader_left(tmp_path: Path, slurm: Slur
     assert slurm_jobs_of(left, slurm.env()) == []
     assert len(slurm_jobs_of(other, slurm.env())) == 1  # another run's job is left alone
     assert cancel_slurm_jobs(other, slurm.env())
+    assert slurm.queue() == []
+
+
+def test_the_jobs_of_many_work_dirs_go_in_one_scancel(tmp_path: Path, slurm: SlurmCluster) -> None:
+    """What a restarted server's recovery does: one scancel, one shared wait for all runs."""
+    from genoflow.server.batch import cancel_slurm_jobs_of, slurm_jobs_of
+
+    dirs = [tmp_path / f"run-{n}" for n in (1, 2, 3)]
+    for directory in dirs:
+        directory.mkdir()
+        subprocess.run(
+            ["sbatch", "--mem=100", "--wrap=sleep 300", "--output=/dev/null"],
+            cwd=directory,
+            env=slurm.env(),
+            check=True,
+            capture_output=True,
+        )
+    shim, calls = tmp_path / "bin", tmp_path / "scancel-calls"
+    shim.mkdir()
+    real = shutil.which("scancel")
+    (shim / "scancel").write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexec {real} "$@"\n')
+    (shim / "scancel").chmod(0o755)
+    env = {**slurm.env(), "PATH": f"{shim}:{slurm.env().get('PATH', '')}"}
+    started = time.monotonic()
+    cancelled = cancel_slurm_jobs_of([*dirs[:2], tmp_path / "no-jobs"], env)
+    assert sorted(cancelled) == dirs[:2] and all(len(ids) == 1 for ids in cancelled.values())
+    assert len(calls.read_text().splitlines()) == 1  # one scancel for both runs
+    assert time.monotonic() - started < 30
+    assert slurm_jobs_of(dirs[0], env) == slurm_jobs_of(dirs[1], env) == []
+    assert len(slurm_jobs_of(dirs[2], env)) == 1  # another run's job is left alone
+    assert cancel_slurm_jobs_of([dirs[2]], env)
     assert slurm.queue() == []
 
 

@@ -139,6 +139,51 @@ def test_recovery_requeues_then_gives_up(store: RunStore, tmp_path: Path) -> Non
     assert failed.state is RunState.FAILED and failed.failure_code == 900
 
 
+def test_recovery_releases_all_leftover_runs_batch_jobs_at_once(
+    store: RunStore, tmp_path: Path
+) -> None:
+    """One release (one scancel, one shared drain on Slurm) for every run a dead server left,
+    not one per run before the dispatcher may start."""
+    left = [store.create("msgenomics", {"submit": {}}) for _ in range(3)]
+    states = [RunState.RUNNING, RunState.CANCELLING, RunState.RUNNING]
+    for run, state in zip(left, states, strict=True):
+        store.update(run.id, state=state, attempts=1)
+    store.create("msgenomics", {"submit": {}})  # queued: no jobs of it anywhere
+    calls: list[list[Path]] = []
+    scheduler = Scheduler(
+        store,
+        Script(),
+        max_concurrent=1,
+        workdir_of=lambda run_id: tmp_path / str(run_id),
+        release_leftovers=lambda workdirs: calls.append(list(workdirs)),
+    )
+    scheduler.recover()
+    assert calls == [[tmp_path / str(run.id) for run in left]]
+    assert [store.get(run.id).state for run in left] == [
+        RunState.QUEUED,
+        RunState.CANCELLED,
+        RunState.QUEUED,
+    ]
+    scheduler.recover()  # nothing left over: nothing to release
+    assert len(calls) == 1
+
+
+def test_recovery_asks_slurm_with_the_engines_path(tmp_path: Path) -> None:
+    """Slurm's clients run as the executor runs the engine: toil-cwl-runner's dir first on
+    PATH, the toil settings' variables set."""
+    from genoflow.server.batch import slurm_environment
+    from genoflow.server.config import ToilConfig
+
+    engine_dir = tmp_path / "venv-toil" / "bin"
+    engine_dir.mkdir(parents=True)
+    (engine_dir / "toil-cwl-runner").write_text("#!/bin/sh\n")
+    (engine_dir / "toil-cwl-runner").chmod(0o755)
+    config = ToilConfig(batch_system="slurm", environment={"SLURM_CONF": "/etc/x.conf"})
+    env = slurm_environment(config, {"PATH": f"/usr/bin:{engine_dir}", "HOME": "/h"})
+    assert env["PATH"].split(":")[0] == str(engine_dir)
+    assert env["SLURM_CONF"] == "/etc/x.conf" and env["HOME"] == "/h"
+
+
 def test_odata_filter_parsing() -> None:
     assert parse_filter("substringof('NA12878', Description) and Status eq '50000'") == [
         ("Description", "NA12878"),

@@ -13,7 +13,7 @@ import logging
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,29 +76,55 @@ def reset_job_store(config: ToilConfig, workdir: Path) -> None:
         store.parent.mkdir(parents=True, exist_ok=True)
 
 
+def slurm_environment(config: ToilConfig, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment the executor gives the engine (and its Slurm clients): the toil
+    settings' variables and toil-cwl-runner's directory first on PATH."""
+    from genoflow.pipelines import engine_environment
+
+    environment = toil_environment(config, base)
+    program = shutil.which("toil-cwl-runner", path=base.get("PATH"))
+    return engine_environment([program], environment) if program else environment
+
+
 def slurm_jobs_of(workdir: Path, env: Mapping[str, str]) -> list[str]:
     """Ids of the pending or running Slurm jobs submitted from ``workdir``."""
+    return _slurm_jobs_in([workdir], env).get(workdir, [])
+
+
+def _slurm_jobs_in(workdirs: Sequence[Path], env: Mapping[str, str]) -> dict[Path, list[str]]:
+    """One ``squeue``: work dir -> its pending or running jobs (only dirs that have some)."""
+    targets = {str(workdir): workdir for workdir in workdirs}
     listing = _slurm(["squeue", "--noheader", "--format=%i|%Z"], env)
-    target = str(workdir)
-    return [
-        job for job, _, directory in (line.partition("|") for line in listing.splitlines())
-        if directory.rstrip("/") == target
-    ]  # fmt: skip
+    found: dict[Path, list[str]] = {}
+    for job, _, directory in (line.partition("|") for line in listing.splitlines()):
+        workdir = targets.get(directory.rstrip("/"))
+        if workdir is not None:
+            found.setdefault(workdir, []).append(job)
+    return found
 
 
 def cancel_slurm_jobs(
     workdir: Path, env: Mapping[str, str], drain: float = SLURM_DRAIN_SECONDS
 ) -> list[str]:
     """scancel the run's jobs, then wait until ``squeue`` lists none of them."""
-    jobs = slurm_jobs_of(workdir, env)
+    return cancel_slurm_jobs_of([workdir], env, drain).get(workdir, [])
+
+
+def cancel_slurm_jobs_of(
+    workdirs: Sequence[Path], env: Mapping[str, str], drain: float = SLURM_DRAIN_SECONDS
+) -> dict[Path, list[str]]:
+    """The jobs of all ``workdirs`` cancelled with one ``scancel``, then one wait (at most
+    ``drain`` seconds in all) until ``squeue`` lists none of them; work dir -> its jobs."""
+    jobs = _slurm_jobs_in(workdirs, env)
     if not jobs:
-        return []
-    log.info("cancelling Slurm jobs %s of %s", " ".join(jobs), workdir.name)
-    _slurm(["scancel", *jobs], env)
+        return {}
+    for workdir, ids in jobs.items():
+        log.info("cancelling Slurm jobs %s of %s", " ".join(ids), workdir.name)
+    _slurm(["scancel", *(job for ids in jobs.values() for job in ids)], env)
     deadline = time.monotonic() + drain
-    while slurm_jobs_of(workdir, env) and time.monotonic() < deadline:
+    while _slurm_jobs_in(workdirs, env) and time.monotonic() < deadline:
         time.sleep(0.5)
-    left = slurm_jobs_of(workdir, env)
+    left = [job for ids in _slurm_jobs_in(workdirs, env).values() for job in ids]
     if left:
         log.warning("Slurm jobs %s still listed %.0fs after scancel", " ".join(left), drain)
     return jobs

@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,14 +74,16 @@ def build_server(
     return Server(config=config, store=store, scheduler=scheduler, service=service)
 
 
-def _batch_job_release(config: ServerConfig) -> Callable[[Path], object] | None:
-    """On Slurm: cancel the jobs of a run a dead server left behind (found by work dir)."""
+def _batch_job_release(config: ServerConfig) -> Callable[[Sequence[Path]], object] | None:
+    """On Slurm: cancel the jobs of the runs a dead server left behind (found by work dir),
+    all at once, in the environment the executor gives the engine."""
     from genoflow.server import batch
 
     if config.engine != "toil" or not batch.is_slurm(config.toil):
         return None
-    env = batch.toil_environment(config.toil, os.environ)
-    return lambda workdir: batch.cancel_slurm_jobs(workdir, env)
+    return lambda workdirs: batch.cancel_slurm_jobs_of(
+        workdirs, batch.slurm_environment(config.toil, os.environ)
+    )
 
 
 def route_server_logs() -> None:

@@ -62,10 +62,11 @@ class Scheduler:
         max_concurrent: int,
         workdir_of: Callable[[int], Path],
         repair_interval: float = REPAIR_INTERVAL,
-        release_leftovers: Callable[[Path], object] | None = None,
+        release_leftovers: Callable[[Sequence[Path]], object] | None = None,
     ) -> None:
         self._store = store
-        # Jobs a dead server's engine handed to a batch system (Slurm) outlive its process group.
+        # Jobs a dead server's engine handed to a batch system (Slurm) outlive its process group;
+        # released for all of its runs' work dirs at once (one scancel, one wait).
         self._release_leftovers = release_leftovers
         self._repair_interval = repair_interval
         # run id -> (expected states, changes) of a final write still to be made
@@ -125,11 +126,13 @@ class Scheduler:
 
     def recover(self) -> None:
         """Runs a dead server left RUNNING are re-queued (or failed after MAX_ATTEMPTS)."""
-        for run in self._store.list_runs(states=[RunState.RUNNING, RunState.CANCELLING]):
+        runs = self._store.list_runs(states=[RunState.RUNNING, RunState.CANCELLING])
+        for run in runs:
             if stop_leftover_group(run.engine_pgid, self._workdir_of(run.id)):
                 log.warning("run %s: stopped the engine a previous server left running", run.id)
-            if self._release_leftovers is not None:
-                self._release_leftovers(self._workdir_of(run.id))
+        if runs and self._release_leftovers is not None:
+            self._release_leftovers([self._workdir_of(run.id) for run in runs])
+        for run in runs:
             if run.state is RunState.CANCELLING:
                 self._store.update(
                     run.id,
