@@ -118,6 +118,21 @@ def test_units() -> None:
 # --- the -o rule and the global options -----------------------------------------------------
 
 
+def test_the_one_size_and_time_format_is_used_by_disk_wes_and_tiering() -> None:
+    from pathlib import Path
+
+    from genoflow.protocols.wes.wire import format_time as wes_time
+    from genoflow.tiering.facts import format_time as tag_time
+    from genoflow.transfer.disk import DiskFullError
+
+    full = DiskFullError(Path("/d/x.part"), 3 * 1024**3 + 1, 512)
+    assert full.one_line().endswith("needs 3.0 GiB more, 512 B free")
+    naive = datetime(2026, 5, 1, 14, 3, 9, 999_999)
+    paris = datetime(2026, 5, 1, 16, 3, 9, tzinfo=timezone(timedelta(hours=2)))
+    assert wes_time(naive) == tag_time(naive) == iso_z(paris) == "2026-05-01T14:03:09Z"
+    assert wes_time(None) is None
+
+
 def test_dash_o_is_the_format_only_when_its_value_is_one() -> None:
     assert hoist_global_options(["list", "-o", "json"]) == ["-o", "json", "list"]
     assert hoist_global_options(["list", "-o", "fail"]) == ["list", "-o", "fail"]

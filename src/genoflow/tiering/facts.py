@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 
+from genoflow.units import iso_z
+
 # Warmest first: a move is allowed only towards a higher index.
 TIERS: tuple[str, ...] = ("Hot", "Cool", "Cold", "Archive")
 DELETE = "delete"  # the action that removes a blob: "colder" than any tier
@@ -67,7 +69,7 @@ def parse_time(value: str | None) -> datetime | None:
 
 def format_time(moment: datetime) -> str:
     """UTC, second precision, with a Z: valid as a blob index tag value."""
-    return _aware(moment).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(moment) or ""  # never empty: moment is a datetime
 
 
 class RunPhase(str, Enum):

@@ -16,21 +16,13 @@ import os
 from pathlib import Path
 
 from genoflow.errors import ExitCode, GenoflowError
+from genoflow.units import format_size
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 _fallocate = getattr(_libc, "fallocate64", None) or getattr(_libc, "fallocate", None)
 if _fallocate is not None:
     _fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
     _fallocate.restype = ctypes.c_int
-
-
-def human_size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}" if unit != "B" else f"{count} B"
-        value /= 1024
-    return f"{value:.1f} TiB"
 
 
 def free_bytes(directory: Path) -> int:
@@ -69,7 +61,7 @@ class DiskFullError(OSError):
     def one_line(self) -> str:
         return (
             f"no space left in {self.part.parent} for {self.part.name}: needs "
-            f"{human_size(self.needed)} more, {human_size(self.free)} free"
+            f"{format_size(self.needed)} more, {format_size(self.free)} free"
         )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,6 +27,7 @@ from genoflow.model.submission import (
     strip_key,
 )
 from genoflow.model.tags import SAMPLE, SUBMISSION_KEY
+from genoflow.units import iso_z
 
 API_PATH = "/ga4gh/wes/v1"
 DESCRIPTION_TAG = "genoflow-description"
@@ -94,12 +94,7 @@ def _wes_state(value: Any) -> WesState:
         return WesState.UNKNOWN
 
 
-def format_time(value: datetime | None) -> str | None:
-    """WES times: ``%Y-%m-%dT%H:%M:%SZ`` in UTC."""
-    if value is None:
-        return None
-    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+format_time = iso_z  # WES times: %Y-%m-%dT%H:%M:%SZ in UTC, None for None
 
 
 class _Wire(BaseModel):
