@@ -12,6 +12,7 @@ import pytest
 
 from genoflow.config.schema import Protocol, ServiceConfig
 from genoflow.demo import DemoData
+from genoflow.model.outputs import QC_KINDS
 from genoflow.model.runs import Run
 from genoflow.protocols import ServiceClient, open_client
 from genoflow.transfer import download_blob
@@ -69,7 +70,7 @@ def test_outputs_and_log_of_a_real_run_over_both_protocols(
     by = clients(live_server)
     run, followed = wait_ended(by["wes"], run_id)
     assert run.state.value == "succeeded", run.message
-    assert {o.kind for o in run.outputs} == {"bam", "bai", "vcf", "logs"}
+    assert {o.kind for o in run.outputs} == {"bam", "bai", "vcf", "logs", *QC_KINDS}
     assert {o.container for o in run.outputs} == {f"{unique_name}-out"}
     assert by["msgenomics"].get(run_id).outputs == run.outputs
     check_recorded(azurite, run, tmp_path)
