@@ -91,6 +91,11 @@ class Scheduler:
         """Stop dispatching; cancel running engines (their runs are re-queued on next start)."""
         self._stopping.set()
         self._wake.set()
+        # the dispatcher first: once it has ended no worker starts, and it no longer reads the
+        # store (which the caller closes next)
+        for thread in (self._dispatcher, self._repairer):
+            if thread.is_alive():
+                thread.join(timeout)
         with self._lock:
             events, workers = list(self._cancels.values()), list(self._workers.values())
         for event in events:
