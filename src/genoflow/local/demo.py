@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from genoflow.errors import ExitCode, GenoflowError, UnavailableError
 from genoflow.local.stack import DEMO_REFERENCE, LocalStack
 from genoflow.model.runs import Run, RunState
+from genoflow.units import format_size
 
 if TYPE_CHECKING:
     from genoflow.config import Settings
@@ -336,7 +337,7 @@ def _tier_lines(s: DemoSummary) -> list[str]:
     lines = ["  tier plan       (what 'genoflow tier apply' would change; nothing was moved)"]
     for label, plan in s.tier.items():
         lines.append(
-            f"    {label:<13} {plan['planned']} change(s), {plan['planned_bytes']} bytes; "
+            f"    {label:<13} {plan['planned']} change(s), {format_size(plan['planned_bytes'])}; "
             f"monthly storage cost {plan['cost_before']:.4f} -> {plan['cost_after']:.4f}"
         )
     return lines
