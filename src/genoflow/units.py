@@ -100,7 +100,17 @@ def _parse_iso(text: str) -> datetime | None:
         except ValueError as exc:  # 2026-13-45: say which value, not just "month must be..."
             raise ValueError(f"{text!r} is not a date: {exc}") from None
         return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-    cleaned = _FRACTION.sub(r"\1", text.replace("Z", "+00:00").replace("z", "+00:00"))
+    return parse_time(text)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """Parse ISO 8601 as the services write it: 7-digit fractions, ``Z`` or an offset.
+
+    A time without an offset is taken as UTC (WES servers write ``...Z`` or nothing).
+    """
+    if not text:
+        return None
+    cleaned = _FRACTION.sub(r"\1", text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     try:
         value = datetime.fromisoformat(cleaned)
     except ValueError:

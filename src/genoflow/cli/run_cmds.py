@@ -682,8 +682,7 @@ def _filters(
 
 
 def _time(text: str) -> str:
-    from genoflow.model.runs import parse_time
-    from genoflow.units import format_time
+    from genoflow.units import format_time, parse_time
 
     return format_time(parse_time(text))
 

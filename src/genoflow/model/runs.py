@@ -6,10 +6,9 @@ Pure: no I/O. Each protocol's ``wire`` module owns the table from its own states
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -184,38 +183,6 @@ OUTCOME_STATES = {Outcome.pass_: RunState.SUCCEEDED, Outcome.fail: RunState.FAIL
 
 
 # --- time helpers shared by both wire formats ---------------------------------------------------
-
-_FRACTION = re.compile(r"(\.\d{1,6})\d*")
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """Parse ISO 8601 as the services write it: 7-digit fractions, ``Z`` or an offset.
-
-    A time without an offset is taken as UTC (WES servers write ``...Z`` or nothing).
-    """
-    if not text:
-        return None
-    cleaned = _FRACTION.sub(r"\1", text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    try:
-        value = datetime.fromisoformat(cleaned)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_since(text: str, now: datetime) -> datetime:
-    """``--since``: an ISO date/time, or an age such as ``90m``, ``24h``, ``7d``, ``2w``."""
-    match = _RELATIVE.match(text.strip().lower())
-    if match:
-        return now - timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    value = parse_time(text)
-    if value is None:
-        raise ValueError(f"{text!r} is neither an ISO date (2024-05-01) nor an age (24h, 7d)")
-    return value
 
 
 def format_duration(delta: timedelta | None) -> str:

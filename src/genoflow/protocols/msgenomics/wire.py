@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 
 from genoflow.model import descriptor
 from genoflow.model.outputs import RunOutput
-from genoflow.model.runs import Run, RunState, parse_time
+from genoflow.model.runs import Run, RunState
 from genoflow.model.submission import (
     InputKind,
     PipelineOptions,
@@ -26,6 +26,7 @@ from genoflow.model.submission import (
 )
 from genoflow.model.submission import read_group_sample as read_group_sample
 from genoflow.model.tags import SUBMISSION_KEY
+from genoflow.units import parse_time
 
 API_PATH = "/api/workflows/"
 KEY_HEADER = "Ocp-Apim-Subscription-Key"

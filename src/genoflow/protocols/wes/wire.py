@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from genoflow.model import descriptor
 from genoflow.model.outputs import OUTPUT_KINDS, RunOutput, blob_location, blob_url
-from genoflow.model.runs import Run, RunState, parse_time
+from genoflow.model.runs import Run, RunState
 from genoflow.model.submission import (
     InputKind,
     PipelineOptions,
@@ -27,7 +27,7 @@ from genoflow.model.submission import (
     strip_key,
 )
 from genoflow.model.tags import SAMPLE, SUBMISSION_KEY
-from genoflow.units import iso_z
+from genoflow.units import iso_z, parse_time
 
 API_PATH = "/ga4gh/wes/v1"
 DESCRIPTION_TAG = "genoflow-description"
