@@ -217,13 +217,7 @@ def test_a_restarted_server_cancels_the_jobs_of_a_run_cancelled_while_it_was_dow
     for left in (run, spent):
         workdir = (server.data_dir / "work" / str(left.id)).resolve()
         workdir.mkdir(parents=True)
-        subprocess.run(
-            ["sbatch", "--mem=100", "--wrap=sleep 300", "--output=/dev/null"],
-            cwd=workdir,
-            env=slurm.env(),
-            check=True,
-            capture_output=True,
-        )
+        _sleeping_job(slurm, workdir)
     assert len(slurm.queue()) == 2
     store.close()
     server.start()
@@ -234,6 +228,17 @@ def test_a_restarted_server_cancels_the_jobs_of_a_run_cancelled_while_it_was_dow
         assert runs.get(spent.id).state is RunState.FAILED
     finally:
         server.stop()
+
+
+def _sleeping_job(slurm: SlurmCluster, directory: Path) -> None:
+    """An sbatch job submitted from ``directory`` (how the server tells a run's jobs apart)."""
+    subprocess.run(
+        ["sbatch", "--mem=100", "--wrap=sleep 300", "--output=/dev/null"],
+        cwd=directory,
+        env=slurm.env(),
+        check=True,
+        capture_output=True,
+    )
 
 
 def _wait_for_running_job(cluster: SlurmCluster, workdir: str, timeout: float = 120.0) -> None:
@@ -266,13 +271,7 @@ def test_sweep_cancels_the_jobs_a_killed_leader_left(tmp_path: Path, slurm: Slur
     left.mkdir()
     other.mkdir()
     for directory in (left, left, other):
-        subprocess.run(
-            ["sbatch", "--mem=100", "--wrap=sleep 300", "--output=/dev/null"],
-            cwd=directory,
-            env=slurm.env(),
-            check=True,
-            capture_output=True,
-        )
+        _sleeping_job(slurm, directory)
     mine = slurm_jobs_of(left, slurm.env())
     assert len(mine) == 2
     assert sorted(cancel_slurm_jobs(left, slurm.env())) == sorted(mine)
@@ -289,13 +288,7 @@ def test_the_jobs_of_many_work_dirs_go_in_one_scancel(tmp_path: Path, slurm: Slu
     dirs = [tmp_path / f"run-{n}" for n in (1, 2, 3)]
     for directory in dirs:
         directory.mkdir()
-        subprocess.run(
-            ["sbatch", "--mem=100", "--wrap=sleep 300", "--output=/dev/null"],
-            cwd=directory,
-            env=slurm.env(),
-            check=True,
-            capture_output=True,
-        )
+        _sleeping_job(slurm, directory)
     shim, calls = tmp_path / "bin", tmp_path / "scancel-calls"
     shim.mkdir()
     real = shutil.which("scancel")
