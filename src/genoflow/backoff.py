@@ -89,9 +89,15 @@ def unreachable(exc: BaseException) -> bool:
     """A connection that could not be made at all: refused, no route, host name unknown.
 
     Backing off does not cure these when nothing was ever reached (a wrong URL, a stopped
-    service): callers give one quick retry, then say so. Follows the wrapping of requests,
-    urllib3 and azure-core (``__cause__``, ``__context__``, ``reason``, ``inner_exception``).
+    service): callers give one quick retry, then say so.
     """
+    return unreachable_reason(exc) is not None
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """Why no connection could be made, in a few words ("connection refused", "host name not
+    resolved", "no route to host"), or None when one was. Follows the wrapping of requests,
+    urllib3 and azure-core (``__cause__``, ``__context__``, ``reason``, ``inner_exception``)."""
     seen: set[int] = set()
     pending: list[object] = [exc]
     while pending:
@@ -99,13 +105,17 @@ def unreachable(exc: BaseException) -> bool:
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError | socket.gaierror):
-            return True
+        if isinstance(current, socket.gaierror):
+            return "host name not resolved"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
         if isinstance(current, OSError) and current.errno in _NO_ROUTE:
-            return True
+            return (
+                "connection refused" if current.errno == errno.ECONNREFUSED else "no route to host"
+            )
         pending += [current.__cause__, current.__context__, *current.args[:1]]
         pending += [getattr(current, "reason", None), getattr(current, "inner_exception", None)]
-    return False
+    return None
 
 
 def equal_jitter(

@@ -18,7 +18,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from genoflow.backoff import TRANSIENT_STATUSES, unreachable
+from genoflow.backoff import TRANSIENT_STATUSES, unreachable_reason
 from genoflow.errors import (
     AuthError,
     ConfigError,
@@ -118,9 +118,10 @@ def translate(exc: Exception, *, account: str, endpoint: str, what: str) -> Geno
             status=409,
             hint="another genoflow job holds the lock; wait for it to finish",
         )
-    if isinstance(exc, ServiceRequestError) and unreachable(exc):
+    no_connection = unreachable_reason(exc) if isinstance(exc, ServiceRequestError) else None
+    if no_connection is not None:
         return UnavailableError(
-            f"cannot reach storage at {redact(endpoint)} while {what}: {_no_connection(exc)}",
+            f"cannot reach storage at {redact(endpoint)} while {what}: {no_connection}",
             hint="check storage.account_url / account_name (genoflow config show) and that "
             "the storage endpoint is up",
         )
@@ -140,16 +141,6 @@ def translate(exc: Exception, *, account: str, endpoint: str, what: str) -> Geno
     if isinstance(exc, AzureError):
         return UnavailableError(f"storage error at {redact(endpoint)} while {what}: {detail}")
     raise exc
-
-
-def _no_connection(exc: BaseException) -> str:
-    """A few words for a connection never made (not urllib3's pool wording)."""
-    text = str(exc)
-    if "Name or service not known" in text or "NameResolution" in text or "resolve" in text:
-        return "host name not resolved"
-    if "No route to host" in text or "unreachable" in text.lower():
-        return "no route to host"
-    return "connection refused"
 
 
 @contextlib.contextmanager
