@@ -126,7 +126,7 @@ def with_qc(
         record["qc"] = None
         if has_qc(run):
             try:
-                summary = qc_record(run.id, fetch_qc(sources, run.id, now), limits)
+                summary = qc_record(run.id, fetch_qc(sources, run.id, now, run), limits)
             except GenoflowError as exc:  # one unreadable qc.json does not hide the list
                 state.info(f"run {run.id}: QC not read: {exc.one_line()}")
             else:

@@ -40,7 +40,7 @@ def add_qc(
 
     if not needs_qc(table, run, word):
         return False
-    qc = fetch_qc(sources, run.id, now)
+    qc = fetch_qc(sources, run.id, now, run)
     row = qc_row(run, word, qc, now)
     return commit_run(lake, table, word, lambda: iter([row]), QC_SCHEMA, [], {})
 

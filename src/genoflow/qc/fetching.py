@@ -14,15 +14,20 @@ from genoflow.model.outputs import QC_KIND
 
 if TYPE_CHECKING:
     from genoflow.lake.fetching import Sources
+    from genoflow.model.runs import Run
 
 
-def fetch_qc(sources: Sources, run_id: str, now: datetime) -> dict[str, Any]:
+def fetch_qc(
+    sources: Sources, run_id: str, now: datetime, run: Run | None = None
+) -> dict[str, Any]:
     """The run's qc.json as a dict. NotFoundError (exit 2) when the run recorded none (a run
     from before the QC step), IntegrityError (8) when it is not what the run recorded,
-    UsageError (2) when it is not a QC document this genoflow reads."""
+    UsageError (2) when it is not a QC document this genoflow reads. ``run``: the run as the
+    caller already read it (else it is read here)."""
     from genoflow.orchestration.fetch import fetch_outputs
 
-    run = sources.client.get(run_id)  # a run the service does not have is said so, not "no QC"
+    if run is None:  # a run the service does not have is said so, not "no QC"
+        run = sources.client.get(run_id)
     with tempfile.TemporaryDirectory(prefix="genoflow-qc-") as folder:
         try:
             fetched = fetch_outputs(
