@@ -258,11 +258,14 @@ def add_run(
     if len(counts.samples) == 1:  # the name the calls table has (the run may say otherwise)
         sample = next(iter(counts.samples))
     record = run_record(run, word, sample, vcf.blob, counts, writer.calls.version(), now)
-    commit_run(writer.lake, writer.runs, word, lambda: iter([record]), RUNS_SCHEMA, [], {})
+    recorded = commit_run(
+        writer.lake, writer.runs, word, lambda: iter([record]), RUNS_SCHEMA, [], {}
+    )
     _add_qc(writer, sources, run, word, now, progress)  # when the run measured its QC
     tag_in_lake(sources.store, vcf.blob.container, vcf.names, now, progress)
-    # Not written here: the record was missing, or another writer committed the calls first.
-    status = "added" if wrote else "record completed" if in_calls else "already in the lake"
+    # Calls not written here: another writer committed them first; this process either
+    # completed that writer's missing run record or found it written meanwhile.
+    status = "added" if wrote else "record completed" if recorded else "already in the lake"
     name = f"{vcf.blob.container}/{vcf.blob.name}"
     seconds = time.monotonic() - started
     return AddResult(word, sample, status, counts.records, counts.variants, seconds, name)
