@@ -159,7 +159,7 @@ def test_interrupted_download_resumes_from_its_journal(
     store.put_blob(unique_name, "res/out.bin", data)
     out = tmp_path / "out"
     out.mkdir()
-    _fail_after(monkeypatch, store, "read_range_into", 2)
+    _fail_after(monkeypatch, store, "read_range_to", 2)
     with pytest.raises(UnavailableError):
         download_blob(store, unique_name, "res/out.bin", out, chunk_size=MIB, concurrency=1)
     assert (out / "out.bin.part").exists() and not (out / "out.bin").exists()

@@ -112,7 +112,7 @@ class StorageConfig(_Section):
     reference_container: ContainerName = Field(
         "references", description="references for WES servers that hold none (input account)"
     )
-    max_concurrency: int = Field(8, ge=1, le=64)
+    max_concurrency: int = Field(16, ge=1, le=64)
     block_size_mib: int | None = Field(None, ge=1, le=4000, description="None: from file size")
     upload_tier: Tier | None = None
     api_version: str | None = Field(None, description="pin the storage REST API version")

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -73,6 +74,7 @@ from genoflow.storage.base import (
     BlobStore,
     Lease,
     LockHeldError,
+    RangeSink,
     StagedBlock,
     TierFailure,
     merge_tags,
@@ -674,19 +676,28 @@ class AzureBlobStore(BlobStore):
                 hint=REHYDRATE_HINT.format(container=container, name=name),
             ) from exc
 
-    def read_range_into(
-        self, container: str, name: str, offset: int, buffer: memoryview, etag: str | None = None
+    def read_range_to(
+        self,
+        container: str,
+        name: str,
+        offset: int,
+        length: int,
+        sink: RangeSink,
+        buffer: memoryview,
+        etag: str | None = None,
     ) -> None:
-        """One GET per range, its body read straight into ``buffer`` (no copies); a body cut
-        midway is asked for again from where it stopped, all within ``storage.retry``."""
+        """One GET per range, its body read from the socket straight into ``buffer`` piece by
+        piece (no copies), each piece handed to ``sink``; a body cut midway is asked for again
+        from where it stopped, all within ``storage.retry``."""
         blob = self._blob(container, name)
         what = f"downloading {container}/{name}"
         retrier = Retrier(self.retry, self.clock)
         got = 0
-        while got < len(buffer):
+        while got < length:
             try:
-                got += self._get_into(blob, offset + got, buffer[got:], etag, what)
-                fault = None if got == len(buffer) else _Retry(None, "the body was cut midway")
+                part = _RangeBody(offset + got, length - got, sink, buffer)
+                got += self._get_to(blob, part, etag, what)
+                fault = None if got == length else _Retry(None, "the body was cut midway")
             except _Retry as retry:
                 fault = retry
             if fault is not None and not retrier.wait(fault.after):
@@ -696,13 +707,12 @@ class AzureBlobStore(BlobStore):
                     hint="check the network; storage.retry sets the retries",
                 )
 
-    def _get_into(
-        self, blob: BlobClient, offset: int, view: memoryview, etag: str | None, what: str
-    ) -> int:
-        """Bytes of one GET read into ``view`` (fewer when the body was cut); raises _Retry for
-        a transient answer or a fault before the body, a genoflow error for any other answer."""
+    def _get_to(self, blob: BlobClient, part: _RangeBody, etag: str | None, what: str) -> int:
+        """Bytes of one GET handed to the part's sink (fewer when the body was cut); raises
+        _Retry for a transient answer or a fault before the body, a genoflow error for any
+        other answer."""
         headers = {
-            "x-ms-range": f"bytes={offset}-{offset + len(view) - 1}",
+            "x-ms-range": f"bytes={part.offset}-{part.offset + part.length - 1}",
             "x-ms-version": self._service.api_version,
             **({"If-Match": etag} if etag else {}),
         }
@@ -721,11 +731,11 @@ class AzureBlobStore(BlobStore):
         if status not in (200, 206):
             self._answer_error(response, what, blob)
         declared = response.headers.get("Content-Length")
-        if declared is not None and int(declared) != len(view):
+        if declared is not None and int(declared) != part.length:
             response.close()
-            raise IntegrityError(f"{what}: the answer at offset {offset} has the wrong length")
+            raise IntegrityError(f"{what}: the answer at offset {part.offset} has the wrong length")
         # without a declared length (a proxy re-chunked it) the connection is not reused
-        return _read_body(response, view, reuse=declared is not None)
+        return part.read(response, reuse=declared is not None)
 
     def _answer_error(self, response: Any, what: str, blob: BlobClient) -> None:
         response.read()
@@ -762,11 +772,44 @@ class _Retry(Exception):
         self.reason = reason
 
 
-def _read_body(response: Any, view: memoryview, reuse: bool = True) -> int:
-    """Read the body into ``view`` from the socket (urllib3's readinto would copy it once
-    more); the connection goes back to the pool only when the body was read whole."""
-    raw = response.internal_response.raw
-    source = getattr(raw, "_fp", None) or raw
+@dataclass
+class _RangeBody:
+    """What one range GET asks for, and where its body goes."""
+
+    offset: int
+    length: int
+    sink: RangeSink
+    buffer: memoryview
+
+    def read(self, response: Any, reuse: bool = True) -> int:
+        """Read the body from the socket into the buffer (urllib3's readinto would copy it once
+        more), one buffer-full at a time handed to the sink; the bytes read before a cut are
+        handed over too. The connection goes back to the pool only when the body was read
+        whole."""
+        raw = response.internal_response.raw
+        source = getattr(raw, "_fp", None) or raw
+        got = 0
+        try:
+            while got < self.length:
+                piece = self.buffer[: min(len(self.buffer), self.length - got)]
+                filled = _fill(source, piece)
+                if filled:
+                    self.sink(self.offset + got, piece[:filled])
+                    got += filled
+                if filled < len(piece):
+                    break  # cut midway: the caller asks for the rest
+        except BaseException:  # the sink failed (a full disk, a cancel): drop the connection
+            response.internal_response.close()
+            raise
+        if got == self.length and reuse:
+            raw.release_conn()
+        else:
+            response.internal_response.close()
+        return got
+
+
+def _fill(source: Any, view: memoryview) -> int:
+    """Bytes read into ``view``: all of it, or fewer when the body ended or was cut."""
     got = 0
     try:
         while got < len(view):
@@ -777,11 +820,6 @@ def _read_body(response: Any, view: memoryview, reuse: bool = True) -> int:
     except Exception as exc:
         if not transient_exception(exc):
             raise
-        # cut midway: the caller asks for the rest
-    if got == len(view) and reuse:
-        raw.release_conn()
-    else:
-        response.internal_response.close()
     return got
 
 

@@ -12,7 +12,7 @@ the service rejected as corrupt) or :class:`~genoflow.errors.ServiceError`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -20,6 +20,10 @@ from types import TracebackType
 from genoflow.errors import IntegrityError, ServiceError, UsageError
 
 TIERS = ("Hot", "Cool", "Cold", "Archive")
+
+# Takes each piece of a range read, in order: (offset in the blob, the bytes; valid only
+# during the call, as the buffer is reused for the next piece).
+RangeSink = Callable[[int, memoryview], None]
 
 REHYDRATE_HINT = (
     "an archived blob must be rehydrated before it can be read: "
@@ -278,20 +282,36 @@ class BlobStore(abc.ABC):
     ) -> bytes:
         """``length`` bytes of the blob from ``offset``; with ``etag``, fails if it changed."""
 
-    def read_range_into(
-        self, container: str, name: str, offset: int, buffer: memoryview, etag: str | None = None
+    def read_range_to(
+        self,
+        container: str,
+        name: str,
+        offset: int,
+        length: int,
+        sink: RangeSink,
+        buffer: memoryview,
+        etag: str | None = None,
     ) -> None:
-        """Fill ``buffer`` with the blob's bytes from ``offset`` (with ``etag``: that version).
+        """Read ``length`` bytes of the blob from ``offset`` (with ``etag``: that version),
+        handing them in order to ``sink(offset, piece)`` in pieces of at most ``len(buffer)``,
+        each read into ``buffer`` (reused: so memory does not grow with the range's length).
 
-        Implementations write straight into ``buffer`` and retry a body cut midway from where it
-        stopped, within ``storage.retry``; this default copies :meth:`read_range`'s answer.
+        Implementations read straight from the socket into ``buffer`` and retry a body cut
+        midway from where it stopped, within ``storage.retry``; this default copies
+        :meth:`read_range`'s answers.
         """
-        data = self.read_range(container, name, offset, len(buffer), etag=etag)
-        if len(data) != len(buffer):
-            raise IntegrityError(
-                f"short read of {container}/{name} at {offset}: {len(data)} of {len(buffer)} bytes"
-            )
-        buffer[:] = data
+        done = 0
+        while done < length:
+            count = min(len(buffer), length - done)
+            data = self.read_range(container, name, offset + done, count, etag=etag)
+            if len(data) != count:
+                raise IntegrityError(
+                    f"short read of {container}/{name} at {offset + done}: "
+                    f"{len(data)} of {count} bytes"
+                )
+            buffer[:count] = data
+            sink(offset + done, buffer[:count])
+            done += count
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections (optional)."""

@@ -1,14 +1,17 @@
 """Resumable, verified, parallel download of one blob.
 
 Ranges are fetched in parallel, each pinned to the blob's ETag (a blob replaced mid-way fails
-instead of mixing versions), each body read straight into a per-thread buffer and written with
-``pwrite`` into ``NAME.part``, preallocated to the blob's size (so a full disk shows at the
-start, not midway). A journal ``NAME.part.log`` records the blob's ETag/size/range size and
+instead of mixing versions), each body read straight from the socket into a small per-thread
+buffer, a piece at a time, and written with ``pwrite`` into ``NAME.part``, preallocated to the
+blob's size (so a full disk shows at the start, not midway). Memory is the pieces in flight,
+whatever the range size. A journal ``NAME.part.log`` records the blob's ETag/size/range size and
 each range written, so a rerun after a kill (or a full disk) fetches only the missing ranges.
 The MD5 is computed by a helper thread as the ranges complete in order (from the page cache,
 while later ranges are still arriving), compared with the blob's Content-MD5 (when the blob
-has one), and only then is ``.part`` renamed into place. A mismatch removes the ``.part`` file
-and fails with exit 8.
+has one), and only then is ``.part`` (flushed to disk) renamed into place. Each range hashed is
+handed to the kernel to write back at once, and dropped from the page cache: the final flush
+has little left to do, and a 100 GB download does not evict the machine's cache. A mismatch
+removes the ``.part`` file and fails with exit 8.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from genoflow.transfer.progress import Tracker, ending, tracker
 from genoflow.transfer.upload import DEFAULT_CONCURRENCY, Progress, file_md5
 
 DEFAULT_CHUNK = 16 * MIB
+PIECE = MIB  # read from the socket, written and hashed at a time (stays in the CPU's cache)
 
 
 @dataclass(frozen=True)
@@ -250,10 +254,10 @@ class _RangedDownload:
         return min(self.chunk_size, self.info.size - index * self.chunk_size)
 
     def _buffer(self) -> memoryview:
-        """This thread's range buffer: allocated once, reused for every range it fetches."""
+        """This thread's piece buffer: allocated once, reused for every range it fetches."""
         buffer: memoryview | None = getattr(self._buffers, "view", None)
         if buffer is None:
-            buffer = self._buffers.view = memoryview(bytearray(self.chunk_size))
+            buffer = self._buffers.view = memoryview(bytearray(min(PIECE, self.chunk_size)))
         return buffer
 
     def _fetch(self, index: int, fd: int, journal: IO[str], hasher: _InOrderHasher) -> None:
@@ -261,11 +265,19 @@ class _RangedDownload:
             return
         check_cancel(self.cancel, f"downloading {self.info.container}/{self.info.name}")
         offset, length = index * self.chunk_size, self._length(index)
-        view = self._buffer()[:length]
-        self.store.read_range_into(
-            self.info.container, self.info.name, offset, view, etag=self.info.etag
+
+        def write(at: int, piece: memoryview) -> None:
+            self._write(fd, piece, at)
+
+        self.store.read_range_to(
+            self.info.container,
+            self.info.name,
+            offset,
+            length,
+            write,
+            self._buffer(),
+            etag=self.info.etag,
         )
-        self._write(fd, view, offset)
         with self._lock:
             journal.write(f"{index}\n")
             journal.flush()
@@ -275,6 +287,7 @@ class _RangedDownload:
         self.progress(length)
 
     def _write(self, fd: int, view: memoryview, offset: int) -> None:
+        check_cancel(self.cancel, f"downloading {self.info.container}/{self.info.name}")
         written = 0
         try:
             while written < len(view):
@@ -292,6 +305,7 @@ class _InOrderHasher:
 
     Runs in its own thread (hashlib releases the GIL), a few ranges behind the downloads: the
     bytes are still in the page cache, so this is a memory read, not a second pass over the disk.
+    A range hashed is written back and dropped from the page cache (it is not read again).
     """
 
     def __init__(self, fd: int, count: int, chunk: int, size: int, done: set[int]) -> None:
@@ -327,18 +341,23 @@ class _InOrderHasher:
         return self._digest.hexdigest()
 
     def _run(self) -> None:
-        buffer = memoryview(bytearray(min(self._chunk, max(self._size, 1))))
+        buffer = memoryview(bytearray(min(PIECE, self._chunk, max(self._size, 1))))
         try:
             while self._wait_for_next() and not self._stopped:
                 offset = self._next * self._chunk
                 length = min(self._chunk, self._size - offset)
-                read = os.preadv(self._fd, [buffer[:length]], offset)
-                if read != length:
-                    raise IntegrityError(f"short read of the partial file at {offset}")
-                self._digest.update(buffer[:length])
+                self._hash_range(buffer, offset, length)
+                _write_back(self._fd, offset, length)
                 self._next += 1
         except BaseException as exc:  # re-raised by result() in the caller's thread
             self._error = exc
+
+    def _hash_range(self, buffer: memoryview, offset: int, length: int) -> None:
+        for start in range(offset, offset + length, len(buffer)):
+            piece = buffer[: min(len(buffer), offset + length - start)]
+            if os.preadv(self._fd, [piece], start) != len(piece):
+                raise IntegrityError(f"short read of the partial file at {start}")
+            self._digest.update(piece)
 
     def _wait_for_next(self) -> bool:
         with self._cond:
@@ -347,6 +366,13 @@ class _InOrderHasher:
                     return False
                 self._cond.wait()
             return self._next < self._count
+
+
+def _write_back(fd: int, offset: int, length: int) -> None:
+    """Start writing the range to disk now and let its pages go (where the OS can: Linux's
+    fadvise starts the write-back of dirty pages and drops the clean ones)."""
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def _verify_and_place(part: Path, journal: Path, final: Path, info: BlobInfo, md5: str) -> None:

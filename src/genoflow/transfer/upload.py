@@ -47,7 +47,7 @@ from genoflow.transfer.names import check_blob_name
 from genoflow.transfer.progress import Tracker, ending, tracker
 
 Progress = Callable[[int], None]
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 16
 # Test-only: seconds to sleep before staging each block, so a kill test can stop an upload
 # midway deterministically. Never set it in production.
 THROTTLE_ENV = "GENOFLOW_TEST_STAGE_DELAY"
