@@ -13,10 +13,10 @@ installed with apt-get when running as root), then per round, alternating who go
 
 Times are wall clock of each child process (start-up included, both tools: genoflow's modules
 are byte-compiled first, as an installed wheel's are, since the test environment may set
-PYTHONDONTWRITEBYTECODE); genoflow's peak
-RSS is the kernel's ``ru_maxrss`` of its process (``os.wait4``). Prints best MiB/s per tool and
-direction, the ratios, the peak RSS and the load average around each measurement (the machine
-may be shared: rerun when it is quiet).
+PYTHONDONTWRITEBYTECODE); genoflow's peak RSS is its process's own high-water mark (``VmHWM``,
+sampled: see bench/measure.py). Prints best MiB/s per tool and direction, the ratios, the peak
+RSS and the load average around each measurement (the machine may be shared: rerun when it is
+quiet).
 
     .venv/bin/python bench/transfer.py --size-mib 1024 --rounds 3
 """
@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench.measure import wait_measured  # noqa: E402
 from tests.harness import AZURITE_ACCOUNT, AZURITE_KEY, Azurite, start_azurite  # noqa: E402
 
 MIB = 1024 * 1024
@@ -131,15 +132,16 @@ def timed(command: list[str], env: dict[str, str], logs: Path) -> tuple[float, f
     """(wall seconds, peak RSS MiB, CPU seconds) of one child process; exits on its failure."""
     with (logs / "stdout").open("wb") as out, (logs / "stderr").open("wb") as err:
         started = time.monotonic()
-        child = subprocess.Popen(command, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.monotonic() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
+        measured = wait_measured(
+            subprocess.Popen(command, env=env, stdout=out, stderr=err), started
+        )
+    if measured.returncode != 0:
         tail = (logs / "stderr").read_text(errors="replace")[-2000:]
         tail += (logs / "stdout").read_text(errors="replace")[-2000:]
-        raise SystemExit(f"{Path(command[0]).name} {command[1:4]} failed ({code}): {tail}")
-    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+        raise SystemExit(
+            f"{Path(command[0]).name} {command[1:4]} failed ({measured.returncode}): {tail}"
+        )
+    return measured.seconds, measured.peak_rss_mib, measured.cpu_seconds
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench.measure import wait_measured  # noqa: E402
 from tests.harness import AZURITE_ACCOUNT, AZURITE_KEY, start_azurite  # noqa: E402
 
 MIB = 1024 * 1024
@@ -66,17 +67,17 @@ def genoflow_upload(
         str(concurrency),
         "--json",
     ]
-    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert child.stdout is not None and child.stderr is not None
-    stdout = child.stdout.read()
-    stderr = child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"genoflow upload failed ({child.returncode}): {stderr.decode()}")
-    summary = json.loads(stdout.decode().splitlines()[-1])
-    peak_rss_mib = usage.ru_maxrss / 1024  # Linux: kilobytes
-    return float(summary["bytes"]) / MIB / float(summary["seconds"]), peak_rss_mib
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        measured = wait_measured(
+            subprocess.Popen(command, env=env, stdout=out, stderr=err), started
+        )
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if measured.returncode != 0:
+        raise SystemExit(f"genoflow upload failed ({measured.returncode}): {stderr.decode()}")
+    [summary] = json.loads(stdout)  # one document: the list of files uploaded
+    return float(summary["size"]) / MIB / float(summary["seconds"]), measured.peak_rss_mib
 
 
 def baseline_upload(path: Path, account_url: str, concurrency: int, name: str) -> float:
