@@ -152,6 +152,12 @@ def main() -> None:
         "--concurrency", type=int, default=16, help="genoflow's --concurrency (its default: 16)"
     )
     parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="Azurite on CPU 0 and the two tools on CPU 1, as when the storage service runs on "
+        "other machines than the client (needs 2 CPUs)",
+    )
     args = parser.parse_args()
     compileall.compile_dir(ROOT / "src" / "genoflow", quiet=1)
     with tempfile.TemporaryDirectory(prefix="genoflow-bench-", dir=args.dir) as tmp:
@@ -193,6 +199,8 @@ class Bench:
         plain = self.work / "reads.bin"
         os.link(source, plain)
         size_mib = source.stat().st_size / MIB
+        if self.args.pin:
+            pin_apart(self.azurite)
         print(f"file: {size_mib:.0f} MiB gzipped FASTQ; load average at start {_load()}")
         for number in range(self.args.rounds):
             self.round(number, source, plain, size_mib)
@@ -291,6 +299,19 @@ class Bench:
         print(f"CPUs: {os.cpu_count()}")
         loads = figures.loads
         print(f"load average (1 min) during the runs: {min(loads):.2f}-{max(loads):.2f}")
+
+
+def pin_apart(azurite: Azurite) -> None:
+    """Every thread of Azurite's processes on CPU 0; this process (and so the tools it starts
+    from now on) on CPU 1."""
+    import psutil
+
+    service = psutil.Process(azurite.process.pid)
+    for process in (service, *service.children(recursive=True)):
+        for thread in process.threads():
+            os.sched_setaffinity(thread.id, {0})
+    os.sched_setaffinity(0, {1})
+    print("pinned: Azurite on CPU 0, genoflow and AzCopy on CPU 1")
 
 
 def _inflater() -> str:
