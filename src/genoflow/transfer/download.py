@@ -16,6 +16,7 @@ removes the ``.part`` file and fails with exit 8.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -372,7 +373,8 @@ def _write_back(fd: int, offset: int, length: int) -> None:
     """Start writing the range to disk now and let its pages go (where the OS can: Linux's
     fadvise starts the write-back of dirty pages and drops the clean ones)."""
     if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+        with contextlib.suppress(OSError):  # only advice: a filesystem may not take it
+            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def _verify_and_place(part: Path, journal: Path, final: Path, info: BlobInfo, md5: str) -> None:
