@@ -17,6 +17,7 @@ from genoflow.storage import (
     open_store,
 )
 from genoflow.transfer import download_blob, upload_file
+from genoflow.transfer.download import PIECE
 from tests.harness import Azurite
 from tests.storage.conftest import MIB, azurite_config, random_file
 
@@ -169,6 +170,37 @@ def test_interrupted_download_resumes_from_its_journal(
     assert (result.chunks_reused, result.chunks_fetched) == (2, 4)
     assert (out / "out.bin").read_bytes() == data
     assert sorted(p.name for p in out.iterdir()) == ["out.bin"]
+
+
+def test_download_memory_is_pieces_not_ranges(
+    store: BlobStore, unique_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ranges of 4 MiB arrive through 1 MiB buffers, in order within each range."""
+    data = random_file(tmp_path / "src.bin", 9 * MIB + 5).read_bytes()
+    store.put_blob(unique_name, "mem/out.bin", data)
+    buffers: list[int] = []
+    pieces: list[tuple[int, int]] = []
+    original = store.read_range_to
+
+    def recording(
+        container: str, name: str, offset: int, length: int, sink: Any, buffer: Any, **kw: Any
+    ) -> None:
+        buffers.append(len(buffer))
+
+        def noting(at: int, piece: memoryview) -> None:
+            pieces.append((at, len(piece)))
+            sink(at, piece)
+
+        original(container, name, offset, length, noting, buffer, **kw)
+
+    monkeypatch.setattr(store, "read_range_to", recording)
+    out = tmp_path / "out.bin"
+    download_blob(store, unique_name, "mem/out.bin", out, chunk_size=4 * MIB, concurrency=2)
+    assert out.read_bytes() == data
+    assert len(buffers) == 3 and set(buffers) == {PIECE}
+    assert max(length for _, length in pieces) <= PIECE
+    assert sorted(pieces) == sorted(set(pieces))  # each byte handed over once
+    assert sum(length for _, length in pieces) == len(data)
 
 
 def test_download_with_wrong_content_md5_fails_and_leaves_nothing(
