@@ -153,13 +153,14 @@ def apply_cmd(
     from genoflow.orchestration.api import apply_tiers
     from genoflow.tiering.apply import stopped_summary
 
-    # SIGTERM (cron's timeout, systemd stop) unwinds like Ctrl-C: the lock is released at once.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     state = state_of(ctx)
     if not state.output_chosen:
         state.output = "json"  # built for cron: one JSON line a night unless -o says otherwise
     started = time.monotonic()
     try:
+        # SIGTERM (cron's timeout, systemd stop) unwinds like Ctrl-C: the lock is released at
+        # once. Set inside the try, so that a SIGTERM arriving right away still gets its line.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         record = apply_tiers(
             state.settings(),
             policy=policy,
