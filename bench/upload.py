@@ -72,7 +72,8 @@ def genoflow_upload(
         measured = wait_measured(
             subprocess.Popen(command, env=env, stdout=out, stderr=err), started
         )
-        out.seek(0), err.seek(0)
+        out.seek(0)
+        err.seek(0)
         stdout, stderr = out.read(), err.read()
     if measured.returncode != 0:
         raise SystemExit(f"genoflow upload failed ({measured.returncode}): {stderr.decode()}")
