@@ -33,11 +33,11 @@ from genoflow.tiering.facts import (
     days_between,
     format_time,
     in_lake,
-    parse_time,
     tier_rank,
 )
 from genoflow.tiering.policy import Policy, Rule, Since
 from genoflow.tiering.prices import PriceTable
+from genoflow.units import parse_time  # the tags' times (the fetched and in-lake tags)
 
 
 @dataclass(frozen=True)

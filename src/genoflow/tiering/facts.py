@@ -57,16 +57,6 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO 8601 time (as written in the fetched tag), or None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return _aware(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return None
-
-
 def format_time(moment: datetime) -> str:
     """UTC, second precision, with a Z: valid as a blob index tag value."""
     return iso_z(moment) or ""  # never empty: moment is a datetime
